@@ -1,0 +1,14 @@
+// The pfc-bench native core as one Node addon: tensors, op families, runtime queries and,
+// when built with them, the MPI and NCCL communicators.
+#include <napi.h>
+
+#include "bind/binding.h"
+
+static Napi::Object init(Napi::Env env, Napi::Object exports) {
+  pfc::bind::registerTensor(env, exports);
+  pfc::bind::registerOps(env, exports);
+  pfc::bind::registerRuntime(env, exports);
+  return exports;
+}
+
+NODE_API_MODULE(pfc_core, init)

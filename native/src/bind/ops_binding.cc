@@ -1,0 +1,135 @@
+// The op families, exported one function each. Arguments arrive already validated by the
+// TypeScript layer; shapes are still checked here since a wrong one would corrupt memory.
+#include "bind/binding.h"
+#include "ops/gemm.h"
+#include "ops/margin.h"
+#include "ops/normalize.h"
+#include "ops/random.h"
+#include "ops/rows.h"
+#include "ops/sampling.h"
+#include "ops/sgd.h"
+#include "ops/softmax.h"
+
+namespace pfc::bind {
+
+static uint64_t u64Arg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  const double v = numberArg(info, i, name);
+  if (v < 0 || v > 9007199254740991.0) PFC_THROW(Invalid, std::string(name) + " must be a non-negative safe integer");
+  return static_cast<uint64_t>(v);
+}
+
+static MarginParams marginArg(const Napi::CallbackInfo& info, size_t i) {
+  if (i >= info.Length() || !info[i].IsObject()) PFC_THROW(Invalid, "margin must be an object {s, m1, m2, m3}");
+  Napi::Object o = info[i].As<Napi::Object>();
+  auto get = [&](const char* k) {
+    Napi::Value v = o.Get(k);
+    if (!v.IsNumber()) PFC_THROW(Invalid, std::string("margin.") + k + " must be a number");
+    return v.As<Napi::Number>().FloatValue();
+  };
+  return MarginParams{get("s"), get("m1"), get("m2"), get("m3")};
+}
+
+void registerOps(Napi::Env env, Napi::Object exports) {
+  PFC_EXPORT(exports, env, "fillRandom", {
+    const std::string dist = stringArg(info, 4, "distribution");
+    if (dist != "uniform" && dist != "normal") PFC_THROW(Invalid, "distribution must be uniform or normal");
+    FillParams p{u64Arg(info, 1, "seed"), u64Arg(info, 2, "stream"), u64Arg(info, 3, "counterOffset"),
+                 dist == "uniform" ? Distribution::Uniform : Distribution::Normal,
+                 static_cast<float>(numberArg(info, 5, "a")), static_cast<float>(numberArg(info, 6, "b"))};
+    fillRandom(tensorArg(info, 0, "tensor"), p);
+    return info.Env().Undefined();
+  });
+  PFC_EXPORT(exports, env, "fillLabels", {
+    fillLabels(tensorArg(info, 0, "labels"), u64Arg(info, 1, "seed"), u64Arg(info, 2, "stream"),
+               u64Arg(info, 3, "counterOffset"), static_cast<int64_t>(numberArg(info, 4, "numClasses")));
+    return info.Env().Undefined();
+  });
+  PFC_EXPORT(exports, env, "fillConstant", {
+    fillConstant(tensorArg(info, 0, "tensor"), static_cast<float>(numberArg(info, 1, "value")));
+    return info.Env().Undefined();
+  });
+  PFC_EXPORT(exports, env, "gatherRows", {
+    gatherRows(tensorArg(info, 0, "src"), tensorArg(info, 1, "indices"), tensorArg(info, 2, "dst"));
+    return info.Env().Undefined();
+  });
+  PFC_EXPORT(exports, env, "scatterAddRows", {
+    scatterAddRows(tensorArg(info, 0, "src"), tensorArg(info, 1, "indices"), tensorArg(info, 2, "dst"));
+    return info.Env().Undefined();
+  });
+  PFC_EXPORT(exports, env, "copyTensor", {
+    copyTensor(tensorArg(info, 0, "src"), tensorArg(info, 1, "dst"));
+    return info.Env().Undefined();
+  });
+  PFC_EXPORT(exports, env, "normalizeRows", {
+    normalizeRows(tensorArg(info, 0, "src"), optionalTensorArg(info, 1, "indices"), tensorArg(info, 2, "dst"),
+                  tensorArg(info, 3, "norms"));
+    return info.Env().Undefined();
+  });
+  PFC_EXPORT(exports, env, "normalizeRowsBackward", {
+    normalizeRowsBackward(tensorArg(info, 0, "grad"), tensorArg(info, 1, "normalized"), tensorArg(info, 2, "norms"));
+    return info.Env().Undefined();
+  });
+  PFC_EXPORT(exports, env, "gemm", {
+    gemm(tensorArg(info, 0, "a"), boolArg(info, 1, "transA"), tensorArg(info, 2, "b"), boolArg(info, 3, "transB"),
+         tensorArg(info, 4, "c"), static_cast<float>(numberArg(info, 5, "alpha")),
+         static_cast<float>(numberArg(info, 6, "beta")));
+    return info.Env().Undefined();
+  });
+  PFC_EXPORT(exports, env, "marginLogits", {
+    marginLogits(tensorArg(info, 0, "logits"), tensorArg(info, 1, "labels"), marginArg(info, 2),
+                 tensorArg(info, 3, "targetCos"), tensorArg(info, 4, "rowMax"));
+    return info.Env().Undefined();
+  });
+  PFC_EXPORT(exports, env, "expRowSum", {
+    expRowSum(tensorArg(info, 0, "logits"), tensorArg(info, 1, "labels"), tensorArg(info, 2, "rowMax"),
+              tensorArg(info, 3, "rowSum"), tensorArg(info, 4, "targetLogit"));
+    return info.Env().Undefined();
+  });
+  PFC_EXPORT(exports, env, "crossEntropyLossSum", {
+    return Napi::Number::New(info.Env(),
+                             crossEntropyLossSum(tensorArg(info, 0, "rowSum"), tensorArg(info, 1, "targetLogit")));
+  });
+  PFC_EXPORT(exports, env, "softmaxMarginBackward", {
+    softmaxMarginBackward(tensorArg(info, 0, "logits"), tensorArg(info, 1, "labels"), tensorArg(info, 2, "rowSum"),
+                          tensorArg(info, 3, "targetCos"), marginArg(info, 4),
+                          static_cast<float>(numberArg(info, 5, "gradScale")));
+    return info.Env().Undefined();
+  });
+  PFC_EXPORT(exports, env, "sampleCentres", {
+    if (info.Length() < 2 || !info[1].IsObject()) PFC_THROW(Invalid, "sampleCentres: spec must be an object");
+    Napi::Object o = info[1].As<Napi::Object>();
+    auto num = [&](const char* k) {
+      Napi::Value v = o.Get(k);
+      if (!v.IsNumber()) PFC_THROW(Invalid, std::string("sampleCentres: spec.") + k + " must be a number");
+      return v.As<Napi::Number>().DoubleValue();
+    };
+    SampleSpec spec{static_cast<int64_t>(num("shardOffset")), static_cast<int64_t>(num("shardSize")),
+                    static_cast<int64_t>(num("numSampled")), static_cast<uint64_t>(num("seed")),
+                    static_cast<uint64_t>(num("stream"))};
+    const int64_t active = sampleCentres(tensorArg(info, 0, "labels"), spec, tensorArg(info, 2, "keys"),
+                                         tensorArg(info, 3, "indices"), tensorArg(info, 4, "remapped"));
+    return Napi::Number::New(info.Env(), static_cast<double>(active));
+  });
+  PFC_EXPORT(exports, env, "shardLabels", {
+    shardLabels(tensorArg(info, 0, "labels"), static_cast<int64_t>(numberArg(info, 1, "shardOffset")),
+                static_cast<int64_t>(numberArg(info, 2, "shardSize")), tensorArg(info, 3, "remapped"));
+    return info.Env().Undefined();
+  });
+  PFC_EXPORT(exports, env, "sgdUpdate", {
+    if (info.Length() < 5 || !info[4].IsObject()) PFC_THROW(Invalid, "sgdUpdate: params must be an object");
+    Napi::Object o = info[4].As<Napi::Object>();
+    auto num = [&](const char* k) {
+      Napi::Value v = o.Get(k);
+      if (!v.IsNumber()) PFC_THROW(Invalid, std::string("sgdUpdate: params.") + k + " must be a number");
+      return v.As<Napi::Number>().FloatValue();
+    };
+    Napi::Value dense = o.Get("dense");
+    if (!dense.IsBoolean()) PFC_THROW(Invalid, "sgdUpdate: params.dense must be a boolean");
+    SgdParams p{num("lr"), num("momentum"), num("weightDecay"), dense.As<Napi::Boolean>().Value()};
+    sgdUpdate(tensorArg(info, 0, "weights"), tensorArg(info, 1, "momentum"), tensorArg(info, 2, "grad"),
+              optionalTensorArg(info, 3, "indices"), p);
+    return info.Env().Undefined();
+  });
+}
+
+}  // namespace pfc::bind

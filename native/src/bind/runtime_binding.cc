@@ -1,0 +1,80 @@
+// Process-wide runtime: build information, threads, memory accounting, device queries.
+#include "bind/binding.h"
+#include "ops/gemm.h"
+#include "runtime/device.h"
+
+namespace pfc::bind {
+
+static Napi::Object countersObject(Napi::Env env, const MemoryCounters& c) {
+  Napi::Object out = Napi::Object::New(env);
+  Napi::Object current = Napi::Object::New(env), peak = Napi::Object::New(env), atPeak = Napi::Object::New(env);
+  for (int k = 0; k < kNumCategories; ++k) {
+    const char* name = categoryName(static_cast<Category>(k));
+    current.Set(name, static_cast<double>(c.current[k]));
+    peak.Set(name, static_cast<double>(c.peak[k]));
+    atPeak.Set(name, static_cast<double>(c.atTotalPeak[k]));
+  }
+  out.Set("current", current);
+  out.Set("peak", peak);
+  out.Set("atTotalPeak", atPeak);
+  out.Set("total", static_cast<double>(c.total));
+  out.Set("totalPeak", static_cast<double>(c.totalPeak));
+  out.Set("budget", static_cast<double>(c.budget));
+  out.Set("allocations", static_cast<double>(c.allocations));
+  return out;
+}
+
+void registerRuntime(Napi::Env env, Napi::Object exports) {
+  PFC_EXPORT(exports, env, "buildInfo", {
+    Napi::Env e = info.Env();
+    Napi::Object out = Napi::Object::New(e);
+    out.Set("blas", blasInfo());
+#ifdef PFC_WITH_CUDA
+    out.Set("cuda", true);
+#else
+    out.Set("cuda", false);
+#endif
+#ifdef PFC_WITH_MPI
+    out.Set("mpi", true);
+#else
+    out.Set("mpi", false);
+#endif
+    out.Set("compiler", __VERSION__);
+    return out;
+  });
+  PFC_EXPORT(exports, env, "setThreads", {
+    setCpuThreads(static_cast<int>(numberArg(info, 0, "threads")));
+    return info.Env().Undefined();
+  });
+  PFC_EXPORT(exports, env, "threads", { return Napi::Number::New(info.Env(), cpuThreads()); });
+  PFC_EXPORT(exports, env, "memoryStats", {
+    return countersObject(info.Env(), MemoryTracker::instance().snapshot(deviceFromName(stringArg(info, 0, "device"))));
+  });
+  PFC_EXPORT(exports, env, "resetMemoryPeaks", {
+    MemoryTracker::instance().resetPeaks(deviceFromName(stringArg(info, 0, "device")));
+    return info.Env().Undefined();
+  });
+  PFC_EXPORT(exports, env, "setMemoryBudget", {
+    MemoryTracker::instance().setBudget(deviceFromName(stringArg(info, 0, "device")),
+                                        static_cast<int64_t>(numberArg(info, 1, "bytes")));
+    return info.Env().Undefined();
+  });
+  PFC_EXPORT(exports, env, "cudaProbe", {
+    // Never throws: "no CUDA device" is an answer, not an error.
+    const CudaProbe p = probeCuda();
+    Napi::Object out = Napi::Object::New(info.Env());
+    out.Set("usable", p.usable);
+    out.Set("reason", p.reason);
+    out.Set("name", p.name);
+    out.Set("totalBytes", static_cast<double>(p.totalBytes));
+    out.Set("driverVersion", p.driverVersion);
+    out.Set("runtimeVersion", p.runtimeVersion);
+    return out;
+  });
+  PFC_EXPORT(exports, env, "synchronize", {
+    synchronizeDevice(deviceFromName(stringArg(info, 0, "device")));
+    return info.Env().Undefined();
+  });
+}
+
+}  // namespace pfc::bind

@@ -1,0 +1,52 @@
+#include "ops/normalize.h"
+
+#include <cmath>
+
+namespace pfc::cpu {
+
+void normalizeRows(const Tensor& src, const Tensor* indices, const Tensor& dst, const Tensor& norms) {
+  requireDType("normalizeRows (cpu)", "src", src, DType::F32);
+  requireDType("normalizeRows (cpu)", "dst", dst, DType::F32);
+  const int64_t cols = src.cols, n = dst.rows;
+  const float* s = src.data<float>();
+  float* d = dst.data<float>();
+  float* nr = norms.data<float>();
+  const int32_t* idx = indices ? indices->data<int32_t>() : nullptr;
+  if (idx) {
+    for (int64_t k = 0; k < n; ++k)
+      PFC_CHECK(idx[k] >= 0 && idx[k] < src.rows, "normalizeRows: index " + std::to_string(idx[k]) + " out of range");
+  }
+#pragma omp parallel for schedule(static) if (n * cols > 65536)
+  for (int64_t k = 0; k < n; ++k) {
+    const float* v = s + (idx ? idx[k] : k) * cols;
+    float* y = d + k * cols;
+    float ss = 0.0f;
+#pragma omp simd reduction(+ : ss)
+    for (int64_t c = 0; c < cols; ++c) ss += v[c] * v[c];
+    const float norm = std::fmax(std::sqrt(ss), kNormEps);
+    const float inv = 1.0f / norm;
+#pragma omp simd
+    for (int64_t c = 0; c < cols; ++c) y[c] = v[c] * inv;
+    nr[k] = norm;
+  }
+}
+
+void normalizeRowsBackward(const Tensor& grad, const Tensor& normalized, const Tensor& norms) {
+  const int64_t cols = grad.cols, n = grad.rows;
+  float* g = grad.data<float>();
+  const float* y = normalized.data<float>();
+  const float* nr = norms.data<float>();
+#pragma omp parallel for schedule(static) if (n * cols > 65536)
+  for (int64_t k = 0; k < n; ++k) {
+    float* gk = g + k * cols;
+    const float* yk = y + k * cols;
+    float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
+    for (int64_t c = 0; c < cols; ++c) dot += yk[c] * gk[c];
+    const float inv = 1.0f / nr[k];
+#pragma omp simd
+    for (int64_t c = 0; c < cols; ++c) gk[c] = (gk[c] - yk[c] * dot) * inv;
+  }
+}
+
+}  // namespace pfc::cpu

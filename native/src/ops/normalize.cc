@@ -1,0 +1,30 @@
+#include "ops/normalize.h"
+
+#include "ops/dispatch.h"
+
+namespace pfc {
+
+void normalizeRows(const Tensor& src, const Tensor* indices, const Tensor& dst, const Tensor& norms) {
+  const char* op = "normalizeRows";
+  PFC_CHECK(src.cols == dst.cols, std::string(op) + ": src and dst differ in columns");
+  requireDType(op, "norms", norms, DType::F32);
+  requireShape(op, "norms", norms, dst.rows, 1);
+  if (indices) {
+    requireDType(op, "indices", *indices, DType::I32);
+    requireShape(op, "indices", *indices, dst.rows, 1);
+  } else {
+    requireShape(op, "dst", dst, src.rows, src.cols);
+  }
+  requireSameDevice(op, src, dst);
+  PFC_DISPATCH(src, normalizeRows, src, indices, dst, norms);
+}
+
+void normalizeRowsBackward(const Tensor& grad, const Tensor& normalized, const Tensor& norms) {
+  const char* op = "normalizeRowsBackward";
+  requireShape(op, "normalized", normalized, grad.rows, grad.cols);
+  requireShape(op, "norms", norms, grad.rows, 1);
+  requireDType(op, "norms", norms, DType::F32);
+  PFC_DISPATCH(grad, normalizeRowsBackward, grad, normalized, norms);
+}
+
+}  // namespace pfc
