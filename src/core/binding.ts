@@ -1,0 +1,152 @@
+/**
+ * The typed face of the native addon (build/Release/pfc_core.node). Every export of the
+ * addon has its type here; nothing else in the code base loads the addon.
+ */
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export type Device = 'cpu' | 'cuda';
+export type DType = 'fp32' | 'bf16' | 'fp16' | 'int32';
+export const MEMORY_CATEGORIES = [
+  'centres',
+  'optimizer',
+  'weightGrad',
+  'activeCentres',
+  'logits',
+  'features',
+  'workspace',
+  'communication',
+] as const;
+export type MemoryCategory = (typeof MEMORY_CATEGORIES)[number];
+export type BytesByCategory = Record<MemoryCategory, number>;
+
+export interface NativeTensor {
+  readonly rows: number;
+  readonly cols: number;
+  readonly dtype: DType;
+  readonly device: Device;
+  readonly category: MemoryCategory;
+  readonly freed: boolean;
+  /** Rows [start, start + count), sharing storage. */
+  view(start: number, count: number): NativeTensor;
+  /** The first rows * cols elements seen as rows x cols, sharing storage. */
+  reshape(rows: number, cols: number): NativeTensor;
+  read(): Float32Array | Int32Array | Uint16Array;
+  write(data: Float32Array | Int32Array | Uint16Array): void;
+  /** Frees the storage now (for every view of it). */
+  free(): void;
+}
+
+export interface Margin {
+  s: number;
+  m1: number;
+  m2: number;
+  m3: number;
+}
+
+export interface SampleSpec {
+  shardOffset: number;
+  shardSize: number;
+  numSampled: number;
+  seed: number;
+  stream: number;
+}
+
+export interface SgdParams {
+  lr: number;
+  momentum: number;
+  weightDecay: number;
+  dense: boolean;
+}
+
+export interface MemoryCounters {
+  current: BytesByCategory;
+  peak: BytesByCategory;
+  atTotalPeak: BytesByCategory;
+  total: number;
+  totalPeak: number;
+  budget: number;
+  allocations: number;
+}
+
+export interface CudaProbe {
+  usable: boolean;
+  reason: string;
+  name: string;
+  totalBytes: number;
+  driverVersion: number;
+  runtimeVersion: number;
+}
+
+export interface NativeCore {
+  NativeTensor: new (device: Device, category: MemoryCategory, dtype: DType, rows: number, cols: number) => NativeTensor;
+  fillRandom(
+    t: NativeTensor,
+    seed: number,
+    stream: number,
+    counterOffset: number,
+    distribution: 'uniform' | 'normal',
+    a: number,
+    b: number,
+  ): void;
+  fillLabels(t: NativeTensor, seed: number, stream: number, counterOffset: number, numClasses: number): void;
+  fillConstant(t: NativeTensor, value: number): void;
+  gatherRows(src: NativeTensor, indices: NativeTensor, dst: NativeTensor): void;
+  scatterAddRows(src: NativeTensor, indices: NativeTensor, dst: NativeTensor): void;
+  copyTensor(src: NativeTensor, dst: NativeTensor): void;
+  normalizeRows(src: NativeTensor, indices: NativeTensor | null, dst: NativeTensor, norms: NativeTensor): void;
+  normalizeRowsBackward(grad: NativeTensor, normalized: NativeTensor, norms: NativeTensor): void;
+  gemm(a: NativeTensor, transA: boolean, b: NativeTensor, transB: boolean, c: NativeTensor, alpha: number, beta: number): void;
+  marginLogits(logits: NativeTensor, labels: NativeTensor, margin: Margin, targetCos: NativeTensor, rowMax: NativeTensor): void;
+  expRowSum(logits: NativeTensor, labels: NativeTensor, rowMax: NativeTensor, rowSum: NativeTensor, targetLogit: NativeTensor): void;
+  crossEntropyLossSum(rowSum: NativeTensor, targetLogit: NativeTensor): number;
+  softmaxMarginBackward(
+    logits: NativeTensor,
+    labels: NativeTensor,
+    rowSum: NativeTensor,
+    targetCos: NativeTensor,
+    margin: Margin,
+    gradScale: number,
+  ): void;
+  sampleCentres(labels: NativeTensor, spec: SampleSpec, keys: NativeTensor, indices: NativeTensor, remapped: NativeTensor): number;
+  shardLabels(labels: NativeTensor, shardOffset: number, shardSize: number, remapped: NativeTensor): void;
+  sgdUpdate(weights: NativeTensor, momentum: NativeTensor, grad: NativeTensor, indices: NativeTensor | null, params: SgdParams): void;
+  buildInfo(): { blas: string; cuda: boolean; mpi: boolean; compiler: string };
+  setThreads(threads: number): void;
+  threads(): number;
+  memoryStats(device: Device): MemoryCounters;
+  resetMemoryPeaks(device: Device): void;
+  setMemoryBudget(device: Device, bytes: number): void;
+  cudaProbe(): CudaProbe;
+  synchronize(device: Device): void;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** The package root: dist/src/core -> three levels up, or src/core -> two. */
+export function packageRoot(): string {
+  for (const up of ['../../..', '../..']) {
+    const root = join(here, up);
+    if (existsSync(join(root, 'package.json'))) return root;
+  }
+  return join(here, '../../..');
+}
+
+let loaded: NativeCore | undefined;
+
+/** Loads the addon once. A missing build throws one error that says what to do. */
+export function core(): NativeCore {
+  if (loaded) return loaded;
+  const path = join(packageRoot(), 'build', 'Release', 'pfc_core.node');
+  if (!existsSync(path)) {
+    throw new Error(
+      `pfc-bench: the native core is not built (${path} is missing). Run 'npm install' (needs cmake, g++ and ` +
+        `OpenBLAS: apt-get install cmake g++ libopenblas-dev), or 'npm run build:native' after a change.`,
+    );
+  }
+  const require = createRequire(import.meta.url);
+  loaded = require(path) as NativeCore;
+  return loaded;
+}

@@ -1,0 +1,5 @@
+/** The core: the addon's typed face, backends and errors. Importing it registers the backends. */
+export * from './binding.js';
+export * from './backend.js';
+export * from './errors.js';
+import './cpu-backend.js';

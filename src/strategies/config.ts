@@ -1,0 +1,121 @@
+/**
+ * The configuration of one FC layer run, its validation (every error names the option), and
+ * the shard arithmetic of design.md section 2.
+ */
+import type { Margin } from '../core/binding.js';
+import { UsageError, suggest } from '../core/errors.js';
+
+export const STRATEGY_NAMES = ['data-parallel', 'model-parallel', 'partial-fc'] as const;
+export type StrategyName = (typeof STRATEGY_NAMES)[number];
+export const UPDATE_KINDS = ['sparse', 'dense'] as const;
+export type UpdateKind = (typeof UPDATE_KINDS)[number];
+export const STORAGE_DTYPES = ['fp32', 'bf16', 'fp16'] as const;
+export type StorageDType = (typeof STORAGE_DTYPES)[number];
+
+export const MARGINS: Record<string, Margin> = {
+  cosface: { s: 64, m1: 1, m2: 0, m3: 0.4 },
+  arcface: { s: 64, m1: 1, m2: 0.5, m3: 0 },
+  combined: { s: 64, m1: 1, m2: 0.3, m3: 0.2 },
+  sphereface: { s: 64, m1: 1.35, m2: 0, m3: 0 },
+  softmax: { s: 64, m1: 1, m2: 0, m3: 0 },
+};
+
+export interface SgdConfig {
+  lr: number;
+  momentum: number;
+  weightDecay: number;
+}
+
+export interface FcConfig {
+  strategy: StrategyName;
+  /** Total identities C over all ranks. */
+  classes: number;
+  /** Ranks N (GPUs). */
+  ranks: number;
+  /** Global batch B = N * b. */
+  batch: number;
+  /** Embedding dimension D. */
+  dim: number;
+  sampleRate: number;
+  update: UpdateKind;
+  margin: Margin;
+  sgd: SgdConfig;
+  seed: number;
+  /** Storage of normalized features, active centres and logits (fp32 accumulation). */
+  dtype: StorageDType;
+}
+
+export const DEFAULT_SGD: SgdConfig = { lr: 0.1, momentum: 0.9, weightDecay: 5e-4 };
+
+export interface Shard {
+  offset: number;
+  size: number;
+}
+
+/** Rank r's class centres: floor(C/N) + (r < C mod N) rows from offset o_r. */
+export function shardOf(classes: number, ranks: number, rank: number): Shard {
+  const base = Math.floor(classes / ranks);
+  const extra = classes % ranks;
+  return { offset: rank * base + Math.min(rank, extra), size: base + (rank < extra ? 1 : 0) };
+}
+
+export function localBatch(config: FcConfig): number {
+  return config.batch / config.ranks;
+}
+
+/** floor(rho * C_r): the sampled count before positives are added. */
+export function numSampled(sampleRate: number, shardSize: number): number {
+  return Math.floor(sampleRate * shardSize + 1e-9);
+}
+
+function requireInteger(option: string, value: number, min: number): void {
+  if (!Number.isFinite(value) || !Number.isInteger(value)) throw new UsageError(option, `expected an integer, got ${value}`);
+  if (value < min) throw new UsageError(option, `expected an integer >= ${min}, got ${value}`);
+}
+
+export function requireChoice<T extends string>(option: string, value: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new UsageError(option, `unknown value '${value}'; expected one of ${allowed.join(', ')}${suggest(value, allowed)}`);
+  }
+  return value as T;
+}
+
+/** Throws a UsageError naming the first option that makes the configuration impossible. */
+export function validateFcConfig(config: FcConfig): FcConfig {
+  requireChoice('--strategy', config.strategy, STRATEGY_NAMES);
+  requireChoice('--update', config.update, UPDATE_KINDS);
+  requireChoice('--dtype', config.dtype, STORAGE_DTYPES);
+  requireInteger('--gpus', config.ranks, 1);
+  requireInteger('--classes', config.classes, 1);
+  requireInteger('--batch', config.batch, 1);
+  requireInteger('--dim', config.dim, 1);
+  requireInteger('--seed', config.seed, 0);
+  if (config.classes < config.ranks) {
+    throw new UsageError('--classes', `${config.classes} classes cannot be split over ${config.ranks} GPUs (need classes >= gpus)`);
+  }
+  if (config.batch % config.ranks !== 0) {
+    throw new UsageError('--batch', `global batch ${config.batch} is not divisible by ${config.ranks} GPUs`);
+  }
+  if (!(config.sampleRate > 0 && config.sampleRate <= 1)) {
+    throw new UsageError('--sample-rate', `expected a number in (0, 1], got ${config.sampleRate}`);
+  }
+  if (config.strategy !== 'partial-fc' && config.sampleRate !== 1) {
+    throw new UsageError('--sample-rate', `only partial-fc samples centres; ${config.strategy} needs rate 1 (got ${config.sampleRate})`);
+  }
+  const smallest = shardOf(config.classes, config.ranks, config.ranks - 1).size;
+  if (numSampled(config.sampleRate, smallest) < 1) {
+    throw new UsageError('--sample-rate', `${config.sampleRate} samples no centre from a shard of ${smallest} classes`);
+  }
+  if (config.classes > 2 ** 31 - 1) throw new UsageError('--classes', 'at most 2^31 - 1 classes');
+  const m = config.margin;
+  for (const [k, v] of Object.entries(m)) {
+    if (!Number.isFinite(v)) throw new UsageError('--margin', `${k} must be a finite number`);
+  }
+  if (!(m.s > 0)) throw new UsageError('--margin', `scale s must be positive, got ${m.s}`);
+  if (!(m.m1 > 0)) throw new UsageError('--margin', `m1 must be positive, got ${m.m1}`);
+  const { lr, momentum, weightDecay } = config.sgd;
+  if (!(lr >= 0) || !(momentum >= 0 && momentum < 1) || !(weightDecay >= 0)) {
+    throw new UsageError('--lr/--momentum/--weight-decay', 'expected lr >= 0, 0 <= momentum < 1, weight decay >= 0');
+  }
+  return config;
+}

@@ -1,0 +1,123 @@
+/**
+ * Data parallel: every rank holds all C class centres and sees only its local batch; the
+ * softmax is local, and the full C x D weight gradient is all-reduced every step.
+ */
+import { core, type NativeTensor } from '../core/binding.js';
+import { allocate, type StepTimer } from '../core/backend.js';
+import { streamId } from './batch.js';
+import { localBatch, type Shard } from './config.js';
+import { TensorOwner, type Strategy, type StrategyContext } from './strategy.js';
+
+export class DataParallelFc implements Strategy {
+  readonly name = 'data-parallel' as const;
+  readonly shard: Shard;
+  readonly weights: NativeTensor;
+  readonly momentum: NativeTensor;
+  readonly featureGrad: NativeTensor;
+  private readonly tensors = new TensorOwner();
+  private readonly features: NativeTensor;
+  private readonly labels: NativeTensor;
+  private readonly remapped: NativeTensor;
+  private readonly normFeatures: NativeTensor;
+  private readonly featureNorms: NativeTensor;
+  private readonly normCentres: NativeTensor;
+  private readonly centreNorms: NativeTensor;
+  private readonly centreGrad: NativeTensor;
+  private readonly logits: NativeTensor;
+  private readonly targetCos: NativeTensor;
+  private readonly rowMax: NativeTensor;
+  private readonly rowSum: NativeTensor;
+  private readonly targetLogit: NativeTensor;
+  private lastLoss = 0;
+
+  constructor(private readonly ctx: StrategyContext) {
+    const { backend, config } = ctx;
+    const own = <T extends NativeTensor>(t: T) => this.tensors.own(t);
+    const C = config.classes;
+    const b = localBatch(config);
+    const D = config.dim;
+    this.shard = { offset: 0, size: C };
+    this.weights = own(allocate(backend, 'centres', 'fp32', C, D));
+    this.momentum = own(allocate(backend, 'optimizer', 'fp32', C, D));
+    core().fillRandom(this.weights, config.seed, streamId('weights'), 0, 'normal', 0, 0.01);
+    core().fillConstant(this.momentum, 0);
+    this.features = own(allocate(backend, 'features', 'fp32', b, D));
+    this.normFeatures = own(allocate(backend, 'features', config.dtype, b, D));
+    this.featureNorms = own(allocate(backend, 'features', 'fp32', b));
+    this.featureGrad = own(allocate(backend, 'features', 'fp32', b, D));
+    this.labels = own(allocate(backend, 'workspace', 'int32', b));
+    this.remapped = own(allocate(backend, 'workspace', 'int32', b));
+    this.targetCos = own(allocate(backend, 'workspace', 'fp32', b));
+    this.rowMax = own(allocate(backend, 'workspace', 'fp32', b));
+    this.rowSum = own(allocate(backend, 'workspace', 'fp32', b));
+    this.targetLogit = own(allocate(backend, 'workspace', 'fp32', b));
+    this.normCentres = own(allocate(backend, 'activeCentres', config.dtype, C, D));
+    this.centreNorms = own(allocate(backend, 'activeCentres', 'fp32', C));
+    this.centreGrad = own(allocate(backend, 'weightGrad', 'fp32', C, D));
+    this.logits = own(allocate(backend, 'logits', config.dtype, b, C));
+  }
+
+  step(step: number, timer: StepTimer): void {
+    const native = core();
+    const { comm, config, source } = this.ctx;
+    source.fillFeatures(comm.rank, step, this.features);
+    source.fillLabels(comm.rank, step, this.labels);
+
+    timer.start();
+    native.shardLabels(this.labels, 0, config.classes, this.remapped);
+    native.normalizeRows(this.features, null, this.normFeatures, this.featureNorms);
+    native.normalizeRows(this.weights, null, this.normCentres, this.centreNorms);
+    timer.mark('normalize');
+    native.gemm(this.normFeatures, false, this.normCentres, true, this.logits, 1, 0);
+    timer.mark('gemm');
+    native.marginLogits(this.logits, this.remapped, config.margin, this.targetCos, this.rowMax);
+    native.expRowSum(this.logits, this.remapped, this.rowMax, this.rowSum, this.targetLogit);
+    // The loss is read here, before the backward overwrites the statistics' logits.
+    this.lastLoss = native.crossEntropyLossSum(this.rowSum, this.targetLogit);
+    native.softmaxMarginBackward(this.logits, this.remapped, this.rowSum, this.targetCos, config.margin, 1 / config.batch);
+    timer.mark('softmax');
+    native.gemm(this.logits, false, this.normCentres, false, this.featureGrad, 1, 0);
+    native.gemm(this.logits, true, this.normFeatures, false, this.centreGrad, 1, 0);
+    timer.mark('gemm');
+    native.normalizeRowsBackward(this.featureGrad, this.normFeatures, this.featureNorms);
+    native.normalizeRowsBackward(this.centreGrad, this.normCentres, this.centreNorms);
+    timer.mark('normalize');
+    // Each rank's gradient is already scaled by 1/B (global batch): the sum is the mean.
+    comm.allReduce(this.centreGrad, 'sum', 'weightGrad');
+    timer.mark('communication');
+    const { lr, momentum, weightDecay } = config.sgd;
+    native.sgdUpdate(this.weights, this.momentum, this.centreGrad, null, { lr, momentum, weightDecay, dense: true });
+    timer.mark('update');
+  }
+
+  activeCentres(): number {
+    return this.ctx.config.classes;
+  }
+
+  /** The mean over the global batch: each rank's local sum, summed over ranks. */
+  loss(): number | null {
+    const { comm, config } = this.ctx;
+    if (comm.kind === 'emulated') return null;
+    if (!comm.sendsData) return this.lastLoss / config.batch;
+    const total = allocate(this.ctx.backend, 'workspace', 'fp32', 1);
+    try {
+      total.write(Float32Array.of(this.lastLoss));
+      comm.allReduce(total, 'sum', 'loss');
+      return (total.read() as Float32Array)[0] / config.batch;
+    } finally {
+      total.free();
+    }
+  }
+
+  activeIndices(): Int32Array | null {
+    return null;
+  }
+
+  dispose(): void {
+    this.tensors.freeAll();
+  }
+}
+
+export function createDataParallel(ctx: StrategyContext): Strategy {
+  return new DataParallelFc(ctx);
+}

@@ -1,0 +1,50 @@
+/**
+ * The one small interface every strategy implements. A strategy owns every tensor of its FC
+ * layer on one rank (inputs included), so its tagged allocations are the rank's whole cost.
+ */
+import type { NativeTensor } from '../core/binding.js';
+import type { Backend, StepTimer } from '../core/backend.js';
+import type { Communicator } from '../comm/communicator.js';
+import type { BatchSource } from './batch.js';
+import type { FcConfig, Shard, StrategyName } from './config.js';
+
+export interface StrategyContext {
+  backend: Backend;
+  comm: Communicator;
+  config: FcConfig;
+  source: BatchSource;
+}
+
+export interface Strategy {
+  readonly name: StrategyName;
+  /** The class centres this rank holds and updates (all C for data parallel). */
+  readonly shard: Shard;
+  readonly weights: NativeTensor;
+  readonly momentum: NativeTensor;
+  /** This rank's gradient of the loss with respect to its local features (b x D), after step(). */
+  readonly featureGrad: NativeTensor;
+  /** One training step of the FC layer on this rank's batch for `step` (fetched from the source). */
+  step(step: number, timer: StepTimer): void;
+  /** Active centres of the last step on this rank. */
+  activeCentres(): number;
+  /** The last step's loss (mean over the global batch); null when not meaningful (emulated). */
+  loss(): number | null;
+  /** The last step's sampled centres (shard-local rows), or null when every centre is active. */
+  activeIndices(): Int32Array | null;
+  dispose(): void;
+}
+
+/** Tracks the tensors a strategy allocates so dispose() frees them all. */
+export class TensorOwner {
+  private readonly owned: NativeTensor[] = [];
+
+  own<T extends NativeTensor>(t: T): T {
+    this.owned.push(t);
+    return t;
+  }
+
+  freeAll(): void {
+    for (const t of this.owned) t.free();
+    this.owned.length = 0;
+  }
+}
