@@ -28,6 +28,7 @@ export class DataParallelFc implements Strategy {
   private readonly rowMax: NativeTensor;
   private readonly rowSum: NativeTensor;
   private readonly targetLogit: NativeTensor;
+  private readonly lossTotal: NativeTensor;
   private lastLoss = 0;
 
   constructor(private readonly ctx: StrategyContext) {
@@ -51,6 +52,7 @@ export class DataParallelFc implements Strategy {
     this.rowMax = own(allocate(backend, 'workspace', 'fp32', b));
     this.rowSum = own(allocate(backend, 'workspace', 'fp32', b));
     this.targetLogit = own(allocate(backend, 'workspace', 'fp32', b));
+    this.lossTotal = own(allocate(backend, 'workspace', 'fp32', 1));
     this.normCentres = own(allocate(backend, 'activeCentres', config.dtype, C, D));
     this.centreNorms = own(allocate(backend, 'activeCentres', 'fp32', C));
     this.centreGrad = own(allocate(backend, 'weightGrad', 'fp32', C, D));
@@ -99,14 +101,9 @@ export class DataParallelFc implements Strategy {
     const { comm, config } = this.ctx;
     if (comm.kind === 'emulated') return null;
     if (!comm.sendsData) return this.lastLoss / config.batch;
-    const total = allocate(this.ctx.backend, 'workspace', 'fp32', 1);
-    try {
-      total.write(Float32Array.of(this.lastLoss));
-      comm.allReduce(total, 'sum', 'loss');
-      return (total.read() as Float32Array)[0] / config.batch;
-    } finally {
-      total.free();
-    }
+    this.lossTotal.write(Float32Array.of(this.lastLoss));
+    comm.allReduce(this.lossTotal, 'sum', 'loss');
+    return (this.lossTotal.read() as Float32Array)[0] / config.batch;
   }
 
   activeIndices(): Int32Array | null {

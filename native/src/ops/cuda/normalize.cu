@@ -1,0 +1,176 @@
+/*
+Row L2 normalization on the device, one warp per row (rows are embedding-sized, D ~ 512):
+  normalizeRows:         y[k] = v / max(|v|, eps) with v = src[idx[k]] (or src[k]), norms[k] = max(|v|, eps)
+                         src fp32; y stored as fp32, bf16 or fp16 (fp32 math); norms fp32.
+                         The gathered rows are never materialized: the warp reads src[idx[k]].
+  normalizeRowsBackward: in place dy <- (dy - y (y . dy)) / norm, dy fp32, y fp32/bf16/fp16.
+128-bit loads of fp32 rows when D is a multiple of 4 and the rows are aligned, scalar otherwise.
+*/
+#include "ops/cuda/cuda_util.cuh"
+#include "ops/normalize.h"
+
+namespace pfc::cuda {
+
+using namespace pfc::cuda_detail;
+
+// ------------------------------------------------------------------------------------------------
+// Kernels
+
+template <typename T>
+__device__ __forceinline__ void store4(T* p, float4 v) {
+  p[0] = fromF<T>(v.x);
+  p[1] = fromF<T>(v.y);
+  p[2] = fromF<T>(v.z);
+  p[3] = fromF<T>(v.w);
+}
+template <>
+__device__ __forceinline__ void store4<float>(float* p, float4 v) {
+  *reinterpret_cast<float4*>(p) = v;
+}
+template <>
+__device__ __forceinline__ void store4<__nv_bfloat16>(__nv_bfloat16* p, float4 v) {
+  __nv_bfloat162 lo = __floats2bfloat162_rn(v.x, v.y), hi = __floats2bfloat162_rn(v.z, v.w);
+  int2 packed;
+  packed.x = *reinterpret_cast<int*>(&lo);
+  packed.y = *reinterpret_cast<int*>(&hi);
+  *reinterpret_cast<int2*>(p) = packed;
+}
+template <>
+__device__ __forceinline__ void store4<__half>(__half* p, float4 v) {
+  __half2 lo = __floats2half2_rn(v.x, v.y), hi = __floats2half2_rn(v.z, v.w);
+  int2 packed;
+  packed.x = *reinterpret_cast<int*>(&lo);
+  packed.y = *reinterpret_cast<int*>(&hi);
+  *reinterpret_cast<int2*>(p) = packed;
+}
+
+template <typename T>
+__device__ __forceinline__ float4 load4(const T* p) {
+  return make_float4(toF(p[0]), toF(p[1]), toF(p[2]), toF(p[3]));
+}
+template <>
+__device__ __forceinline__ float4 load4<float>(const float* p) {
+  return *reinterpret_cast<const float4*>(p);
+}
+
+// kVec: cols % 4 == 0 and every row 16-byte aligned (src) / 4-element aligned (dst).
+template <typename T, bool kVec>
+__global__ void normalizeRowsKernel(const float* __restrict__ src, int64_t srcRows, const int32_t* __restrict__ idx,
+                                    T* __restrict__ dst, float* __restrict__ norms, int64_t n, int64_t cols, int* err) {
+  const int lane = threadIdx.x & 31;
+  const int64_t warp = (blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x) >> 5;
+  const int64_t warps = (static_cast<int64_t>(gridDim.x) * blockDim.x) >> 5;
+  for (int64_t k = warp; k < n; k += warps) {
+    const int64_t r = idx ? static_cast<int64_t>(idx[k]) : k;
+    if (r < 0 || r >= srcRows) {
+      if (lane == 0) reportError(err, kDevErrNormalizeIndex);
+      continue;
+    }
+    const float* v = src + r * cols;
+    T* y = dst + k * cols;
+    float ss = 0.0f;
+    if (kVec) {
+      for (int64_t c = lane * 4; c < cols; c += 128) {
+        const float4 x = load4(v + c);
+        ss += x.x * x.x + x.y * x.y + x.z * x.z + x.w * x.w;
+      }
+    } else {
+      for (int64_t c = lane; c < cols; c += 32) ss += v[c] * v[c];
+    }
+    ss = warpReduceSum(ss);
+    const float norm = fmaxf(sqrtf(ss), kNormEps);
+    const float inv = 1.0f / norm;
+    if (kVec) {
+      for (int64_t c = lane * 4; c < cols; c += 128) {
+        const float4 x = load4(v + c);
+        store4<T>(y + c, make_float4(x.x * inv, x.y * inv, x.z * inv, x.w * inv));
+      }
+    } else {
+      for (int64_t c = lane; c < cols; c += 32) y[c] = fromF<T>(v[c] * inv);
+    }
+    if (lane == 0) norms[k] = norm;
+  }
+}
+
+template <typename T, bool kVec>
+__global__ void normalizeRowsBackwardKernel(float* __restrict__ grad, const T* __restrict__ y,
+                                            const float* __restrict__ norms, int64_t n, int64_t cols) {
+  const int lane = threadIdx.x & 31;
+  const int64_t warp = (blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x) >> 5;
+  const int64_t warps = (static_cast<int64_t>(gridDim.x) * blockDim.x) >> 5;
+  for (int64_t k = warp; k < n; k += warps) {
+    float* g = grad + k * cols;
+    const T* yk = y + k * cols;
+    float dot = 0.0f;
+    if (kVec) {
+      for (int64_t c = lane * 4; c < cols; c += 128) {
+        const float4 a = load4(yk + c), b = load4(g + c);
+        dot += a.x * b.x + a.y * b.y + a.z * b.z + a.w * b.w;
+      }
+    } else {
+      for (int64_t c = lane; c < cols; c += 32) dot += toF(yk[c]) * g[c];
+    }
+    dot = warpReduceSum(dot);
+    const float inv = 1.0f / norms[k];
+    if (kVec) {
+      for (int64_t c = lane * 4; c < cols; c += 128) {
+        const float4 a = load4(yk + c), b = load4(g + c);
+        *reinterpret_cast<float4*>(g + c) = make_float4((b.x - a.x * dot) * inv, (b.y - a.y * dot) * inv,
+                                                        (b.z - a.z * dot) * inv, (b.w - a.w * dot) * inv);
+      }
+    } else {
+      for (int64_t c = lane; c < cols; c += 32) g[c] = (g[c] - toF(yk[c]) * dot) * inv;
+    }
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Launchers
+
+static unsigned warpGrid(int64_t rows, int threads) {
+  const int64_t perBlock = threads / 32;
+  const int64_t cap = static_cast<int64_t>(cudaSmCount()) * 16;
+  return static_cast<unsigned>(std::max<int64_t>(1, std::min<int64_t>(ceilDiv(rows, perBlock), cap)));
+}
+
+void normalizeRows(const Tensor& src, const Tensor* indices, const Tensor& dst, const Tensor& norms) {
+  requireDType("normalizeRows (cuda)", "src", src, DType::F32);
+  const int64_t n = dst.rows, cols = src.cols;
+  if (n == 0) return;
+  constexpr int kThreads = 256;
+  cudaStream_t s = cudaStream();
+  const int32_t* idx = indices && indices->rows > 0 ? indices->data<int32_t>() : nullptr;
+  int* err = deviceErrorWord();
+  PFC_CUDA_FLOAT_SWITCH(dst.dtype, "normalizeRows (cuda) dst", {
+    const bool vec = cols % 4 == 0 && aligned(src.raw(), 16) && aligned(dst.raw(), 4 * sizeof(T));
+    if (vec) {
+      normalizeRowsKernel<T, true><<<warpGrid(n, kThreads), kThreads, 0, s>>>(
+          src.data<float>(), src.rows, idx, dst.data<T>(), norms.data<float>(), n, cols, err);
+    } else {
+      normalizeRowsKernel<T, false><<<warpGrid(n, kThreads), kThreads, 0, s>>>(
+          src.data<float>(), src.rows, idx, dst.data<T>(), norms.data<float>(), n, cols, err);
+    }
+  });
+  PFC_CUDA_LAUNCH_CHECK();
+}
+
+void normalizeRowsBackward(const Tensor& grad, const Tensor& normalized, const Tensor& norms) {
+  requireDType("normalizeRowsBackward (cuda)", "grad", grad, DType::F32);
+  const int64_t n = grad.rows, cols = grad.cols;
+  if (n == 0) return;
+  constexpr int kThreads = 256;
+  cudaStream_t s = cudaStream();
+  PFC_CUDA_FLOAT_SWITCH(normalized.dtype, "normalizeRowsBackward (cuda) normalized", {
+    const bool vec = cols % 4 == 0 && aligned(grad.raw(), 16) && aligned(normalized.raw(), 4 * sizeof(T));
+    if (vec) {
+      normalizeRowsBackwardKernel<T, true><<<warpGrid(n, kThreads), kThreads, 0, s>>>(
+          grad.data<float>(), normalized.data<T>(), norms.data<float>(), n, cols);
+    } else {
+      normalizeRowsBackwardKernel<T, false><<<warpGrid(n, kThreads), kThreads, 0, s>>>(
+          grad.data<float>(), normalized.data<T>(), norms.data<float>(), n, cols);
+    }
+  });
+  PFC_CUDA_LAUNCH_CHECK();
+}
+
+}  // namespace pfc::cuda

@@ -1,0 +1,160 @@
+/**
+ * Runs one cell in this process: builds the backend, communicator and strategy, discards
+ * warm-up steps, times steps x trials with the backend's timer (device events on a GPU) fed
+ * to tinybench as measured durations, and collects memory, collectives and work figures.
+ */
+import { Bench } from 'tinybench';
+import { core } from '../core/binding.js';
+import { selectBackend, zeroPhases, PHASES, type Backend, type PhaseTimes } from '../core/backend.js';
+import '../core/cpu-backend.js';
+import type { Communicator, CollectiveRecord } from '../comm/communicator.js';
+import { emulatedCommunicator, singleCommunicator } from '../comm/local.js';
+import { createStrategy, SyntheticBatch, type Strategy } from '../strategies/index.js';
+import { modelMemory } from '../model/memory.js';
+import { interconnect, modeledMilliseconds } from '../model/comm.js';
+import { stepWork } from '../model/work.js';
+import { median, spread } from './stats.js';
+import type { CellResult, CellSpec } from './results.js';
+
+/** Opens the communicator of a mode. Real mode is provided by the MPI module when built. */
+export type RealCommunicatorFactory = (spec: CellSpec, backend: Backend) => Communicator;
+let realFactory: RealCommunicatorFactory | undefined;
+export function registerRealCommunicator(factory: RealCommunicatorFactory): void {
+  realFactory = factory;
+}
+
+function openCommunicator(spec: CellSpec, backend: Backend): Communicator {
+  switch (spec.mode) {
+    case 'single':
+      return singleCommunicator();
+    case 'emulate':
+      return emulatedCommunicator(spec.rank, spec.ranks);
+    case 'real':
+      if (!realFactory) throw new Error('--mode real needs the MPI communicator, which this build does not have');
+      return realFactory(spec, backend);
+  }
+}
+
+export function cellId(spec: CellSpec): string {
+  const m = spec.margin;
+  return [
+    spec.strategy,
+    `C${spec.classes}`,
+    `N${spec.ranks}`,
+    `B${spec.batch}`,
+    `D${spec.dim}`,
+    `rho${spec.sampleRate}`,
+    spec.update,
+    spec.dtype,
+    `m${m.s}/${m.m1}/${m.m2}/${m.m3}`,
+    spec.mode,
+    `r${spec.rank}`,
+    spec.memoryBudget ? `budget${spec.memoryBudget}` : '',
+  ]
+    .filter(Boolean)
+    .join('|');
+}
+
+export interface CellProgress {
+  (event: { phase: 'warmup' | 'measure'; done: number; total: number }): void;
+}
+
+export function runCell(spec: CellSpec, progress?: CellProgress): CellResult {
+  const started = Date.now();
+  const native = core();
+  if (spec.threads > 0) native.setThreads(spec.threads);
+  const { backend } = selectBackend(spec.backend);
+  native.setMemoryBudget(backend.device, spec.memoryBudget);
+  native.resetMemoryPeaks(backend.device);
+  const comm = openCommunicator(spec, backend);
+  let strategy: Strategy | undefined;
+  try {
+    strategy = createStrategy({ backend, comm, config: spec, source: new SyntheticBatch(spec.seed, spec.classes) });
+    return measure(spec, backend, comm, strategy, started, progress);
+  } finally {
+    strategy?.dispose();
+    comm.dispose();
+  }
+}
+
+function measure(spec: CellSpec, backend: Backend, comm: Communicator, strategy: Strategy, started: number, progress?: CellProgress): CellResult {
+  const timer = backend.createTimer();
+  const phaseSamples: PhaseTimes[] = [];
+  const losses: number[] = [];
+  let stepRecords: CollectiveRecord[] = [];
+  let step = 0;
+  let deviceUsed: number | null = null;
+  const measured = spec.steps * spec.trials;
+  const runStep = (record: boolean) => {
+    const before = comm.log.length;
+    strategy.step(step++, timer);
+    const { totalMs, phases } = timer.stop();
+    if (record) {
+      phaseSamples.push(phases);
+      if (stepRecords.length === 0) stepRecords = comm.log.slice(before);
+      const used = backend.deviceUsedBytes();
+      if (used !== null) deviceUsed = Math.max(deviceUsed ?? 0, used);
+      const loss = strategy.loss();
+      if (loss !== null) losses.push(loss);
+    }
+    return totalMs;
+  };
+
+  for (let i = 0; i < spec.warmup; i++) {
+    runStep(false);
+    progress?.({ phase: 'warmup', done: i + 1, total: spec.warmup });
+  }
+  const bench = new Bench({ iterations: measured, warmupIterations: 0, time: 0, warmupTime: 0, warmup: false, retainSamples: true, throws: true });
+  const samples: number[] = [];
+  bench.add('step', () => {
+    const ms = runStep(true);
+    samples.push(ms);
+    progress?.({ phase: 'measure', done: samples.length, total: measured });
+    return { overriddenDuration: ms };
+  });
+  bench.runSync();
+
+  const stepMs = spread(samples);
+  const phasesMs = zeroPhases();
+  for (const phase of PHASES) phasesMs[phase] = median(phaseSamples.map((p) => p[phase]));
+  const emulated = spec.mode === 'emulate';
+  const profile = interconnect(spec.interconnect, spec.gpusPerNode || undefined);
+  const modeledCommMs = emulated ? modeledMilliseconds(stepRecords, profile) : 0;
+  // In emulate mode the measured 'communication' phase is local copies and synthesis of the
+  // peers' rows: replaced by the modeled time of the real collectives.
+  const computeMs = emulated ? median(samples.map((s, i) => s - phaseSamples[i].communication)) : stepMs.median;
+  const totalMs = computeMs + modeledCommMs;
+  const stats = core().memoryStats(backend.device);
+  const work = stepWork(spec, strategy.activeCentres(), strategy.shard.size);
+  return {
+    id: cellId(spec),
+    status: 'completed',
+    spec,
+    startedAt: new Date(started).toISOString(),
+    wallSeconds: (Date.now() - started) / 1000,
+    backend: backend.name,
+    device: backend.description,
+    timing: {
+      stepMs,
+      phasesMs,
+      modeledCommMs,
+      totalMs,
+      imagesPerSecond: spec.batch / (totalMs / 1000),
+      modeled: emulated && spec.ranks > 1,
+    },
+    memory: {
+      peakBytes: stats.totalPeak,
+      atPeak: stats.atTotalPeak,
+      modelBytes: modelMemory(spec, comm.rank),
+      deviceUsedBytes: deviceUsed,
+    },
+    work: {
+      flopsPerStep: work.flops,
+      bytesPerStep: work.bytes,
+      achievedGflops: work.flops / (computeMs / 1000) / 1e9,
+    },
+    communication: { collectives: stepRecords, profile: profile.name, modeledMs: modeledCommMs },
+    activeCentres: strategy.activeCentres(),
+    ...(losses.length ? { loss: losses.reduce((a, b) => a + b, 0) / losses.length } : {}),
+  };
+}

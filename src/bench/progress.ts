@@ -1,0 +1,81 @@
+/**
+ * Progress of a sweep: on a terminal, one live line (cell i of n, step, ETA); otherwise one
+ * line per finished cell and nothing in between.
+ */
+import type { CellResult, CellSpec } from './results.js';
+
+export function describeCell(spec: CellSpec): string {
+  const classes = spec.classes >= 1e6 ? `${spec.classes / 1e6}M` : spec.classes >= 1e3 ? `${spec.classes / 1e3}k` : `${spec.classes}`;
+  const rate = spec.strategy === 'partial-fc' ? ` rate ${spec.sampleRate} ${spec.update}` : '';
+  return `${spec.label ? `${spec.label} ` : ''}${spec.strategy}${rate} ${classes}@${spec.ranks} batch ${spec.batch}`;
+}
+
+function formatSeconds(s: number): string {
+  if (!Number.isFinite(s)) return '?';
+  if (s < 60) return `${Math.round(s)}s`;
+  return `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
+}
+
+export class Progress {
+  private total = 0;
+  private index = 0;
+  private started = 0;
+  private finished = 0;
+  private finishedSeconds = 0;
+  private cellStarted = 0;
+  private label = '';
+
+  constructor(
+    private readonly stream: NodeJS.WriteStream = process.stderr,
+    private readonly quiet = false,
+  ) {}
+
+  private get live(): boolean {
+    return !this.quiet && this.stream.isTTY === true;
+  }
+
+  begin(total: number): void {
+    this.total = total;
+    this.started = Date.now();
+  }
+
+  cellStart(index: number, spec: CellSpec): void {
+    this.index = index;
+    this.cellStarted = Date.now();
+    this.label = describeCell(spec);
+    this.render('starting');
+  }
+
+  step(phase: string, done: number, total: number): void {
+    this.render(`${phase} ${done}/${total}`);
+  }
+
+  private eta(): string {
+    const remaining = this.total - this.index;
+    const perCell = this.finished ? this.finishedSeconds / this.finished : NaN;
+    return formatSeconds(perCell * remaining);
+  }
+
+  private render(detail: string): void {
+    if (!this.live) return;
+    const line = `[cell ${this.index + 1}/${this.total}] ${this.label}: ${detail}, ETA ${this.eta()}`;
+    this.stream.write(`\r\x1b[K${line.slice(0, (this.stream.columns ?? 120) - 1)}`);
+  }
+
+  cellDone(index: number, spec: CellSpec, result: CellResult, reused: boolean): void {
+    if (!reused) {
+      this.finished += 1;
+      this.finishedSeconds += (Date.now() - this.cellStarted) / 1000;
+    }
+    if (this.quiet) return;
+    const what = result.status === 'completed' && result.timing
+      ? `${result.timing.totalMs.toFixed(1)} ms/step, ${Math.round(result.timing.imagesPerSecond)} img/s`
+      : `${result.status}${result.error ? `: ${result.error.split('\n')[0]}` : ''}`;
+    const line = `[cell ${index + 1}/${this.total}] ${describeCell(spec)}: ${reused ? 'kept from the previous run, ' : ''}${what}`;
+    this.stream.write(this.live ? `\r\x1b[K${line}\n` : `${line}\n`);
+  }
+
+  end(): void {
+    if (this.live) this.stream.write('\r\x1b[K');
+  }
+}

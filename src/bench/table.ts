@@ -1,0 +1,36 @@
+/** The plain-text table `pfc-bench run` prints: one row per cell, seed-table columns first. */
+import type { CellResult } from './results.js';
+import { totalBytes } from '../model/memory.js';
+
+const MB = 1e6;
+
+function pad(cells: string[][]): string {
+  const widths = cells[0].map((_, c) => Math.max(...cells.map((row) => row[c].length)));
+  return cells.map((row) => row.map((v, c) => (c < 2 ? v.padEnd(widths[c]) : v.padStart(widths[c]))).join('  ')).join('\n');
+}
+
+export function resultsTable(cells: readonly CellResult[]): string {
+  const rows = [['Setting', 'Method', 'GPUs', 'Batch', 'Memory/MB', 'Model/MB', 'Step ms', 'p10-p90 ms', 'Comm ms', 'img/s', 'Status']];
+  for (const cell of cells) {
+    const s = cell.spec;
+    const method = s.strategy === 'partial-fc' ? `partial-fc ${s.sampleRate} ${s.update}` : s.strategy;
+    const t = cell.timing;
+    const m = cell.memory;
+    const modeled = t?.modeled ? '*' : '';
+    rows.push([
+      s.label || `${s.classes}`,
+      method,
+      `${s.ranks}`,
+      `${s.batch}`,
+      m ? (m.peakBytes / MB).toFixed(0) : '-',
+      m ? (totalBytes(m.modelBytes) / MB).toFixed(0) : '-',
+      t ? (t.totalMs - t.modeledCommMs).toFixed(1) : '-',
+      t ? `${t.stepMs.p10.toFixed(1)}-${t.stepMs.p90.toFixed(1)}` : '-',
+      t ? `${t.modeledCommMs.toFixed(2)}${modeled}` : '-',
+      t ? `${Math.round(t.imagesPerSecond)}${modeled}` : '-',
+      cell.status + (cell.error ? `: ${cell.error.split('\n')[0].slice(0, 60)}` : ''),
+    ]);
+  }
+  const anyModeled = cells.some((c) => c.timing?.modeled);
+  return pad(rows) + (anyModeled ? '\n* includes modeled communication (emulated rank; collectives not sent)' : '');
+}

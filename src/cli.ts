@@ -1,0 +1,197 @@
+#!/usr/bin/env node
+/**
+ * The pfc-bench command. Subcommands: run (a scenario or a custom case), scenarios, info.
+ * Every option is validated before anything runs; a misspelled one is named with a suggestion.
+ */
+import { join } from 'node:path';
+import { UsageError, suggest } from './core/errors.js';
+import { core, packageRoot } from './core/binding.js';
+import { selectBackend } from './core/index.js';
+import { builtinScenarioNames, expandScenario, loadScenario, type CellFields, type Scenario } from './bench/scenario.js';
+import { runSweep } from './bench/runner.js';
+import { Progress } from './bench/progress.js';
+import { runContext } from './bench/context.js';
+import { resultsTable } from './bench/table.js';
+import { INTERCONNECTS } from './model/comm.js';
+import { registerOptionalModules } from './bench/modules.js';
+
+interface OptionSpec {
+  field?: keyof CellFields;
+  kind: 'string' | 'number' | 'boolean';
+  help: string;
+}
+
+const CELL_OPTIONS: Record<string, OptionSpec> = {
+  strategy: { field: 'strategy', kind: 'string', help: 'data-parallel | model-parallel | partial-fc' },
+  classes: { field: 'classes', kind: 'string', help: 'identities C over all GPUs (1000000, 1M, 125k)' },
+  gpus: { field: 'gpus', kind: 'number', help: 'GPUs (ranks) N' },
+  batch: { field: 'batch', kind: 'number', help: 'global batch B (divisible by --gpus)' },
+  dim: { field: 'dim', kind: 'number', help: 'embedding dimension D (512)' },
+  'sample-rate': { field: 'sampleRate', kind: 'number', help: 'Partial FC sample rate rho in (0, 1] (0.1)' },
+  update: { field: 'update', kind: 'string', help: 'sparse (seed, v1) | dense (arcface_torch, v2)' },
+  margin: { field: 'margin', kind: 'string', help: 'cosface | arcface | combined | sphereface | softmax | "s,m1,m2,m3"' },
+  dtype: { field: 'dtype', kind: 'string', help: 'fp32 | bf16 | fp16 storage (bf16/fp16 need the CUDA backend)' },
+  mode: { field: 'mode', kind: 'string', help: 'emulate (one rank of N) | single | real (under mpirun)' },
+  rank: { field: 'rank', kind: 'number', help: 'the rank to emulate (0)' },
+  backend: { field: 'backend', kind: 'string', help: 'auto | cpu | cuda' },
+  steps: { field: 'steps', kind: 'number', help: 'measured steps per trial (3)' },
+  warmup: { field: 'warmup', kind: 'number', help: 'discarded warm-up steps (1)' },
+  trials: { field: 'trials', kind: 'number', help: 'trials (1)' },
+  interconnect: { field: 'interconnect', kind: 'string', help: `communication model profile: ${Object.keys(INTERCONNECTS).join(' | ')}` },
+  'gpus-per-node': { field: 'gpusPerNode', kind: 'number', help: 'GPUs per node for the communication model (profile default 8)' },
+  'gpu-memory': { field: 'gpuMemory', kind: 'string', help: 'per-GPU memory budget, e.g. 11GiB (allocations past it are out of memory)' },
+  seed: { field: 'seed', kind: 'number', help: 'random seed (1); same seed, same samples' },
+  threads: { field: 'threads', kind: 'number', help: 'CPU threads (default: all cores)' },
+  lr: { field: 'lr', kind: 'number', help: 'SGD learning rate (0.1)' },
+  momentum: { field: 'momentum', kind: 'number', help: 'SGD momentum (0.9)' },
+  'weight-decay': { field: 'weightDecay', kind: 'number', help: 'SGD weight decay (5e-4)' },
+  label: { field: 'label', kind: 'string', help: 'a tag shown in reports' },
+};
+
+const RUN_OPTIONS: Record<string, OptionSpec> = {
+  scenario: { kind: 'string', help: `a built-in scenario (${builtinScenarioNames().join(', ')}) or a JSON file; flags override its fields` },
+  out: { kind: 'string', help: 'results JSON path (reports/<scenario>-<time>.json)' },
+  resume: { kind: 'boolean', help: 'keep the finished cells of --out and run the rest' },
+  'cell-timeout': { kind: 'number', help: 'seconds before a cell is killed (0 = never)' },
+  quiet: { kind: 'boolean', help: 'no progress output' },
+  'no-report': { kind: 'boolean', help: 'write results only, no report' },
+  ...CELL_OPTIONS,
+};
+
+const USAGE = `pfc-bench: what the classification layer of face recognition costs, model parallel vs Partial FC
+
+Usage:
+  pfc-bench run [--scenario NAME|FILE] [options]   measure, print a table, write results JSON (+ report)
+  pfc-bench scenarios                              list built-in scenarios
+  pfc-bench info                                   backends, build and devices
+  pfc-bench help
+
+run options:
+${Object.entries(RUN_OPTIONS).map(([k, o]) => `  --${k.padEnd(15)} ${o.help}`).join('\n')}
+`;
+
+export type ParsedOptions = Record<string, string | number | boolean>;
+
+/** Parses --key value / --key=value / --flag against `allowed`, naming anything unknown. */
+export function parseOptions(argv: readonly string[], allowed: Record<string, OptionSpec>, command: string): { options: ParsedOptions; positionals: string[] } {
+  const options: ParsedOptions = {};
+  const positionals: string[] = [];
+  const names = Object.keys(allowed);
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (!arg.startsWith('--')) {
+      positionals.push(arg);
+      continue;
+    }
+    const [rawName, inline] = arg.slice(2).split(/=(.*)/s, 2);
+    const spec = allowed[rawName];
+    if (!spec) throw new UsageError(`--${rawName}`, `unknown option for '${command}'${suggest(rawName, names).replace("'", "'--")}; see 'pfc-bench help'`);
+    if (options[rawName] !== undefined) throw new UsageError(`--${rawName}`, 'given twice');
+    if (spec.kind === 'boolean') {
+      options[rawName] = inline === undefined ? true : inline !== 'false';
+      continue;
+    }
+    const value = inline ?? argv[++i];
+    if (value === undefined || (inline === undefined && value.startsWith('--'))) throw new UsageError(`--${rawName}`, `expected a value (${spec.help})`);
+    if (spec.kind === 'number') {
+      const n = Number(value);
+      if (value.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${rawName}`, `expected a number, got '${value}'`);
+      options[rawName] = n;
+    } else {
+      options[rawName] = value;
+    }
+  }
+  return { options, positionals };
+}
+
+export function cellOverrides(options: ParsedOptions): CellFields {
+  const fields: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(CELL_OPTIONS)) {
+    if (options[name] !== undefined && spec.field) fields[spec.field] = options[name];
+  }
+  return fields as CellFields;
+}
+
+function customScenario(): Scenario {
+  return { name: 'custom', description: 'A case given by command-line flags.', defaults: {}, cells: [{}] };
+}
+
+async function runCommand(argv: string[]): Promise<number> {
+  const { options, positionals } = parseOptions(argv, RUN_OPTIONS, 'run');
+  if (positionals.length) throw new UsageError('run', `unexpected argument '${positionals[0]}' (options start with --)`);
+  const scenario = options.scenario ? loadScenario(String(options.scenario)) : customScenario();
+  const overrides = cellOverrides(options);
+  const specs = expandScenario(scenario, overrides);
+  // Resolve the backend now, so a bad --backend fails before any cell runs, and say what auto chose.
+  const backends = new Set(specs.map((s) => s.backend));
+  const notes = [...backends].map((b) => selectBackend(b).note);
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
+  const outPath = String(options.out ?? join(packageRoot(), 'reports', `${scenario.name}-${stamp}.json`));
+  const quiet = options.quiet === true;
+  if (!quiet) process.stderr.write(`pfc-bench: scenario ${scenario.name}, ${specs.length} cell(s); ${notes.join('; ')}\n`);
+  const { backend } = selectBackend(specs[0].backend);
+  const results = await runSweep(specs, {
+    outPath,
+    scenario: { name: scenario.name, description: scenario.description, file: scenario.file, overrides: overrides as Record<string, unknown> },
+    context: runContext(backend.context()),
+    resume: options.resume === true,
+    cellTimeoutSeconds: Number(options['cell-timeout'] ?? 0),
+    progress: new Progress(process.stderr, quiet),
+  });
+  process.stdout.write(`${resultsTable(results.cells)}\n`);
+  process.stdout.write(`results: ${outPath}\n`);
+  if (options['no-report'] !== true) {
+    const { renderReportFor } = await import('./report/hook.js');
+    const written = await renderReportFor([outPath]);
+    for (const path of written) process.stdout.write(`report: ${path}\n`);
+  }
+  return results.cells.every((c) => c.status === 'completed') ? 0 : 1;
+}
+
+function infoCommand(): number {
+  const build = core().buildInfo();
+  const cuda = core().cudaProbe();
+  process.stdout.write(
+    `${JSON.stringify({ build, threads: core().threads(), cuda, scenarios: builtinScenarioNames(), interconnects: Object.keys(INTERCONNECTS) }, null, 2)}\n`,
+  );
+  return 0;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  await registerOptionalModules();
+  switch (command) {
+    case 'run':
+      return runCommand(rest);
+    case 'scenarios':
+      for (const name of builtinScenarioNames()) process.stdout.write(`${name.padEnd(10)} ${loadScenario(name).description}\n`);
+      return 0;
+    case 'info':
+      return infoCommand();
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return 0;
+    default: {
+      const commands = ['run', 'scenarios', 'info', 'help'];
+      throw new UsageError('command', `unknown command '${command}'${suggest(command, commands)}; expected one of ${commands.join(', ')}`);
+    }
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof UsageError) {
+      process.stderr.write(`pfc-bench: ${error.message}\n`);
+      process.exitCode = 2;
+    } else {
+      process.stderr.write(`pfc-bench: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exitCode = 1;
+    }
+  },
+);
