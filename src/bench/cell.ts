@@ -14,6 +14,7 @@ import { modelMemory } from '../model/memory.js';
 import { interconnect, modeledMilliseconds } from '../model/comm.js';
 import { stepWork } from '../model/work.js';
 import { median, spread } from './stats.js';
+import { measureGemmFloor } from './gemm-floor.js';
 import type { CellResult, CellSpec } from './results.js';
 
 /** Opens the communicator of a mode. Real mode is provided by the MPI module when built. */
@@ -68,13 +69,21 @@ export function runCell(spec: CellSpec, progress?: CellProgress): CellResult {
   native.resetMemoryPeaks(backend.device);
   const comm = openCommunicator(spec, backend);
   let strategy: Strategy | undefined;
+  let result: CellResult;
   try {
     strategy = createStrategy({ backend, comm, config: spec, source: new SyntheticBatch(spec.seed, spec.classes) });
-    return measure(spec, backend, comm, strategy, started, progress);
+    result = measure(spec, backend, comm, strategy, started, progress);
   } finally {
     strategy?.dispose();
     comm.dispose();
   }
+  // After the strategy is freed (its memory figures are already taken): the GEMM floor.
+  const rows = spec.strategy === 'data-parallel' ? spec.batch / spec.ranks : spec.batch;
+  const gemmMs = measureGemmFloor(backend, rows, result.activeCentres ?? 0, spec.dim, spec.dtype, Math.max(2, spec.steps));
+  const computeMs = result.timing!.totalMs - result.timing!.modeledCommMs;
+  result.reference = { gemmMs, stepOverGemm: computeMs / gemmMs.median };
+  result.wallSeconds = (Date.now() - started) / 1000;
+  return result;
 }
 
 function measure(spec: CellSpec, backend: Backend, comm: Communicator, strategy: Strategy, started: number, progress?: CellProgress): CellResult {

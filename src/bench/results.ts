@@ -82,6 +82,12 @@ export interface CellResult {
     /** Peak per rank in real mode (the headline is the maximum). */
     perRankPeakBytes?: number[];
   };
+  /** The step's three GEMMs alone at the same shapes, same process (the reference workload). */
+  reference?: {
+    gemmMs: Spread;
+    /** Step compute time / GEMM time (medians): how far the step is from its GEMM floor. */
+    stepOverGemm: number;
+  };
   work?: {
     flopsPerStep: number;
     bytesPerStep: number;

@@ -10,7 +10,7 @@ function pad(cells: string[][]): string {
 }
 
 export function resultsTable(cells: readonly CellResult[]): string {
-  const rows = [['Setting', 'Method', 'GPUs', 'Batch', 'Memory/MB', 'Model/MB', 'Step ms', 'p10-p90 ms', 'Comm ms', 'img/s', 'Status']];
+  const rows = [['Setting', 'Method', 'GPUs', 'Batch', 'Memory/MB', 'Model/MB', 'Step ms', 'p10-p90 ms', 'Comm ms', 'img/s', 'x GEMMs', 'Status']];
   for (const cell of cells) {
     const s = cell.spec;
     const method = s.strategy === 'partial-fc' ? `partial-fc ${s.sampleRate} ${s.update}` : s.strategy;
@@ -28,6 +28,7 @@ export function resultsTable(cells: readonly CellResult[]): string {
       t ? `${t.stepMs.p10.toFixed(1)}-${t.stepMs.p90.toFixed(1)}` : '-',
       t ? `${t.modeledCommMs.toFixed(2)}${modeled}` : '-',
       t ? `${Math.round(t.imagesPerSecond)}${modeled}` : '-',
+      cell.reference ? cell.reference.stepOverGemm.toFixed(2) : '-',
       cell.status + (cell.error ? `: ${cell.error.split('\n')[0].slice(0, 60)}` : ''),
     ]);
   }

@@ -139,7 +139,8 @@ let loaded: NativeCore | undefined;
 /** Loads the addon once. A missing build throws one error that says what to do. */
 export function core(): NativeCore {
   if (loaded) return loaded;
-  const path = join(packageRoot(), 'build', 'Release', 'pfc_core.node');
+  // PFC_CORE_PATH selects another build of the addon (a CUDA build carried to a GPU machine).
+  const path = process.env.PFC_CORE_PATH ?? join(packageRoot(), 'build', 'Release', 'pfc_core.node');
   if (!existsSync(path)) {
     throw new Error(
       `pfc-bench: the native core is not built (${path} is missing). Run 'npm install' (needs cmake, g++ and ` +

@@ -1,0 +1,80 @@
+/** Partial FC's centre sampling (design.md section 2, step 2). */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { core } from '../src/core/index.js';
+import { allocate } from '../src/core/backend.js';
+import { numSampled } from '../src/strategies/config.js';
+import { sampledCapacity } from '../src/strategies/partial-fc.js';
+import { cpuBackend, lcg } from './helpers.js';
+
+interface Sample {
+  indices: number[];
+  remapped: number[];
+}
+
+function sample(labels: number[], shardOffset: number, shardSize: number, rate: number, seed: number, stream = 5): Sample {
+  const backend = cpuBackend();
+  const n = numSampled(rate, shardSize);
+  const cap = sampledCapacity(labels.length, shardSize, rate);
+  const lab = allocate(backend, 'workspace', 'int32', labels.length);
+  const keys = allocate(backend, 'workspace', 'int32', shardSize, 2);
+  const idx = allocate(backend, 'workspace', 'int32', cap);
+  const remapped = allocate(backend, 'workspace', 'int32', labels.length);
+  try {
+    lab.write(Int32Array.from(labels));
+    const count = core().sampleCentres(lab, { shardOffset, shardSize, numSampled: n, seed, stream }, keys, idx, remapped);
+    return { indices: Array.from(idx.view(0, count).read()), remapped: Array.from(remapped.read()) };
+  } finally {
+    for (const t of [lab, keys, idx, remapped]) t.free();
+  }
+}
+
+function checkSample(labels: number[], offset: number, size: number, rate: number, seed: number): Sample {
+  const s = sample(labels, offset, size, rate, seed);
+  const positives = new Set(labels.filter((l) => l >= offset && l < offset + size).map((l) => l - offset));
+  assert.equal(s.indices.length, Math.max(positives.size, Math.floor(rate * size + 1e-9)), 'active count is max(positives, floor(rate * C_r))');
+  for (let k = 1; k < s.indices.length; k++) assert.ok(s.indices[k] > s.indices[k - 1], 'indices sorted and unique');
+  for (const i of s.indices) assert.ok(i >= 0 && i < size, 'indices inside the shard');
+  for (const p of positives) assert.ok(s.indices.includes(p), `positive ${p} is active`);
+  labels.forEach((l, i) => {
+    const local = l - offset;
+    if (local < 0 || local >= size) assert.equal(s.remapped[i], -1, `label ${l} outside the shard maps to -1`);
+    else assert.equal(s.indices[s.remapped[i]], local, `label ${l} maps to its active position`);
+  });
+  return s;
+}
+
+test('every positive is active, count is max(positives, floor(rate * C_r)), sorted, labels remapped', () => {
+  const rand = lcg(3);
+  const labels = Array.from({ length: 50 }, () => Math.floor(rand() * 1000));
+  labels.push(labels[0], labels[1], 300, 300, 399); // repeats and shard edges
+  checkSample(labels, 300, 100, 0.1, 1);
+  checkSample(labels, 0, 1000, 0.05, 2);
+  checkSample(labels, 990, 10, 0.1, 3); // more positives than the sampled count
+});
+
+test('more positives than floor(rate * C_r): every positive and nothing else', () => {
+  const labels = [10, 11, 12, 13, 14, 15, 10];
+  const s = checkSample(labels, 10, 20, 0.1, 9);
+  assert.deepEqual(s.indices, [0, 1, 2, 3, 4, 5]);
+});
+
+test('the same seed gives the same sample; another seed or step gives another', () => {
+  const labels = [5, 17, 17, 230, 999];
+  const a = sample(labels, 0, 1000, 0.1, 42);
+  const b = sample(labels, 0, 1000, 0.1, 42);
+  const c = sample(labels, 0, 1000, 0.1, 43);
+  const d = sample(labels, 0, 1000, 0.1, 42, 6);
+  assert.deepEqual(a, b);
+  assert.notDeepEqual(a.indices, c.indices);
+  assert.notDeepEqual(a.indices, d.indices);
+});
+
+test('negatives are spread uniformly over the shard', () => {
+  // 200 draws of 100 from 1000 rows: each row is chosen about 20 times.
+  const counts = new Array<number>(1000).fill(0);
+  for (let stream = 0; stream < 200; stream++) for (const i of sample([], 0, 1000, 0.1, 7, stream).indices) counts[i]++;
+  const firstHalf = counts.slice(0, 500).reduce((a, b) => a + b, 0);
+  assert.ok(Math.abs(firstHalf - 10000) < 600, `first half chosen ${firstHalf} times of 20000`);
+  assert.ok(Math.max(...counts) < 45 && Math.min(...counts) > 5, 'no row is starved or favoured');
+});
