@@ -3,11 +3,18 @@
 #include <napi.h>
 
 #include "bind/binding.h"
+#include "runtime/device.h"
 
 static Napi::Object init(Napi::Env env, Napi::Object exports) {
   pfc::bind::registerTensor(env, exports);
   pfc::bind::registerOps(env, exports);
   pfc::bind::registerRuntime(env, exports);
+#ifdef PFC_WITH_CUDA
+  pfc::bind::registerCuda(env, exports);
+#endif
+  // Installs the CUDA allocator when a device is usable; cheap, creates no context, never throws.
+  pfc::probeCuda();
+  pfc::bind::registerComm(env, exports);
   return exports;
 }
 

@@ -20,7 +20,8 @@ target_sources(${PROJECT_NAME} PRIVATE
   native/src/runtime/lib_search.cc
   native/src/runtime/cublas_loader.cc
   native/src/comm/nccl_loader.cc
-  native/src/comm/nccl_comm.cc)
+  native/src/comm/nccl_comm.cc
+  native/src/bind/cuda_binding.cc)
 
 set_target_properties(${PROJECT_NAME} PROPERTIES
   CUDA_ARCHITECTURES "${PFC_CUDA_ARCHS}"

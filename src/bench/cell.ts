@@ -6,7 +6,7 @@
 import { Bench } from 'tinybench';
 import { core } from '../core/binding.js';
 import { selectBackend, zeroPhases, PHASES, type Backend, type PhaseTimes } from '../core/backend.js';
-import '../core/cpu-backend.js';
+import '../core/index.js';
 import type { Communicator, CollectiveRecord } from '../comm/communicator.js';
 import { emulatedCommunicator, singleCommunicator } from '../comm/local.js';
 import { createStrategy, SyntheticBatch, type Strategy } from '../strategies/index.js';

@@ -121,6 +121,54 @@ export interface NativeCore {
   setMemoryBudget(device: Device, bytes: number): void;
   cudaProbe(): CudaProbe;
   synchronize(device: Device): void;
+  /** CUDA builds only (present when buildInfo().cuda). */
+  cudaSelectDevice?(ordinal: number): void;
+  cudaCreateEvent?(): number;
+  cudaRecordEvent?(event: number): void;
+  cudaElapsedMs?(start: number, end: number): number;
+  cudaDestroyEvent?(event: number): void;
+  cudaSetAllowTf32?(allow: boolean): void;
+  cudaDeviceUsedBytes?(): number;
+  cublasVersion?(): number;
+  ncclVersion?(): number;
+  ncclNewUniqueId?(): Uint8Array;
+  ncclInit?(rank: number, size: number, uniqueId: Uint8Array): number;
+  ncclAllGather?(comm: number, send: NativeTensor, recv: NativeTensor): void;
+  ncclAllReduce?(comm: number, tensor: NativeTensor, op: 'sum' | 'max'): void;
+  ncclReduceScatter?(comm: number, send: NativeTensor, recv: NativeTensor): void;
+  ncclBroadcast?(comm: number, tensor: NativeTensor, root: number): void;
+  ncclDestroy?(comm: number): void;
+  /** MPI communicator (real mode on CPU ranks). Always present; without MPI in the build
+   * mpiAvailable() says why and the others throw PFC_UNAVAILABLE. Collectives take CPU
+   * tensors (fp32/int32; 16-bit for gather/broadcast) and throw PFC_COMM on an MPI error. */
+  mpiAvailable(): MpiAvailability;
+  mpiInit(): MpiInitInfo;
+  mpiAllGather(send: NativeTensor, recv: NativeTensor): void;
+  mpiAllReduce(tensor: NativeTensor, op: 'sum' | 'max'): void;
+  mpiReduceScatter(send: NativeTensor, recv: NativeTensor): void;
+  mpiBroadcast(tensor: NativeTensor, root: number): void;
+  mpiBarrier(): void;
+  /** MPI_Abort on the world: the launcher ends every rank. */
+  mpiAbort(code: number): void;
+  mpiFinalize(): void;
+}
+
+export interface MpiAvailability {
+  available: boolean;
+  /** Why not, when not available. */
+  reason: string;
+  initialized: boolean;
+  finalized: boolean;
+}
+
+export interface MpiInitInfo {
+  rank: number;
+  size: number;
+  /** MPI_Get_library_version's first line and the standard version. */
+  version: string;
+  /** The libmpi file in use. */
+  library: string;
+  threadLevel: number;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));

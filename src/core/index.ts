@@ -3,3 +3,4 @@ export * from './binding.js';
 export * from './backend.js';
 export * from './errors.js';
 import './cpu-backend.js';
+import './cuda-backend.js';

@@ -48,6 +48,8 @@ Napi::Value guard(const Napi::CallbackInfo& info, const std::function<Napi::Valu
 void registerTensor(Napi::Env env, Napi::Object exports);
 void registerOps(Napi::Env env, Napi::Object exports);
 void registerRuntime(Napi::Env env, Napi::Object exports);
+void registerCuda(Napi::Env env, Napi::Object exports);  // CUDA builds only (cuda_binding.cc)
+void registerComm(Napi::Env env, Napi::Object exports);  // MPI communicator (comm_binding.cc)
 
 }  // namespace pfc::bind
 
