@@ -9,11 +9,13 @@ import { core, packageRoot } from './core/binding.js';
 import { selectBackend } from './core/index.js';
 import { builtinScenarioNames, expandScenario, loadScenario, type CellFields, type Scenario } from './bench/scenario.js';
 import { runSweep } from './bench/runner.js';
+import { checkBackendSupports } from './bench/cell.js';
 import { Progress } from './bench/progress.js';
 import { runContext } from './bench/context.js';
 import { resultsTable } from './bench/table.js';
 import { INTERCONNECTS } from './model/comm.js';
 import { registerOptionalModules } from './bench/modules.js';
+import { abortJob, rankPrefix, runRealSweep } from './bench/real.js';
 
 interface OptionSpec {
   field?: keyof CellFields;
@@ -62,6 +64,8 @@ const USAGE = `pfc-bench: what the classification layer of face recognition cost
 
 Usage:
   pfc-bench run [--scenario NAME|FILE] [options]   measure, print a table, write results JSON (+ report)
+  pfc-bench report RESULTS.json [...more] [--out DIR] [--format html,md,csv,svg,png]
+                                                   re-render the report (HTML, Markdown, CSV, charts) of results files
   pfc-bench scenarios                              list built-in scenarios
   pfc-bench info                                   backends, build and devices
   pfc-bench help
@@ -125,9 +129,15 @@ async function runCommand(argv: string[]): Promise<number> {
   // Resolve the backend now, so a bad --backend fails before any cell runs, and say what auto chose.
   const backends = new Set(specs.map((s) => s.backend));
   const notes = [...backends].map((b) => selectBackend(b).note);
+  for (const spec of specs) checkBackendSupports(spec, selectBackend(spec.backend).backend);
   const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
   const outPath = String(options.out ?? join(packageRoot(), 'reports', `${scenario.name}-${stamp}.json`));
   const quiet = options.quiet === true;
+  if (specs.some((s) => s.mode === 'real')) {
+    // Real mode: this process is one rank of an mpirun/srun job; the matrix runs in-process.
+    const scenarioInfo = { name: scenario.name, description: scenario.description, file: scenario.file, overrides: overrides as Record<string, unknown> };
+    return runRealSweep(specs, { outPath, scenario: scenarioInfo, resume: options.resume === true, quiet, report: options['no-report'] !== true });
+  }
   if (!quiet) process.stderr.write(`pfc-bench: scenario ${scenario.name}, ${specs.length} cell(s); ${notes.join('; ')}\n`);
   const { backend } = selectBackend(specs[0].backend);
   const results = await runSweep(specs, {
@@ -163,6 +173,10 @@ export async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'run':
       return runCommand(rest);
+    case 'report': {
+      const { reportCommand } = await import('./report/command.js');
+      return reportCommand(rest);
+    }
     case 'scenarios':
       for (const name of builtinScenarioNames()) process.stdout.write(`${name.padEnd(10)} ${loadScenario(name).description}\n`);
       return 0;
@@ -175,7 +189,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(USAGE);
       return 0;
     default: {
-      const commands = ['run', 'scenarios', 'info', 'help'];
+      const commands = ['run', 'report', 'scenarios', 'info', 'help'];
       throw new UsageError('command', `unknown command '${command}'${suggest(command, commands)}; expected one of ${commands.join(', ')}`);
     }
   }
@@ -186,12 +200,14 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
+    // Under mpirun/srun the message names the rank, and a rank with MPI running ends the job.
     if (error instanceof UsageError) {
-      process.stderr.write(`pfc-bench: ${error.message}\n`);
+      process.stderr.write(`pfc-bench: ${rankPrefix()}${error.message}\n`);
       process.exitCode = 2;
     } else {
-      process.stderr.write(`pfc-bench: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.stderr.write(`pfc-bench: ${rankPrefix()}${error instanceof Error ? error.message : String(error)}\n`);
       process.exitCode = 1;
     }
+    abortJob(process.exitCode);
   },
 );

@@ -14,6 +14,7 @@ import { modelMemory } from '../model/memory.js';
 import { interconnect, modeledMilliseconds } from '../model/comm.js';
 import { stepWork } from '../model/work.js';
 import { median, spread } from './stats.js';
+import { UsageError } from '../core/errors.js';
 import { measureGemmFloor } from './gemm-floor.js';
 import type { CellResult, CellSpec } from './results.js';
 
@@ -60,11 +61,19 @@ export interface CellProgress {
   (event: { phase: 'warmup' | 'measure'; done: number; total: number }): void;
 }
 
+/** Throws a UsageError when the backend cannot run the cell as specified. */
+export function checkBackendSupports(spec: CellSpec, backend: Backend): void {
+  if (backend.name === 'cpu' && spec.dtype !== 'fp32') {
+    throw new UsageError('--dtype', `${spec.dtype} storage needs the cuda backend; the cpu backend computes in fp32`);
+  }
+}
+
 export function runCell(spec: CellSpec, progress?: CellProgress): CellResult {
   const started = Date.now();
   const native = core();
   if (spec.threads > 0) native.setThreads(spec.threads);
   const { backend } = selectBackend(spec.backend);
+  checkBackendSupports(spec, backend);
   native.setMemoryBudget(backend.device, spec.memoryBudget);
   native.resetMemoryPeaks(backend.device);
   const comm = openCommunicator(spec, backend);

@@ -1,68 +1,142 @@
 /**
  * The Markdown summary: the seed's table layout (Method, GPUs, BatchSize, Memory/M,
- * Throughput img/sec) with our figures, the published ones and the ratios side by side.
+ * Throughput img/sec) with our figures, the published ones and the ratios (Partial FC / model
+ * parallel) side by side; then every cell, the failures with their errors, and the charts.
+ * Every emulated or modeled figure says so next to the number.
  */
-import type { CellResult, ResultsFile } from '../bench/results.js';
+import type { CellResult } from '../bench/results.js';
+import {
+  MB,
+  completed,
+  countLabel,
+  fmt,
+  methodName,
+  provenance,
+  reportCells,
+  seedSettings,
+  settingName,
+  settingRatios,
+  type LoadedResults,
+  type Ratio,
+  type Setting,
+} from './data.js';
 
-const MB = 1e6;
-
-function method(cell: CellResult): string {
-  const s = cell.spec;
-  return s.strategy === 'partial-fc' ? `Partial FC ${s.sampleRate} (${s.update})` : s.strategy === 'model-parallel' ? 'Model Parallel' : 'Data Parallel';
+/** Our memory figure with its provenance ("1.55 (emulated rank)"). */
+export function oursMemory(cell: CellResult): string {
+  if (!completed(cell) || !cell.memory) return cell.status;
+  return fmt(cell.memory.peakBytes / MB) + (cell.spec.mode === 'emulate' ? ' (emulated rank)' : '');
 }
 
-function fmt(n: number | undefined, digits = 0): string {
-  return n === undefined || !Number.isFinite(n) ? '-' : n.toFixed(digits);
+/** Our images/s with its provenance ("1474 (emulated, comm. modeled)"). */
+export function oursThroughput(cell: CellResult): string {
+  if (!completed(cell) || !cell.timing) return cell.status;
+  const note = cell.spec.mode === 'emulate' ? ' (emulated, comm. modeled)' : cell.timing.modeled ? ' (comm. modeled)' : '';
+  return fmt(cell.timing.imagesPerSecond) + note;
 }
 
-/** Partial FC / model parallel ratios per setting label, measured and published. */
-export function seedRatios(cells: readonly CellResult[]): { label: string; throughput: number; memory: number; publishedThroughput?: number; publishedMemory?: number }[] {
-  const out = [];
-  const labels = [...new Set(cells.map((c) => c.spec.label).filter(Boolean))];
-  for (const label of labels) {
-    const mp = cells.find((c) => c.spec.label === label && c.spec.strategy === 'model-parallel' && c.status === 'completed');
-    const pfc = cells.find((c) => c.spec.label === label && c.spec.strategy === 'partial-fc' && c.status === 'completed');
-    if (!mp?.timing || !pfc?.timing || !mp.memory || !pfc.memory) continue;
-    const pubT = pfc.spec.published?.imagesPerSecond && mp.spec.published?.imagesPerSecond ? pfc.spec.published.imagesPerSecond / mp.spec.published.imagesPerSecond : undefined;
-    const pubM = pfc.spec.published?.memoryMB && mp.spec.published?.memoryMB ? pfc.spec.published.memoryMB / mp.spec.published.memoryMB : undefined;
-    out.push({
-      label,
-      throughput: pfc.timing.imagesPerSecond / mp.timing.imagesPerSecond,
-      memory: pfc.memory.peakBytes / mp.memory.peakBytes,
-      publishedThroughput: pubT,
-      publishedMemory: pubM,
-    });
+export function ratio(value: number | undefined): string {
+  return value === undefined || !Number.isFinite(value) ? '-' : `${value.toFixed(2)}x`;
+}
+
+function escapeCell(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+}
+
+function table(header: string[], rows: string[][]): string[] {
+  return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.map(escapeCell).join(' | ')} |`)];
+}
+
+export const SEED_HEADER = [
+  'Method',
+  'GPUs',
+  'BatchSize',
+  'Memory/M (ours, FC)',
+  'Memory/M (published)',
+  'Throughput img/sec (ours, FC)',
+  'Throughput img/sec (published)',
+];
+
+/** The rows of one setting in the seed's layout, the ratio rows last. */
+export function seedRows(setting: Setting): { rows: string[][]; ratios: Ratio[] } {
+  const rows = setting.cells.map((cell) => [
+    methodName(cell.spec),
+    String(cell.spec.ranks),
+    String(cell.spec.batch),
+    oursMemory(cell),
+    fmt(cell.spec.published?.memoryMB),
+    oursThroughput(cell),
+    fmt(cell.spec.published?.imagesPerSecond),
+  ]);
+  const ratios = settingRatios(setting);
+  for (const r of ratios) {
+    rows.push([`${r.pfc} / Model Parallel`, '', '', ratio(r.memory), ratio(r.publishedMemory), ratio(r.throughput), ratio(r.publishedThroughput)]);
   }
-  return out;
+  return { rows, ratios };
 }
 
-export function markdownSummary(files: readonly ResultsFile[]): string {
+export const CELLS_HEADER = ['Setting', 'Method', 'Identities', 'GPUs', 'BatchSize', 'Memory/M (ours, FC)', 'Memory/M (model)', 'Step ms (median, p10-p90)', 'Throughput img/sec (ours, FC)', 'How obtained', 'Status'];
+
+export function cellRow(cell: CellResult): string[] {
+  const t = cell.timing;
+  const m = cell.memory;
+  const modelTotal = m?.modelBytes ? Object.values(m.modelBytes).reduce((a, b) => a + b, 0) : undefined;
+  return [
+    settingName(cell),
+    methodName(cell.spec),
+    countLabel(cell.spec.classes),
+    String(cell.spec.ranks),
+    String(cell.spec.batch),
+    oursMemory(cell),
+    modelTotal !== undefined ? `${fmt(modelTotal / MB)} (modeled)` : '-',
+    t ? `${fmt(t.stepMs.median)} (${fmt(t.stepMs.p10)}-${fmt(t.stepMs.p90)})` : '-',
+    oursThroughput(cell),
+    provenance(cell) || 'measured',
+    cell.status,
+  ];
+}
+
+export const NOTE =
+  "Memory/M is in MB (10^6 bytes). Ours is the FC layer of one rank as the core allocates it (peak of the tagged total); the published figure is the whole GPU (backbone, activations, CUDA context) as nvidia-smi shows it. Our throughput is the FC layer alone: global batch / step time. 'emulated' = one rank of an N-GPU run computed in this process; 'comm. modeled' = its collectives' time comes from an alpha-beta model of the interconnect, not a measurement. Compare ratios, not absolute figures.";
+
+export interface MarkdownOptions {
+  /** Chart images to embed, relative to the Markdown file. */
+  charts?: { title: string; path: string }[];
+}
+
+export function markdownSummary(files: readonly LoadedResults[], options: MarkdownOptions = {}): string {
   const lines: string[] = [];
-  for (const file of files) {
+  const multiple = files.length > 1;
+  lines.push(`# pfc-bench report: ${files.map((f) => f.file.scenario.name).join(', ')}`, '');
+  for (const loaded of files) {
+    const { file } = loaded;
     const ctx = file.context;
-    lines.push(`# pfc-bench: ${file.scenario.name}`, '', file.scenario.description, '');
-    lines.push(`Run ${ctx.createdAt} with pfc-bench ${ctx.tool.version} (${ctx.tool.gitRevision}) on ${ctx.backend.cudaDevice && !String(ctx.backend.cudaDevice).startsWith('none') ? ctx.backend.cudaDevice : ctx.cpu} (${ctx.cpuCount} CPUs), node ${ctx.node}.`, '');
-    lines.push('| Setting | Method | GPUs | BatchSize | Memory/M (ours, FC) | Memory/M (published) | Throughput img/sec (ours, FC) | Throughput img/sec (published) | Status |');
-    lines.push('|---|---|---|---|---|---|---|---|---|');
-    for (const cell of file.cells) {
-      const s = cell.spec;
-      const modeled = cell.timing?.modeled ? ' (emulated, comm. modeled)' : '';
-      lines.push(
-        `| ${s.label || s.classes} | ${method(cell)} | ${s.ranks} | ${s.batch} | ${cell.memory ? fmt(cell.memory.peakBytes / MB) : '-'} | ${fmt(s.published?.memoryMB)} | ${cell.timing ? fmt(cell.timing.imagesPerSecond) + modeled : '-'} | ${fmt(s.published?.imagesPerSecond)} | ${cell.status}${cell.error ? `: ${cell.error.split('\n')[0]}` : ''} |`,
-      );
-    }
-    const ratios = seedRatios(file.cells);
-    if (ratios.length) {
-      lines.push('', '## Partial FC / model parallel', '', '| Setting | Throughput (ours) | Throughput (published) | Memory (ours) | Memory (published) |', '|---|---|---|---|---|');
-      for (const r of ratios) {
-        lines.push(`| ${r.label} | ${fmt(r.throughput, 2)}x | ${r.publishedThroughput ? fmt(r.publishedThroughput, 2) + 'x' : '-'} | ${fmt(r.memory, 2)}x | ${r.publishedMemory ? fmt(r.publishedMemory, 2) + 'x' : '-'} |`);
-      }
-    }
+    if (multiple) lines.push(`## Run ${loaded.run}`, '');
+    if (file.scenario.description) lines.push(file.scenario.description, '');
+    const device = ctx.backend.cudaDevice && !String(ctx.backend.cudaDevice).startsWith('none') ? ctx.backend.cudaDevice : ctx.cpu;
     lines.push(
-      '',
-      'Our memory is the FC layer of one rank as the core allocates it (peak of the tagged total); the published memory is the whole GPU (backbone, activations, CUDA context) as nvidia-smi shows it. Our throughput is the FC layer alone: global batch / (measured compute + modeled communication) in emulate mode. Compare ratios, not absolute figures.',
+      `Run ${ctx.createdAt} with ${ctx.tool.name} ${ctx.tool.version} (${ctx.tool.gitRevision}) on ${device} (${ctx.cpuCount} CPUs, ${ctx.platform}), node ${ctx.node}. Results: \`${loaded.path}\`.`,
       '',
     );
+    const h = multiple ? '###' : '##';
+    const settings = seedSettings(reportCells([loaded]));
+    for (const setting of settings) {
+      const sample = setting.cells[0].spec;
+      lines.push(`${h} ${setting.label}: ${countLabel(sample.classes)} identities`, '');
+      lines.push(...table(SEED_HEADER, seedRows(setting).rows), '');
+    }
+    lines.push(`${h} All cells`, '');
+    lines.push(...table(CELLS_HEADER, file.cells.map(cellRow)), '');
+    const failed = file.cells.filter((c) => !completed(c));
+    if (failed.length) {
+      lines.push(`${h} Cells that did not complete`, '');
+      for (const cell of failed) lines.push(`- \`${cell.id}\` (${settingName(cell)}): **${cell.status}**${cell.error ? ` - ${escapeCell(cell.error.split('\n')[0])}` : ''}`);
+      lines.push('');
+    }
   }
+  if (options.charts?.length) {
+    lines.push('## Charts', '');
+    for (const chart of options.charts) lines.push(`![${chart.title}](${encodeURI(chart.path)})`, '');
+  }
+  lines.push(NOTE, '');
   return lines.join('\n');
 }

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# One prepared run for a GPU machine (see ../shared/device.md): correctness of every op and of
+# every strategy on CUDA against the CPU backend, then the benchmarks of issue 4 (the seed
+# scenario and the 1M / 29M rows of anchors.md section 4, emulated on the GPU, fp32 and bf16),
+# with results JSON under $OUT (or reports/gpu). Without a CUDA device it says so and exits 0.
+#
+# On the lent H200: carry .gpu (node.xz from `xz -c $(which node) > .gpu/node.xz`), build-gpu
+# (this addon, built here with nvcc), dist and node_modules; then run `bash scripts/gpu-check.sh`.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT_DIR=${OUT:-reports/gpu}
+mkdir -p "$OUT_DIR"
+if [ -f .gpu/node.xz ] && ! command -v node >/dev/null 2>&1; then
+  xz -dc .gpu/node.xz > /tmp/node && chmod +x /tmp/node && export PATH=/tmp:$PATH
+fi
+for lib in /opt/torch/.venv/lib/python3.12/site-packages/nvidia/cu13/lib /opt/torch/.venv/lib/python3.12/site-packages/nvidia/nccl/lib; do
+  [ -d "$lib" ] && export LD_LIBRARY_PATH="$lib:${LD_LIBRARY_PATH:-}"
+done
+[ -f build-gpu/Release/pfc_core.node ] && export PFC_CORE_PATH=$PWD/build-gpu/Release/pfc_core.node
+if ! node -e "process.exit(require('${PFC_CORE_PATH:-./build/Release/pfc_core.node}').cudaProbe().usable ? 0 : 3)"; then
+  node dist/scripts/gpu-check.js "$OUT_DIR/gpu-check.json"
+  echo "gpu-check: no CUDA device here; skipped the GPU benchmarks."
+  exit 0
+fi
+status=0
+node dist/scripts/gpu-check.js "$OUT_DIR/gpu-check.json" || status=1
+run() { node dist/src/cli.js run --backend cuda --no-report --quiet "$@"; }
+run --scenario seed --out "$OUT_DIR/seed-cuda.json" --steps 10 --warmup 3 --trials 3 || status=1
+run --scenario bench/scenarios/anchors-h200.json --out "$OUT_DIR/anchors-h200-fp32.json" --dtype fp32 || status=1
+run --scenario bench/scenarios/anchors-h200.json --out "$OUT_DIR/anchors-h200-bf16.json" --dtype bf16 || status=1
+node dist/src/cli.js report "$OUT_DIR"/seed-cuda.json "$OUT_DIR"/anchors-h200-*.json --out "$OUT_DIR" --format md,csv 2>&1 | tail -3 || true
+exit $status

@@ -1,0 +1,207 @@
+/**
+ * The prepared check for a GPU machine (scripts/gpu-check.sh runs it):
+ *   1. every op family on CUDA against the CPU backend on the same seeded inputs (odd shapes,
+ *      outliers), fp32 with tight and bf16 storage with loose tolerances;
+ *   2. a full step of every strategy, CUDA against CPU;
+ *   3. writes a JSON verdict. The benchmarks are run by the shell script through the CLI.
+ * Without a usable CUDA device it says so and exits 0.
+ */
+import { writeFileSync } from 'node:fs';
+import { core, allocate, selectBackend, type Backend, type NativeTensor, type DType } from '../src/core/index.js';
+import { singleCommunicator } from '../src/comm/local.js';
+import { createStrategy, DEFAULT_SGD, MARGINS, SyntheticBatch, validateFcConfig, type StrategyName, type UpdateKind } from '../src/strategies/index.js';
+
+interface Check {
+  name: string;
+  ok: boolean;
+  maxRelError: number;
+  tolerance: number;
+  note?: string;
+}
+
+const checks: Check[] = [];
+
+function relError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let scale = 0;
+  let worst = 0;
+  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]));
+  for (let i = 0; i < b.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+  return a.length !== b.length ? Infinity : worst / Math.max(scale, 1e-30);
+}
+
+function bf16ToFloat(bits: Uint16Array): Float32Array {
+  const out = new Float32Array(bits.length);
+  const view = new DataView(out.buffer);
+  bits.forEach((b, i) => view.setUint32(i * 4, b << 16, true));
+  return out;
+}
+
+function f16ToFloat(bits: Uint16Array): Float32Array {
+  return Float32Array.from(bits, (h) => {
+    const s = h & 0x8000 ? -1 : 1;
+    const e = (h >> 10) & 0x1f;
+    const m = h & 0x3ff;
+    if (e === 0) return s * m * 2 ** -24;
+    if (e === 31) return m ? NaN : s * Infinity;
+    return s * (1 + m / 1024) * 2 ** (e - 15);
+  });
+}
+
+function readFloats(t: NativeTensor): ArrayLike<number> {
+  const data = t.read();
+  if (t.dtype === 'bf16') return bf16ToFloat(data as Uint16Array);
+  if (t.dtype === 'fp16') return f16ToFloat(data as Uint16Array);
+  return data;
+}
+
+function record(name: string, a: ArrayLike<number>, b: ArrayLike<number>, tolerance: number): void {
+  const e = relError(a, b);
+  checks.push({ name, ok: e <= tolerance, maxRelError: e, tolerance });
+  process.stdout.write(`${e <= tolerance ? 'ok  ' : 'FAIL'} ${name}: max error ${e.toExponential(2)} of scale (tolerance ${tolerance})\n`);
+}
+
+/** A pair of tensors (CPU, CUDA) with the same contents. */
+function pair(cpu: Backend, gpu: Backend, dtype: DType, rows: number, cols: number, fill: (t: NativeTensor) => void): [NativeTensor, NativeTensor] {
+  const a = allocate(cpu, 'workspace', dtype === 'int32' ? 'int32' : 'fp32', rows, cols);
+  fill(a);
+  const b = allocate(gpu, 'workspace', dtype === 'int32' ? 'int32' : 'fp32', rows, cols);
+  core().copyTensor(a, b);
+  return [a, b];
+}
+
+function withOutliers(t: NativeTensor): void {
+  const native = core();
+  native.fillRandom(t, 11, 1, 0, 'normal', 0, 1);
+  const data = t.read() as Float32Array;
+  for (let c = 0; c < t.cols; c++) data[c] *= 1e3;
+  if (t.rows > 1) for (let c = 0; c < t.cols; c++) data[t.cols + c] *= 1e-3;
+  t.write(data);
+}
+
+function opChecks(cpu: Backend, gpu: Backend, dtype: 'fp32' | 'bf16'): void {
+  const native = core();
+  const tol = dtype === 'fp32' ? 2e-5 : 2e-2;
+  const B = 67;
+  const A = 1031;
+  const D = 77;
+  const [x, xg] = pair(cpu, gpu, 'fp32', B, D, withOutliers);
+  const [w, wg] = pair(cpu, gpu, 'fp32', A, D, withOutliers);
+  const [labels, labelsG] = pair(cpu, gpu, 'int32', B, 1, (t) => native.fillLabels(t, 3, 4, 0, A));
+  // normalize
+  const xn = allocate(cpu, 'workspace', 'fp32', B, D);
+  const xnG = allocate(gpu, 'workspace', dtype, B, D);
+  const norms = allocate(cpu, 'workspace', 'fp32', B);
+  const normsG = allocate(gpu, 'workspace', 'fp32', B);
+  native.normalizeRows(x, null, xn, norms);
+  native.normalizeRows(xg, null, xnG, normsG);
+  record(`${dtype} normalizeRows`, readFloats(xnG), xn.read(), tol);
+  record(`${dtype} normalizeRows norms`, normsG.read(), norms.read(), 2e-6);
+  const wn = allocate(cpu, 'workspace', 'fp32', A, D);
+  const wnG = allocate(gpu, 'workspace', dtype, A, D);
+  const wnorm = allocate(cpu, 'workspace', 'fp32', A);
+  const wnormG = allocate(gpu, 'workspace', 'fp32', A);
+  native.normalizeRows(w, null, wn, wnorm);
+  native.normalizeRows(wg, null, wnG, wnormG);
+  // gemm (bf16 inputs: compare against CPU on the same rounded inputs)
+  const xnRef = allocate(cpu, 'workspace', 'fp32', B, D);
+  const wnRef = allocate(cpu, 'workspace', 'fp32', A, D);
+  xnRef.write(Float32Array.from(readFloats(xnG)));
+  wnRef.write(Float32Array.from(readFloats(wnG)));
+  const logits = allocate(cpu, 'workspace', 'fp32', B, A);
+  const logitsG = allocate(gpu, 'workspace', dtype, B, A);
+  native.gemm(xnRef, false, wnRef, true, logits, 1, 0);
+  native.gemm(xnG, false, wnG, true, logitsG, 1, 0);
+  record(`${dtype} gemm NT`, readFloats(logitsG), logits.read(), dtype === 'fp32' ? 1e-5 : 1e-2);
+  // margin + softmax on the same logits
+  const logitsRef = allocate(cpu, 'workspace', 'fp32', B, A);
+  logitsRef.write(Float32Array.from(readFloats(logitsG)));
+  const stats = (backend: Backend) => ({
+    targetCos: allocate(backend, 'workspace', 'fp32', B),
+    rowMax: allocate(backend, 'workspace', 'fp32', B),
+    rowSum: allocate(backend, 'workspace', 'fp32', B),
+    targetLogit: allocate(backend, 'workspace', 'fp32', B),
+  });
+  const sc = stats(cpu);
+  const sg = stats(gpu);
+  const margin = MARGINS.arcface;
+  native.marginLogits(logitsRef, labels, margin, sc.targetCos, sc.rowMax);
+  native.marginLogits(logitsG, labelsG, margin, sg.targetCos, sg.rowMax);
+  record(`${dtype} marginLogits`, readFloats(logitsG), logitsRef.read(), dtype === 'fp32' ? 1e-5 : 1e-2);
+  record(`${dtype} marginLogits rowMax`, sg.rowMax.read(), sc.rowMax.read(), dtype === 'fp32' ? 1e-5 : 1e-2);
+  native.expRowSum(logitsRef, labels, sc.rowMax, sc.rowSum, sc.targetLogit);
+  native.expRowSum(logitsG, labelsG, sg.rowMax, sg.rowSum, sg.targetLogit);
+  record(`${dtype} expRowSum sums`, sg.rowSum.read(), sc.rowSum.read(), dtype === 'fp32' ? 1e-5 : 3e-2);
+  const lossC = native.crossEntropyLossSum(sc.rowSum, sc.targetLogit);
+  const lossG = native.crossEntropyLossSum(sg.rowSum, sg.targetLogit);
+  record(`${dtype} crossEntropyLossSum`, [lossG], [lossC], dtype === 'fp32' ? 1e-5 : 3e-2);
+  native.softmaxMarginBackward(logitsRef, labels, sc.rowSum, sc.targetCos, margin, 1 / B);
+  native.softmaxMarginBackward(logitsG, labelsG, sg.rowSum, sg.targetCos, margin, 1 / B);
+  record(`${dtype} softmaxMarginBackward`, readFloats(logitsG), logitsRef.read(), dtype === 'fp32' ? 1e-4 : 3e-2);
+  // sampling: identical indices
+  const C = 5003;
+  const keys = allocate(cpu, 'workspace', 'int32', C, 2);
+  const keysG = allocate(gpu, 'workspace', 'int32', C, 2);
+  const idx = allocate(cpu, 'workspace', 'int32', 600);
+  const idxG = allocate(gpu, 'workspace', 'int32', 600);
+  const [glabels, glabelsG] = pair(cpu, gpu, 'int32', 600, 1, (t) => native.fillLabels(t, 5, 6, 0, 20000));
+  const rem = allocate(cpu, 'workspace', 'int32', 600);
+  const remG = allocate(gpu, 'workspace', 'int32', 600);
+  const spec = { shardOffset: 5003, shardSize: C, numSampled: 500, seed: 9, stream: 2 };
+  const n = native.sampleCentres(glabels, spec, keys, idx, rem);
+  const nG = native.sampleCentres(glabelsG, spec, keysG, idxG, remG);
+  const same = n === nG && String(idx.view(0, n).read()) === String(idxG.view(0, nG).read()) && String(rem.read()) === String(remG.read());
+  checks.push({ name: 'sampleCentres: identical indices and remapped labels', ok: same, maxRelError: same ? 0 : 1, tolerance: 0 });
+  process.stdout.write(`${same ? 'ok  ' : 'FAIL'} sampleCentres: identical indices and remapped labels (${n} vs ${nG})\n`);
+}
+
+function strategyChecks(cpu: Backend, gpu: Backend): void {
+  const cases: { strategy: StrategyName; sampleRate: number; update: UpdateKind }[] = [
+    { strategy: 'model-parallel', sampleRate: 1, update: 'sparse' },
+    { strategy: 'partial-fc', sampleRate: 0.1, update: 'sparse' },
+    { strategy: 'partial-fc', sampleRate: 0.1, update: 'dense' },
+    { strategy: 'data-parallel', sampleRate: 1, update: 'dense' },
+  ];
+  for (const c of cases) {
+    const config = validateFcConfig({ ...c, classes: 20011, ranks: 1, batch: 96, dim: 129, margin: MARGINS.cosface, sgd: { ...DEFAULT_SGD, lr: 1e-3 }, seed: 5, dtype: 'fp32' });
+    const run = (backend: Backend) => {
+      const s = createStrategy({ backend, comm: singleCommunicator(), config, source: new SyntheticBatch(config.seed, config.classes) });
+      const timer = backend.createTimer();
+      for (let step = 0; step < 3; step++) {
+        s.step(step, timer);
+        timer.stop();
+      }
+      const out = { loss: s.loss()!, grad: s.featureGrad.read(), weights: s.weights.read(), momentum: s.momentum.read() };
+      s.dispose();
+      return out;
+    };
+    const a = run(cpu);
+    const b = run(gpu);
+    const name = `${c.strategy}${c.strategy === 'partial-fc' ? ` ${c.sampleRate} ${c.update}` : ''} fp32, 3 steps`;
+    record(`${name}: loss`, [b.loss], [a.loss], 1e-4);
+    record(`${name}: feature gradient`, b.grad, a.grad, 2e-3);
+    record(`${name}: centres`, b.weights, a.weights, 1e-5);
+    record(`${name}: momentum`, b.momentum, a.momentum, 2e-3);
+  }
+}
+
+function main(): number {
+  const out = process.argv[2] ?? 'gpu-check.json';
+  const probe = core().cudaProbe();
+  if (!probe.usable) {
+    process.stdout.write(`gpu-check: no CUDA device (${probe.reason}); nothing to check.\n`);
+    writeFileSync(out, JSON.stringify({ cudaDevice: false, reason: probe.reason }, null, 1));
+    return 0;
+  }
+  const cpu = selectBackend('cpu').backend;
+  const gpu = selectBackend('cuda').backend;
+  process.stdout.write(`gpu-check on ${gpu.description}: ${JSON.stringify(gpu.context())}\n`);
+  opChecks(cpu, gpu, 'fp32');
+  opChecks(cpu, gpu, 'bf16');
+  strategyChecks(cpu, gpu);
+  const failed = checks.filter((c) => !c.ok);
+  writeFileSync(out, JSON.stringify({ cudaDevice: true, context: gpu.context(), checks }, null, 1));
+  process.stdout.write(`${checks.length - failed.length} passed, ${failed.length} failed\n`);
+  return failed.length ? 1 : 0;
+}
+
+process.exitCode = main();

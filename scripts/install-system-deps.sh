@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The system packages pfc-bench needs on a Debian/Ubuntu machine (run as root, or with sudo):
+# the build (cmake, g++, OpenBLAS with OpenMP threading), real multi-process runs (OpenMPI),
+# and the report tests (Chromium for the HTML page, DejaVu fonts for charts).
+set -euo pipefail
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends \
+  cmake make g++ pkg-config \
+  libopenblas-openmp-dev \
+  libopenmpi-dev openmpi-bin \
+  chromium fonts-dejavu-core \
+  xz-utils git ca-certificates

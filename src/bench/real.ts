@@ -1,0 +1,340 @@
+/**
+ * `pfc-bench run --mode real` under mpirun or srun: every rank runs the whole matrix in its own
+ * process, cell by cell in the same order (cells cannot run in child processes: the ranks of a
+ * cell are the job's processes). Rank 0 gathers every rank's memory peak (the headline
+ * peakBytes is the maximum, memory.perRankPeakBytes keeps them all), and only rank 0 prints
+ * progress and the table and writes the results file and the report.
+ *
+ * Safety: at start-up the ranks compare a hash of their expanded cell specs (seed included) and
+ * name a rank whose options differ; --gpus must equal the MPI world size. A failure on any rank
+ * (a bad option, out of memory, an MPI error) prints "pfc-bench: rank R: <message>" and aborts
+ * the whole job (MPI_Abort), so no rank is left waiting in a collective.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeSync } from 'node:fs';
+import { core, MEMORY_CATEGORIES, type BytesByCategory, type NativeTensor } from '../core/binding.js';
+import { UsageError } from '../core/errors.js';
+import { selectBackend } from '../core/backend.js';
+import '../core/cpu-backend.js';
+import { abortMpi, currentRank, finalizeMpi, mpiWorld } from '../comm/mpi.js';
+import { modelMemory } from '../model/memory.js';
+import { cellId, runCell } from './cell.js';
+import { runContext } from './context.js';
+import { Progress } from './progress.js';
+import { RESULTS_SCHEMA, RESULTS_SCHEMA_VERSION, parseResultsFile, type CellResult, type CellSpec, type ResultsFile } from './results.js';
+import { writeResultsAtomically } from './runner.js';
+import { resultsTable } from './table.js';
+
+export interface RealRunOptions {
+  outPath: string;
+  scenario: ResultsFile['scenario'];
+  resume: boolean;
+  quiet: boolean;
+  /** Render the report after the results (rank 0). */
+  report: boolean;
+}
+
+/**
+ * Spec fields that may differ across ranks: per-process resources (a per-GPU memory budget,
+ * CPU threads). Everything else must be identical on every rank.
+ */
+export const PER_RANK_FIELDS: readonly (keyof CellSpec)[] = ['memoryBudget', 'threads'];
+
+/** "rank R: " when this process is one rank of a launched job, '' otherwise. */
+export function rankPrefix(): string {
+  const rank = currentRank();
+  return rank === undefined ? '' : `rank ${rank}: `;
+}
+
+/** Ends every rank of the job when MPI runs in this process (after the message is printed). */
+export function abortJob(code: number): void {
+  abortMpi(code === 0 ? 1 : code);
+}
+
+function stableStringify(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
+    entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableStringify(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+/** The text every rank must agree on: the expanded cells (seed included), minus per-rank fields. */
+export function agreedOptionsText(specs: readonly CellSpec[]): string {
+  return stableStringify(
+    specs.map((spec) => {
+      const copy: Record<string, unknown> = { ...spec };
+      for (const field of PER_RANK_FIELDS) delete copy[field];
+      return copy;
+    }),
+  );
+}
+
+/** Where two ranks' option texts first differ, in words. */
+export function describeDifference(mine: string, theirs: string, rank: number): string {
+  const a = JSON.parse(mine) as Record<string, unknown>[];
+  const b = JSON.parse(theirs) as Record<string, unknown>[];
+  if (a.length !== b.length) return `rank ${rank} has ${b.length} cell(s), rank 0 has ${a.length}`;
+  for (let i = 0; i < a.length; i++) {
+    const keys = [...new Set([...Object.keys(a[i]), ...Object.keys(b[i])])].sort();
+    for (const key of keys) {
+      const x = stableStringify(a[i][key]);
+      const y = stableStringify(b[i][key]);
+      if (x !== y) return `cell ${i + 1}: ${key} is ${y} on rank ${rank} but ${x} on rank 0`;
+    }
+  }
+  return 'their options hash differently';
+}
+
+// --- small collectives on int32 arrays, outside any cell's record ------------------------------
+
+function int32Tensor(values: Int32Array): NativeTensor {
+  const t = new (core().NativeTensor)('cpu', 'communication', 'int32', values.length, 1);
+  if (values.length) t.write(values);
+  return t;
+}
+
+function allGatherInt32(values: Int32Array, size: number): Int32Array {
+  const send = int32Tensor(values);
+  const recv = new (core().NativeTensor)('cpu', 'communication', 'int32', values.length * size, 1);
+  try {
+    core().mpiAllGather(send, recv);
+    return recv.read() as Int32Array;
+  } finally {
+    send.free();
+    recv.free();
+  }
+}
+
+function broadcastInt32(values: Int32Array, root: number): Int32Array {
+  const t = int32Tensor(values);
+  try {
+    core().mpiBroadcast(t, root);
+    return t.read() as Int32Array;
+  } finally {
+    t.free();
+  }
+}
+
+/** Non-negative integers below 2^62 (or null) as two int32 words each. */
+function encode(values: (number | null)[]): Int32Array {
+  const out = new Int32Array(values.length * 2);
+  values.forEach((v, i) => {
+    if (v === null) {
+      out[2 * i] = -1;
+      return;
+    }
+    out[2 * i] = Math.floor(v / 2 ** 31);
+    out[2 * i + 1] = v % 2 ** 31;
+  });
+  return out;
+}
+
+function decode(words: Int32Array, start: number, count: number): (number | null)[] {
+  const out: (number | null)[] = [];
+  for (let i = 0; i < count; i++) {
+    const hi = words[start + 2 * i];
+    out.push(hi < 0 ? null : hi * 2 ** 31 + words[start + 2 * i + 1]);
+  }
+  return out;
+}
+
+// --- failures ------------------------------------------------------------------------------------
+
+/** Thrown to end the run after a message was printed and the job aborted. */
+class RankFailure extends Error {}
+
+/** Options that differ across ranks (a usage error, but not of one option). */
+class OptionsMismatch extends Error {}
+
+function exitCodeOf(error: unknown): number {
+  return error instanceof UsageError || error instanceof OptionsMismatch ? 2 : 1;
+}
+
+/** This rank failed: say so, naming the rank, and end every rank of the job. */
+function failRank(rank: number, error: unknown): never {
+  const message = error instanceof Error ? error.message : String(error);
+  writeSync(2, `pfc-bench: rank ${rank}: ${message}\n`);
+  const code = exitCodeOf(error);
+  abortJob(code);
+  process.exit(code); // reached only if MPI_Abort returned
+}
+
+/**
+ * A failure every rank detects alike (the options are already known to agree): rank 0 reports
+ * it and aborts; the others wait in a barrier for the abort.
+ */
+function failTogether(rank: number, error: unknown): never {
+  if (rank === 0) failRank(0, error);
+  core().mpiBarrier();
+  throw new RankFailure('rank 0 should have ended the job');
+}
+
+/** Compares every rank's options with rank 0's; on a mismatch rank 0 names the rank(s). */
+function checkSameOptions(specs: readonly CellSpec[], rank: number, size: number): void {
+  const text = agreedOptionsText(specs);
+  const digest = createHash('sha256').update(text).digest();
+  const mine = new Int32Array(digest.buffer, digest.byteOffset, 8).slice();
+  // Rank 0's hash goes to everyone; every rank then learns which ranks differ from it.
+  const reference = broadcastInt32(mine, 0);
+  const differs = mine.some((w, i) => w !== reference[i]) ? 1 : 0;
+  const flags = allGatherInt32(Int32Array.of(differs), size);
+  const bad = [...flags].flatMap((f, r) => (f ? [r] : []));
+  if (bad.length === 0) return;
+  // Collect the texts (bytes as int32, padded to the longest) so rank 0 can say what differs.
+  const bytes = Buffer.from(text, 'utf8');
+  const lengths = allGatherInt32(Int32Array.of(bytes.length), size);
+  const longest = Math.max(...lengths);
+  const padded = new Int32Array(longest);
+  bytes.forEach((b, i) => (padded[i] = b));
+  const all = allGatherInt32(padded, size);
+  if (rank !== 0) {
+    core().mpiBarrier(); // rank 0 aborts the job
+    throw new RankFailure('rank 0 should have ended the job');
+  }
+  const textOf = (r: number) => Buffer.from(Uint8Array.from(all.subarray(r * longest, r * longest + lengths[r]))).toString('utf8');
+  const first = bad[0];
+  const others = bad.length > 1 ? ` (ranks ${bad.join(', ')} all differ)` : '';
+  failRank(
+    first,
+    new OptionsMismatch(
+      `options differ from rank 0's: ${describeDifference(textOf(0), textOf(first), first)}${others}; ` +
+        `every rank must be given the same options (only --gpu-memory and --threads may differ)`,
+    ),
+  );
+}
+
+interface MemoryFigures {
+  peak: number;
+  atPeak: BytesByCategory;
+  deviceUsed: number | null;
+}
+
+function memoryWords(result: CellResult): Int32Array {
+  const m = result.memory;
+  return encode([m?.peakBytes ?? 0, ...MEMORY_CATEGORIES.map((c) => m?.atPeak[c] ?? 0), m?.deviceUsedBytes ?? null]);
+}
+
+function gatherMemory(result: CellResult, size: number): MemoryFigures[] {
+  const words = memoryWords(result);
+  const all = allGatherInt32(words, size);
+  const per = MEMORY_CATEGORIES.length + 2;
+  return Array.from({ length: size }, (_, r) => {
+    const values = decode(all, r * words.length, per);
+    const atPeak = Object.fromEntries(MEMORY_CATEGORIES.map((c, k) => [c, values[1 + k] ?? 0])) as BytesByCategory;
+    return { peak: values[0] ?? 0, atPeak, deviceUsed: values[per - 1] };
+  });
+}
+
+/** Rank 0's result with every rank's memory: the headline is the rank with the largest peak. */
+function mergeMemory(result: CellResult, ranks: MemoryFigures[]): CellResult {
+  if (!result.memory) return result;
+  let top = 0;
+  ranks.forEach((r, i) => {
+    if (r.peak > ranks[top].peak) top = i;
+  });
+  const used = ranks.map((r) => r.deviceUsed).filter((v): v is number => v !== null);
+  return {
+    ...result,
+    memory: {
+      ...result.memory,
+      peakBytes: ranks[top].peak,
+      atPeak: ranks[top].atPeak,
+      modelBytes: modelMemory(result.spec, top),
+      deviceUsedBytes: used.length ? Math.max(...used) : null,
+      perRankPeakBytes: ranks.map((r) => r.peak),
+    },
+  };
+}
+
+/** Runs the matrix in real mode on this rank; rank 0 reports. Returns the exit code. */
+export async function runRealSweep(specs: CellSpec[], options: RealRunOptions): Promise<number> {
+  const other = specs.find((s) => s.mode !== 'real');
+  if (other) {
+    throw new UsageError('--mode', `real mode runs every cell of the run under mpirun/srun; it cannot be mixed with '${other.mode}' cells in one run`);
+  }
+  const world = mpiWorld();
+  const { rank, size } = world;
+  try {
+    checkSameOptions(specs, rank, size);
+    const wrong = specs.find((s) => s.ranks !== size);
+    if (wrong) {
+      failTogether(
+        rank,
+        new UsageError('--gpus', `${wrong.ranks} does not equal the MPI world size ${size}; in real mode --gpus must be the number of ranks mpirun/srun started (mpirun -np ${wrong.ranks} ...)`),
+      );
+    }
+    const notes = [...new Set(specs.map((s) => s.backend))].map((b) => selectBackend(b).note);
+    const { backend } = selectBackend(specs[0].backend);
+    const quiet = options.quiet || rank !== 0;
+    if (!quiet) process.stderr.write(`pfc-bench: ${options.scenario.name}, ${specs.length} cell(s) in real mode on ${size} MPI rank(s) (${world.version}); ${notes.join('; ')}\n`);
+
+    // Cells a previous run finished: rank 0 reads the file and tells every rank which to skip.
+    const reused = new Map<number, CellResult>();
+    if (options.resume) {
+      const flags = new Int32Array(specs.length);
+      if (rank === 0 && existsSync(options.outPath)) {
+        const previous = parseResultsFile(readFileSync(options.outPath, 'utf8'), options.outPath);
+        const done = new Map(previous.cells.filter((c) => c.status === 'completed' || c.status === 'oom').map((c) => [c.id, c]));
+        specs.forEach((spec, i) => {
+          const cell = done.get(cellId(spec));
+          if (cell) {
+            reused.set(i, cell);
+            flags[i] = 1;
+          }
+        });
+      }
+      broadcastInt32(flags, 0).forEach((f, i) => {
+        if (f && rank !== 0) reused.set(i, {} as CellResult);
+      });
+    }
+
+    const results: ResultsFile = {
+      schema: RESULTS_SCHEMA,
+      schemaVersion: RESULTS_SCHEMA_VERSION,
+      scenario: options.scenario,
+      context: runContext({ ...backend.context(), mpi: world.version, mpiLibrary: world.library, mpiRanks: size }),
+      cells: [],
+    };
+    const progress = new Progress(process.stderr, quiet);
+    progress.begin(specs.length);
+    for (const [index, spec] of specs.entries()) {
+      const kept = reused.get(index);
+      if (kept) {
+        if (rank === 0) {
+          results.cells.push(kept);
+          progress.cellDone(index, spec, kept, true);
+        }
+        continue;
+      }
+      if (rank === 0) progress.cellStart(index, spec);
+      const result = runCell(spec, rank === 0 ? (p) => progress.step(p.phase, p.done, p.total) : undefined);
+      const memory = gatherMemory(result, size);
+      if (rank === 0) {
+        const merged = mergeMemory(result, memory);
+        results.cells.push(merged);
+        writeResultsAtomically(options.outPath, results);
+        progress.cellDone(index, spec, merged, false);
+      }
+    }
+    progress.end();
+    if (rank === 0) {
+      writeResultsAtomically(options.outPath, results);
+      process.stdout.write(`${resultsTable(results.cells)}\n`);
+      process.stdout.write(`results: ${options.outPath}\n`);
+      if (options.report) {
+        const { renderReportFor } = await import('../report/hook.js');
+        const written = await renderReportFor([options.outPath]);
+        for (const path of written) process.stdout.write(`report: ${path}\n`);
+      }
+    }
+    // Rank 0 finishes writing before any rank leaves; then MPI ends cleanly everywhere.
+    core().mpiBarrier();
+    finalizeMpi();
+    return rank === 0 && !results.cells.every((c) => c.status === 'completed') ? 1 : 0;
+  } catch (error) {
+    failRank(rank, error);
+  }
+}

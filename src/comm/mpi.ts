@@ -1,0 +1,123 @@
+/**
+ * The MPI communicator of real mode (design.md section 3): one process per rank, launched by
+ * mpirun or srun (MPI_Init reads rank and size from the launcher). Collectives really move
+ * data, and every one is recorded exactly as the emulated communicator records it (same
+ * kinds, labels and byte counts), so a real run's log feeds the same communication model.
+ *
+ * Importing this module registers the communicator for `--mode real` when the addon was
+ * built with MPI (src/bench/modules.ts imports it).
+ */
+import { core, type MpiInitInfo, type NativeTensor } from '../core/binding.js';
+import { UsageError } from '../core/errors.js';
+import { registerRealCommunicator } from '../bench/cell.js';
+import { RecordingCommunicator, tensorBytes, type PeerSynthesizer, type ReduceOp } from './communicator.js';
+
+let world: MpiInitInfo | undefined;
+
+/** Why this build cannot run real mode, or null when it can. */
+export function mpiUnavailableReason(): string | null {
+  const availability = core().mpiAvailable();
+  return availability.available ? null : availability.reason;
+}
+
+/** Initializes MPI once and returns this process's rank, the world size and the library. */
+export function mpiWorld(): MpiInitInfo {
+  if (world) return world;
+  const reason = mpiUnavailableReason();
+  if (reason !== null) throw new UsageError('--mode real', reason);
+  world = core().mpiInit();
+  return world;
+}
+
+/** True between mpiWorld() and finalizeMpi(): collectives (and an abort) are possible. */
+export function mpiActive(): boolean {
+  if (!world) return false;
+  try {
+    const state = core().mpiAvailable();
+    return state.initialized && !state.finalized;
+  } catch {
+    return false;
+  }
+}
+
+export function finalizeMpi(): void {
+  if (mpiActive()) core().mpiFinalize();
+}
+
+/** Ends every rank of the job (MPI_Abort); a no-op when MPI is not running in this process. */
+export function abortMpi(code: number): void {
+  if (mpiActive()) core().mpiAbort(code);
+}
+
+/**
+ * The rank a launcher gave this process, from its environment (before or without MPI_Init):
+ * Open MPI, PMIx, MPICH/Hydra (PMI), MVAPICH, Slurm's srun.
+ */
+export function launcherRank(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  for (const name of ['OMPI_COMM_WORLD_RANK', 'PMIX_RANK', 'PMI_RANK', 'MV2_COMM_WORLD_RANK', 'SLURM_PROCID']) {
+    const value = env[name];
+    if (value !== undefined && /^\d+$/.test(value)) return Number(value);
+  }
+  return undefined;
+}
+
+/** This process's rank: MPI's once initialized, else the launcher's, else undefined. */
+export function currentRank(): number | undefined {
+  return world ? world.rank : launcherRank();
+}
+
+export class MpiCommunicator extends RecordingCommunicator {
+  readonly kind = 'mpi' as const;
+  readonly sendsData = true;
+  readonly version: string;
+
+  constructor(info: MpiInitInfo = mpiWorld()) {
+    super(info.rank, info.size);
+    this.version = info.version;
+  }
+
+  allGather(send: NativeTensor, recv: NativeTensor, label: string, _synthesize?: PeerSynthesizer): void {
+    this.checkGather(send, recv);
+    core().mpiAllGather(send, recv);
+    this.record('allGather', label, tensorBytes(recv));
+  }
+
+  allReduce(tensor: NativeTensor, op: ReduceOp, label: string): void {
+    core().mpiAllReduce(tensor, op);
+    this.record('allReduce', label, tensorBytes(tensor), op);
+  }
+
+  reduceScatter(send: NativeTensor, recv: NativeTensor, label: string): void {
+    this.checkScatter(send, recv);
+    core().mpiReduceScatter(send, recv);
+    this.record('reduceScatter', label, tensorBytes(send));
+  }
+
+  broadcast(tensor: NativeTensor, root: number, label: string): void {
+    core().mpiBroadcast(tensor, root);
+    this.record('broadcast', label, tensorBytes(tensor));
+  }
+
+  barrier(): void {
+    core().mpiBarrier();
+  }
+}
+
+function register(): void {
+  let reason: string | null;
+  try {
+    reason = mpiUnavailableReason();
+  } catch {
+    return; // no native build: `run` reports that itself
+  }
+  if (reason !== null) return;
+  registerRealCommunicator((spec) => {
+    const info = mpiWorld();
+    if (spec.ranks !== info.size) {
+      throw new UsageError('--gpus', `${spec.ranks} does not equal the MPI world size ${info.size}; in real mode --gpus must be the number of ranks mpirun/srun started`);
+    }
+    return new MpiCommunicator(info);
+  });
+}
+
+register();

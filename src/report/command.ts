@@ -1,0 +1,64 @@
+/**
+ * `pfc-bench report RESULTS.json [...more] [--out DIR] [--format html,md,csv,svg,png]`:
+ * re-renders the report of any results files (old runs included).
+ */
+import { UsageError, suggest } from '../core/errors.js';
+import { REPORT_FORMATS, renderReport, type ReportFormat } from './hook.js';
+
+export const REPORT_USAGE = 'pfc-bench report RESULTS.json [...more] [--out DIR] [--format html,md,csv,svg,png]';
+
+const OPTIONS = ['out', 'format'];
+
+export interface ReportArgs {
+  paths: string[];
+  outDir?: string;
+  formats: ReportFormat[];
+}
+
+export function parseReportArgs(argv: readonly string[]): ReportArgs {
+  const paths: string[] = [];
+  const values: Record<string, string> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (!arg.startsWith('--')) {
+      paths.push(arg);
+      continue;
+    }
+    const [name, inline] = arg.slice(2).split(/=(.*)/s, 2);
+    if (!OPTIONS.includes(name)) throw new UsageError(`--${name}`, `unknown option for 'report'${suggest(name, OPTIONS).replace("'", "'--")}; usage: ${REPORT_USAGE}`);
+    if (values[name] !== undefined) throw new UsageError(`--${name}`, 'given twice');
+    const value = inline ?? argv[++i];
+    if (value === undefined || value === '' || (inline === undefined && value.startsWith('--'))) throw new UsageError(`--${name}`, 'expected a value');
+    values[name] = value;
+  }
+  if (!paths.length) throw new UsageError('report', `expected at least one results file; usage: ${REPORT_USAGE}`);
+  let formats: ReportFormat[] = [...REPORT_FORMATS];
+  if (values.format !== undefined) {
+    formats = [];
+    for (const raw of values.format.split(',').map((f) => f.trim().toLowerCase()).filter(Boolean)) {
+      const f = raw === 'markdown' ? 'md' : raw;
+      if (!(REPORT_FORMATS as readonly string[]).includes(f)) {
+        throw new UsageError('--format', `unknown format '${raw}'${suggest(raw, REPORT_FORMATS)}; expected a comma-separated list of ${REPORT_FORMATS.join(', ')}`);
+      }
+      if (!formats.includes(f as ReportFormat)) formats.push(f as ReportFormat);
+    }
+    if (!formats.length) throw new UsageError('--format', `expected a comma-separated list of ${REPORT_FORMATS.join(', ')}`);
+  }
+  return { paths, outDir: values.out, formats };
+}
+
+export async function reportCommand(argv: readonly string[]): Promise<number> {
+  const args = parseReportArgs(argv);
+  let output;
+  try {
+    output = await renderReport(args.paths, {
+      outDir: args.outDir,
+      formats: args.formats,
+      warn: (message) => process.stderr.write(`pfc-bench report: ${message}\n`),
+    });
+  } catch (error) {
+    throw new Error(`report: ${(error as Error).message}`);
+  }
+  for (const path of output.written) process.stdout.write(`report: ${path}\n`);
+  return 0;
+}

@@ -1,0 +1,254 @@
+/**
+ * What every report format derives from results files: names of methods, settings and cells,
+ * the seed-style settings, identity sweeps, capacity figures, and number formatting. Reports
+ * read results files only, so this is also how old runs are re-rendered.
+ */
+import { basename } from 'node:path';
+import { MEMORY_CATEGORIES } from '../core/binding.js';
+import { PHASES } from '../core/backend.js';
+import type { CellResult, CellSpec, ResultsFile } from '../bench/results.js';
+
+export const MB = 1e6;
+export { MEMORY_CATEGORIES, PHASES };
+
+/** One results file as a report sees it. */
+export interface LoadedResults {
+  path: string;
+  /** Short name of the run, used to tell runs apart when a report covers several. */
+  run: string;
+  file: ResultsFile;
+}
+
+/** A cell with the run it came from. */
+export interface ReportCell {
+  cell: CellResult;
+  run: string;
+  /** Index of the run among the report's files. */
+  runIndex: number;
+}
+
+export function runName(path: string, file: ResultsFile): string {
+  const base = basename(path).replace(/\.json$/, '');
+  return base || file.scenario.name;
+}
+
+export function reportCells(files: readonly LoadedResults[]): ReportCell[] {
+  return files.flatMap((f, runIndex) => f.file.cells.map((cell) => ({ cell, run: f.run, runIndex })));
+}
+
+const METHOD_ORDER = ['data-parallel', 'model-parallel', 'partial-fc'];
+
+export function methodName(spec: Pick<CellSpec, 'strategy' | 'sampleRate' | 'update'>): string {
+  if (spec.strategy === 'partial-fc') return `Partial FC ${spec.sampleRate} (${spec.update})`;
+  if (spec.strategy === 'model-parallel') return 'Model Parallel';
+  if (spec.strategy === 'data-parallel') return 'Data Parallel';
+  return String(spec.strategy);
+}
+
+/** Sort key: data parallel, model parallel, then Partial FC by descending rate. */
+export function methodOrder(spec: Pick<CellSpec, 'strategy' | 'sampleRate'>): number {
+  const i = METHOD_ORDER.indexOf(spec.strategy);
+  return (i < 0 ? METHOD_ORDER.length : i) * 10 + (spec.strategy === 'partial-fc' ? 1 - spec.sampleRate : 0);
+}
+
+/** 1000000 -> "1M", 125000 -> "125k", 1400000 -> "1.4M". */
+export function countLabel(n: number): string {
+  const units: [number, string][] = [
+    [1e9, 'G'],
+    [1e6, 'M'],
+    [1e3, 'k'],
+  ];
+  for (const [scale, suffix] of units) {
+    if (Math.abs(n) >= scale) return `${Number((n / scale).toPrecision(3))}${suffix}`;
+  }
+  return String(n);
+}
+
+export function settingName(cell: CellResult): string {
+  return cell.spec.label || `${countLabel(cell.spec.classes)}@${cell.spec.ranks}`;
+}
+
+/** A name unique enough to label a bar: setting, method, shape. */
+export function cellName(rc: ReportCell, multipleRuns: boolean): string {
+  const s = rc.cell.spec;
+  const shape = `${countLabel(s.classes)}@${s.ranks}, batch ${s.batch}`;
+  // A label that only restates the shape ("20k@8") is dropped rather than printed twice.
+  const parts = [s.label && !shape.startsWith(s.label) ? s.label : '', methodName(s), shape].filter(Boolean);
+  return (multipleRuns ? `${rc.run}: ` : '') + parts.join(' · ');
+}
+
+/** Gives repeated names a #2, #3 suffix so every bar has its own row. */
+export function uniqueNames(names: string[]): string[] {
+  const seen = new Map<string, number>();
+  return names.map((n) => {
+    const k = (seen.get(n) ?? 0) + 1;
+    seen.set(n, k);
+    return k === 1 ? n : `${n} #${k}`;
+  });
+}
+
+export function isEmulated(cell: CellResult): boolean {
+  return cell.spec.mode === 'emulate';
+}
+
+/** How a cell's figures were obtained, in words (empty when everything was measured for real). */
+export function provenance(cell: CellResult): string {
+  if (cell.spec.mode === 'emulate') return `emulated rank ${cell.spec.rank} of ${cell.spec.ranks}; communication modeled (${cell.spec.interconnect})`;
+  if (cell.timing?.modeled) return 'communication modeled';
+  return '';
+}
+
+/** Number formatting for tables and chart labels: integers for large values, 2-3 digits for small. */
+export function fmt(n: number | undefined | null, digits?: number): string {
+  if (n === undefined || n === null || !Number.isFinite(n)) return '-';
+  if (digits !== undefined) return n.toFixed(digits);
+  const a = Math.abs(n);
+  if (a >= 100) return Math.round(n).toString();
+  if (a >= 10) return n.toFixed(1);
+  if (a >= 1) return n.toFixed(2);
+  if (a === 0) return '0';
+  return n.toPrecision(2);
+}
+
+export function completed(cell: CellResult): boolean {
+  return cell.status === 'completed';
+}
+
+/**
+ * The seed-style settings: labelled groups holding at most one cell per method. Cells with
+ * published figures define them when there are any; otherwise every labelled group with one
+ * cell per method and at least two methods does.
+ */
+export interface Setting {
+  run: string;
+  runIndex: number;
+  label: string;
+  cells: CellResult[];
+}
+
+export function seedSettings(cells: readonly ReportCell[]): Setting[] {
+  const groups = new Map<string, Setting>();
+  for (const rc of cells) {
+    if (!rc.cell.spec.label) continue;
+    const key = `${rc.runIndex}\u0000${rc.cell.spec.label}`;
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { run: rc.run, runIndex: rc.runIndex, label: rc.cell.spec.label, cells: [] }));
+    g.cells.push(rc.cell);
+  }
+  const oneEach = (g: Setting): boolean => {
+    const methods = g.cells.map((c) => methodName(c.spec));
+    return new Set(methods).size === methods.length;
+  };
+  const all = [...groups.values()].filter(oneEach);
+  const published = all.filter((g) => g.cells.some((c) => c.spec.published));
+  const chosen = published.length ? published : all.filter((g) => g.cells.length >= 2);
+  for (const g of chosen) g.cells.sort((a, b) => methodOrder(a.spec) - methodOrder(b.spec));
+  return chosen;
+}
+
+export interface Ratio {
+  label: string;
+  run: string;
+  pfc: string;
+  throughput?: number;
+  memory?: number;
+  publishedThroughput?: number;
+  publishedMemory?: number;
+}
+
+/** Partial FC / model parallel for a setting, measured and published (each Partial FC cell). */
+export function settingRatios(setting: Setting): Ratio[] {
+  const mp = setting.cells.find((c) => c.spec.strategy === 'model-parallel');
+  if (!mp) return [];
+  const out: Ratio[] = [];
+  for (const pfc of setting.cells.filter((c) => c.spec.strategy === 'partial-fc')) {
+    const ok = completed(mp) && completed(pfc);
+    const div = (a?: number, b?: number): number | undefined => (a !== undefined && b !== undefined && b > 0 ? a / b : undefined);
+    out.push({
+      label: setting.label,
+      run: setting.run,
+      pfc: methodName(pfc.spec),
+      throughput: ok ? div(pfc.timing?.imagesPerSecond, mp.timing?.imagesPerSecond) : undefined,
+      memory: ok ? div(pfc.memory?.peakBytes, mp.memory?.peakBytes) : undefined,
+      publishedThroughput: div(pfc.spec.published?.imagesPerSecond, mp.spec.published?.imagesPerSecond),
+      publishedMemory: div(pfc.spec.published?.memoryMB, mp.spec.published?.memoryMB),
+    });
+  }
+  return out;
+}
+
+/**
+ * Identity sweeps: completed cells that differ only in the number of classes (label and
+ * published figures aside), per method. A sweep has at least two class counts for a method.
+ */
+export interface Sweep {
+  /** What the sweep's cells share, in words (GPUs, batch, ...). */
+  key: string;
+  description: string;
+  run: string;
+  series: Map<string, CellResult[]>;
+}
+
+function sweepKey(spec: CellSpec): string {
+  const { classes: _c, label: _l, published: _p, strategy: _s, sampleRate: _r, update: _u, ...rest } = spec;
+  return JSON.stringify(rest, Object.keys(rest).sort());
+}
+
+export function identitySweeps(cells: readonly ReportCell[]): Sweep[] {
+  const groups = new Map<string, Sweep>();
+  for (const rc of cells) {
+    if (!completed(rc.cell) || !rc.cell.timing || !rc.cell.memory) continue;
+    const s = rc.cell.spec;
+    const key = `${rc.runIndex}\u0000${sweepKey(s)}`;
+    let g = groups.get(key);
+    if (!g) {
+      const description = `${s.ranks} GPUs, batch ${s.batch}, D ${s.dim}, ${s.dtype}, ${s.mode}${s.mode === 'emulate' ? ` (${s.interconnect})` : ''}`;
+      groups.set(key, (g = { key, description, run: rc.run, series: new Map() }));
+    }
+    const name = methodName(s);
+    const list = g.series.get(name) ?? [];
+    if (!list.some((c) => c.spec.classes === s.classes)) list.push(rc.cell);
+    g.series.set(name, list);
+  }
+  const sweeps = [...groups.values()].filter((g) => [...g.series.values()].some((list) => list.length >= 2));
+  for (const g of sweeps) {
+    for (const [name, list] of g.series) {
+      if (list.length < 2) g.series.delete(name);
+      else list.sort((a, b) => a.spec.classes - b.spec.classes);
+    }
+  }
+  return sweeps;
+}
+
+/**
+ * Capacity: the largest identity count that fits a per-GPU budget. Cells may carry it as
+ * `capacity` (a capacity search's result); the report reads it tolerantly and skips the
+ * chart when no cell has it.
+ */
+export interface Capacity {
+  maxClasses: number;
+  budgetBytes?: number;
+  publishedMaxClasses?: number;
+}
+
+export function capacityOf(cell: CellResult): Capacity | undefined {
+  const raw = (cell as CellResult & { capacity?: Record<string, unknown> }).capacity;
+  if (!raw || typeof raw !== 'object') return undefined;
+  const num = (...keys: string[]): number | undefined => {
+    for (const k of keys) {
+      const v = raw[k];
+      if (typeof v === 'number' && Number.isFinite(v) && v > 0) return v;
+    }
+    return undefined;
+  };
+  const maxClasses = num('maxClasses', 'largestClasses', 'classes');
+  if (maxClasses === undefined) return undefined;
+  const published = raw.published as Record<string, unknown> | undefined;
+  const publishedMax = num('publishedMaxClasses') ?? (typeof published?.maxClasses === 'number' ? published.maxClasses : undefined);
+  return { maxClasses, budgetBytes: num('budgetBytes', 'memoryBudget') ?? (cell.spec.memoryBudget || undefined), publishedMaxClasses: publishedMax };
+}
+
+export function bytesLabel(bytes: number): string {
+  const gib = bytes / 2 ** 30;
+  return Number.isInteger(Math.round(gib * 100) / 100) ? `${Math.round(gib)} GiB` : `${(bytes / 1e9).toFixed(1)} GB`;
+}
