@@ -5,7 +5,8 @@
 # with results JSON under $OUT (or reports/gpu). Without a CUDA device it says so and exits 0.
 #
 # On the lent H200: carry .gpu (node.xz from `xz -c $(which node) > .gpu/node.xz`), build-gpu
-# (this addon, built here with nvcc), dist and node_modules; then run `bash scripts/gpu-check.sh`.
+# (built here: npx cmake-js compile --out build-gpu --CDPFC_CPU_ARCH=x86-64-v3, since the GPU
+# host's CPU may lack this one's vector units), dist and node_modules; then run this script.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT_DIR=${OUT:-reports/gpu}

@@ -25,10 +25,12 @@ void marginLogits(const Tensor& logits, const Tensor& labels, const MarginParams
     float m = -std::numeric_limits<float>::infinity();
 #pragma omp simd reduction(max : m)
     for (int64_t j = 0; j < cols; ++j) {
-      const float c = std::fmin(std::fmax(row[j], -1.0f), 1.0f);
+      // Ternaries, not std::fmin/fmax: those keep NaN rules that stop GCC from vectorizing.
+      const float x = row[j];
+      const float c = x < -1.0f ? -1.0f : (x > 1.0f ? 1.0f : x);
       const float v = s * c;
       row[j] = v;
-      m = std::fmax(m, v);
+      m = v > m ? v : m;
     }
     if (t >= 0) {
       const float c = std::fmin(std::fmax(rawTarget, -1.0f), 1.0f);
@@ -41,7 +43,7 @@ void marginLogits(const Tensor& logits, const Tensor& labels, const MarginParams
         // The target was the row's maximum and the margin lowered it: find the new maximum.
         m = -std::numeric_limits<float>::infinity();
 #pragma omp simd reduction(max : m)
-        for (int64_t j = 0; j < cols; ++j) m = std::fmax(m, row[j]);
+        for (int64_t j = 0; j < cols; ++j) m = row[j] > m ? row[j] : m;
       }
     } else {
       tc[i] = 0.0f;
