@@ -8,11 +8,14 @@ import { UsageError, suggest } from './core/errors.js';
 import { core, packageRoot } from './core/binding.js';
 import { selectBackend } from './core/index.js';
 import { builtinScenarioNames, expandScenario, loadScenario, type CellFields, type Scenario } from './bench/scenario.js';
-import { runSweep } from './bench/runner.js';
+import { runSweep, writeResultsAtomically } from './bench/runner.js';
+import { searchCapacity } from './bench/capacity.js';
+import { RESULTS_SCHEMA, RESULTS_SCHEMA_VERSION, type ResultsFile } from './bench/results.js';
+import { describeCell } from './bench/progress.js';
 import { checkBackendSupports } from './bench/cell.js';
 import { Progress } from './bench/progress.js';
 import { runContext } from './bench/context.js';
-import { resultsTable } from './bench/table.js';
+import { capacityTable, resultsTable } from './bench/table.js';
 import { INTERCONNECTS } from './model/comm.js';
 import { registerOptionalModules } from './bench/modules.js';
 import { abortJob, rankPrefix, runRealSweep } from './bench/real.js';
@@ -66,6 +69,7 @@ Usage:
   pfc-bench run [--scenario NAME|FILE] [options]   measure, print a table, write results JSON (+ report)
   pfc-bench report RESULTS.json [...more] [--out DIR] [--format html,md,csv,svg,png]
                                                    re-render the report (HTML, Markdown, CSV, charts) of results files
+  pfc-bench capacity [--scenario capacity] [opts] largest identity count per strategy for a --gpu-memory budget
   pfc-bench scenarios                              list built-in scenarios
   pfc-bench info                                   backends, build and devices
   pfc-bench help
@@ -118,6 +122,36 @@ export function cellOverrides(options: ParsedOptions): CellFields {
 
 function customScenario(): Scenario {
   return { name: 'custom', description: 'A case given by command-line flags.', defaults: {}, cells: [{}] };
+}
+
+async function capacityCommand(argv: string[]): Promise<number> {
+  const { options, positionals } = parseOptions(argv, RUN_OPTIONS, 'capacity');
+  if (positionals.length) throw new UsageError('capacity', `unexpected argument '${positionals[0]}'`);
+  const scenario = loadScenario(String(options.scenario ?? 'capacity'));
+  const overrides = cellOverrides(options);
+  const specs = expandScenario(scenario, overrides);
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
+  const outPath = String(options.out ?? join(packageRoot(), 'reports', `${scenario.name}-${stamp}.json`));
+  const { backend } = selectBackend(specs[0].backend);
+  const results: ResultsFile = {
+    schema: RESULTS_SCHEMA,
+    schemaVersion: RESULTS_SCHEMA_VERSION,
+    scenario: { name: scenario.name, description: scenario.description, file: scenario.file, overrides: overrides as Record<string, unknown> },
+    context: runContext(backend.context()),
+    cells: [],
+  };
+  for (const [i, spec] of specs.entries()) {
+    const cell = await searchCapacity(spec, Number(options['cell-timeout'] ?? 0));
+    results.cells.push(cell);
+    writeResultsAtomically(outPath, results);
+    if (options.quiet !== true) process.stderr.write(`[cell ${i + 1}/${specs.length}] ${describeCell(spec)} in ${spec.memoryBudget} bytes: ${cell.capacity ? cell.capacity.largestClasses : cell.status}\n`);
+  }
+  process.stdout.write(`${capacityTable(results.cells)}\nresults: ${outPath}\n`);
+  if (options['no-report'] !== true) {
+    const { renderReportFor } = await import('./report/hook.js');
+    for (const path of await renderReportFor([outPath])) process.stdout.write(`report: ${path}\n`);
+  }
+  return results.cells.every((c) => c.status === 'completed') ? 0 : 1;
 }
 
 async function runCommand(argv: string[]): Promise<number> {
@@ -177,6 +211,8 @@ export async function main(argv: string[]): Promise<number> {
       const { reportCommand } = await import('./report/command.js');
       return reportCommand(rest);
     }
+    case 'capacity':
+      return capacityCommand(rest);
     case 'scenarios':
       for (const name of builtinScenarioNames()) process.stdout.write(`${name.padEnd(10)} ${loadScenario(name).description}\n`);
       return 0;

@@ -80,7 +80,9 @@ export function runCell(spec: CellSpec, progress?: CellProgress): CellResult {
   let strategy: Strategy | undefined;
   let result: CellResult;
   try {
-    strategy = createStrategy({ backend, comm, config: spec, source: new SyntheticBatch(spec.seed, spec.classes) });
+    const source = new SyntheticBatch(spec.seed, spec.classes);
+    strategy = createStrategy({ backend, comm, config: spec, source, initialize: !spec.allocateOnly });
+    if (spec.allocateOnly) return allocationResult(spec, backend, comm, strategy, started);
     result = measure(spec, backend, comm, strategy, started, progress);
   } finally {
     strategy?.dispose();
@@ -93,6 +95,20 @@ export function runCell(spec: CellSpec, progress?: CellProgress): CellResult {
   result.reference = { gemmMs, stepOverGemm: computeMs / gemmMs.median };
   result.wallSeconds = (Date.now() - started) / 1000;
   return result;
+}
+
+/** A capacity probe: every buffer is allocated under the budget; nothing runs. */
+function allocationResult(spec: CellSpec, backend: Backend, comm: Communicator, strategy: Strategy, started: number): CellResult {
+  const stats = core().memoryStats(backend.device);
+  return {
+    id: cellId(spec),
+    status: 'completed',
+    spec,
+    wallSeconds: (Date.now() - started) / 1000,
+    backend: backend.name,
+    device: backend.description,
+    memory: { peakBytes: stats.totalPeak, atPeak: stats.atTotalPeak, modelBytes: modelMemory(spec, comm.rank), deviceUsedBytes: backend.deviceUsedBytes() },
+  };
 }
 
 function measure(spec: CellSpec, backend: Backend, comm: Communicator, strategy: Strategy, started: number, progress?: CellProgress): CellResult {

@@ -42,12 +42,16 @@ export interface CellSpec extends FcConfig {
   label: string;
   /** The published figure this cell reproduces (anchors.md), shown beside ours. */
   published?: PublishedFigure;
+  /** Allocate the strategy's buffers under the budget and stop (capacity probes). */
+  allocateOnly?: boolean;
 }
 
 export interface PublishedFigure {
   source: string;
   memoryMB?: number;
   imagesPerSecond?: number;
+  /** Published capacity: the largest identity count that trains (the seed's chart). */
+  largestClasses?: number;
 }
 
 export interface CellResult {
@@ -99,8 +103,23 @@ export interface CellResult {
     modeledMs: number;
   };
   activeCentres?: number;
+  /** The capacity search's answer for this cell's strategy, GPUs and memory budget. */
+  capacity?: CapacityAnswer;
   /** Mean loss of the measured steps; absent in emulate mode, where it is not meaningful. */
   loss?: number;
+}
+
+export interface CapacityAnswer {
+  budgetBytes: number;
+  /** Largest identity count whose rank-0 memory fits the budget. */
+  largestClasses: number;
+  /** Modeled and allocated (tagged) peak bytes of rank 0 at largestClasses. */
+  modelBytes: number;
+  allocatedBytes: number;
+  /** The allocation at largestClasses fit, and at the next count tried it ran out of memory. */
+  confirmedFit: boolean;
+  confirmedOomAbove: boolean;
+  nextClassesTried: number;
 }
 
 export interface RunContext {

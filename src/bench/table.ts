@@ -35,3 +35,25 @@ export function resultsTable(cells: readonly CellResult[]): string {
   const anyModeled = cells.some((c) => c.timing?.modeled);
   return pad(rows) + (anyModeled ? '\n* includes modeled communication (emulated rank; collectives not sent)' : '');
 }
+
+/** Capacity answers: largest identity count per strategy, GPUs and budget. */
+export function capacityTable(cells: readonly CellResult[]): string {
+  const GiB = 2 ** 30;
+  const rows = [['Strategy', 'GPUs', 'Batch', 'Budget/GiB', 'Largest C', 'Model/GiB', 'Allocated/GiB', 'Confirmed', 'Status']];
+  for (const cell of cells) {
+    const s = cell.spec;
+    const c = cell.capacity;
+    rows.push([
+      s.strategy === 'partial-fc' ? `partial-fc ${s.sampleRate}` : s.strategy,
+      `${s.ranks}`,
+      `${s.batch}`,
+      (s.memoryBudget / GiB).toFixed(1),
+      c ? c.largestClasses.toLocaleString('en-US') : '-',
+      c ? (c.modelBytes / GiB).toFixed(2) : '-',
+      c ? (c.allocatedBytes / GiB).toFixed(2) : '-',
+      c ? `${c.confirmedFit ? 'fits' : 'does not fit'}; ${c.nextClassesTried.toLocaleString('en-US')}: ${c.confirmedOomAbove ? 'oom' : 'fits!'}` : '-',
+      cell.status + (cell.error ? `: ${cell.error.slice(0, 60)}` : ''),
+    ]);
+  }
+  return pad(rows);
+}

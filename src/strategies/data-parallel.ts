@@ -40,8 +40,10 @@ export class DataParallelFc implements Strategy {
     this.shard = { offset: 0, size: C };
     this.weights = own(allocate(backend, 'centres', 'fp32', C, D));
     this.momentum = own(allocate(backend, 'optimizer', 'fp32', C, D));
-    core().fillRandom(this.weights, config.seed, streamId('weights'), 0, 'normal', 0, 0.01);
-    core().fillConstant(this.momentum, 0);
+    if (ctx.initialize !== false) {
+      core().fillRandom(this.weights, config.seed, streamId('weights'), 0, 'normal', 0, 0.01);
+      core().fillConstant(this.momentum, 0);
+    }
     this.features = own(allocate(backend, 'features', 'fp32', b, D));
     this.normFeatures = own(allocate(backend, 'features', config.dtype, b, D));
     this.featureNorms = own(allocate(backend, 'features', 'fp32', b));

@@ -58,8 +58,10 @@ export class ShardedSoftmaxFc implements Strategy {
     this.weights = own(allocate(backend, 'centres', 'fp32', this.shard.size, D));
     this.momentum = own(allocate(backend, 'optimizer', 'fp32', this.shard.size, D));
     // Centres start as a seeded normal keyed by global class id: the same on any sharding.
-    core().fillRandom(this.weights, config.seed, streamId('weights'), this.shard.offset * D, 'normal', 0, 0.01);
-    core().fillConstant(this.momentum, 0);
+    if (ctx.initialize !== false) {
+      core().fillRandom(this.weights, config.seed, streamId('weights'), this.shard.offset * D, 'normal', 0, 0.01);
+      core().fillConstant(this.momentum, 0);
+    }
     this.localFeatures = own(allocate(backend, 'features', 'fp32', b, D));
     this.localLabels = own(allocate(backend, 'workspace', 'int32', b));
     this.features = own(allocate(backend, 'features', 'fp32', B, D));

@@ -13,6 +13,8 @@ export interface StrategyContext {
   comm: Communicator;
   config: FcConfig;
   source: BatchSource;
+  /** false: allocate only, touching no memory (capacity probes); the step must not run. */
+  initialize?: boolean;
 }
 
 export interface Strategy {
