@@ -32,7 +32,7 @@ const CELL_OPTIONS: Record<string, OptionSpec> = {
   gpus: { field: 'gpus', kind: 'number', help: 'GPUs (ranks) N' },
   batch: { field: 'batch', kind: 'number', help: 'global batch B (divisible by --gpus)' },
   dim: { field: 'dim', kind: 'number', help: 'embedding dimension D (512)' },
-  'sample-rate': { field: 'sampleRate', kind: 'number', help: 'Partial FC sample rate rho in (0, 1] (0.1)' },
+  'sample-rate': { field: 'sampleRate', kind: 'number', help: 'Partial FC sample rate rho in (0, 1] (0.1); other strategies use every centre' },
   update: { field: 'update', kind: 'string', help: 'sparse (seed, v1) | dense (arcface_torch, v2)' },
   margin: { field: 'margin', kind: 'string', help: 'cosface | arcface | combined | sphereface | softmax | "s,m1,m2,m3"' },
   dtype: { field: 'dtype', kind: 'string', help: 'fp32 | bf16 | fp16 storage (bf16/fp16 need the CUDA backend)' },

@@ -16,7 +16,8 @@ import { stepWork } from '../model/work.js';
 import { median, spread } from './stats.js';
 import { UsageError } from '../core/errors.js';
 import { measureGemmFloor } from './gemm-floor.js';
-import type { CellResult, CellSpec } from './results.js';
+import type { CellResult, CellSpec, TrialTiming } from './results.js';
+import type { MemoryCounters } from '../core/binding.js';
 
 /** Opens the communicator of a mode. Real mode is provided by the MPI module when built. */
 export type RealCommunicatorFactory = (spec: CellSpec, backend: Backend) => Communicator;
@@ -140,12 +141,42 @@ function measure(spec: CellSpec, backend: Backend, comm: Communicator, strategy:
   }
   const bench = new Bench({ iterations: measured, warmupIterations: 0, time: 0, warmupTime: 0, warmup: false, retainSamples: true, throws: true });
   const samples: number[] = [];
+  // Per trial: its medians, and the GEMM reference timed right after it in this process, so
+  // that compare can normalize each trial by a reference that saw the same machine load. The
+  // reference's buffers must not count in the step's memory: the peak so far is kept and the
+  // peaks are reset after it (budget lifted while it runs).
+  const trials: TrialTiming[] = [];
+  let peakStats: MemoryCounters | undefined;
+  let trialReference = true;
+  const endTrial = () => {
+    const first = samples.length - spec.steps;
+    const phasesMs = zeroPhases();
+    for (const phase of PHASES) phasesMs[phase] = median(phaseSamples.slice(first).map((p) => p[phase]));
+    let gemmMs = NaN;
+    let TMPg: number[] = [];
+    const before = core().memoryStats(backend.device);
+    if (!peakStats || before.totalPeak > peakStats.totalPeak) peakStats = before;
+    if (trialReference) {
+      try {
+        core().setMemoryBudget(backend.device, 0);
+        const rows = spec.strategy === 'data-parallel' ? spec.batch / spec.ranks : spec.batch;
+        const TMPs = measureGemmFloor(backend, rows, strategy.activeCentres(), spec.dim, spec.dtype, Math.max(2, spec.steps)); gemmMs = TMPs.median; TMPg = TMPs.samples;
+      } catch {
+        trialReference = false; // no room for it next to the strategy: compare falls back to the cell's reference
+      } finally {
+        core().setMemoryBudget(backend.device, spec.memoryBudget);
+        core().resetMemoryPeaks(backend.device);
+      }
+    }
+    trials.push({ stepMs: median(samples.slice(first)), phasesMs, gemmMs, ...({ TMPsteps: samples.slice(first), TMPphases: phaseSamples.slice(first), TMPgemm: TMPg } as object) });
+  };
   bench.add('step', () => {
     const ms = runStep(true);
     samples.push(ms);
+    if (samples.length % spec.steps === 0 && trials.length < spec.trials) endTrial();
     progress?.({ phase: 'measure', done: samples.length, total: measured });
     return { overriddenDuration: ms };
-  });
+  }, { async: false }); // declared sync: tinybench would otherwise call it once more to find out
   bench.runSync();
 
   const stepMs = spread(samples);
@@ -158,7 +189,8 @@ function measure(spec: CellSpec, backend: Backend, comm: Communicator, strategy:
   // peers' rows: replaced by the modeled time of the real collectives.
   const computeMs = emulated ? median(samples.map((s, i) => s - phaseSamples[i].communication)) : stepMs.median;
   const totalMs = computeMs + modeledCommMs;
-  const stats = core().memoryStats(backend.device);
+  const last = core().memoryStats(backend.device);
+  const stats = peakStats && peakStats.totalPeak >= last.totalPeak ? peakStats : last;
   const work = stepWork(spec, strategy.activeCentres(), strategy.shard.size);
   return {
     id: cellId(spec),
@@ -175,6 +207,7 @@ function measure(spec: CellSpec, backend: Backend, comm: Communicator, strategy:
       totalMs,
       imagesPerSecond: spec.batch / (totalMs / 1000),
       modeled: emulated && spec.ranks > 1,
+      trials,
     },
     memory: {
       peakBytes: stats.totalPeak,

@@ -154,7 +154,7 @@ function exitCodeOf(error: unknown): number {
 }
 
 /** This rank failed: say so, naming the rank, and end every rank of the job. */
-function failRank(rank: number, error: unknown): never {
+export function failRank(rank: number, error: unknown): never {
   const message = error instanceof Error ? error.message : String(error);
   writeSync(2, `pfc-bench: rank ${rank}: ${message}\n`);
   const code = exitCodeOf(error);

@@ -74,6 +74,8 @@ export interface CellResult {
     imagesPerSecond: number;
     /** True when any part of the time is modeled rather than measured. */
     modeled: boolean;
+    /** Per trial: medians of its steps, and the GEMM reference measured right after it. */
+    trials?: TrialTiming[];
   };
   memory?: {
     /** Peak of the core's tagged total (bytes), and each category's bytes at that moment. */
@@ -120,6 +122,13 @@ export interface CapacityAnswer {
   confirmedFit: boolean;
   confirmedOomAbove: boolean;
   nextClassesTried: number;
+}
+
+/** One trial's medians, paired with the reference workload timed right after it (compare). */
+export interface TrialTiming {
+  stepMs: number;
+  phasesMs: PhaseTimes;
+  gemmMs: number;
 }
 
 export interface RunContext {

@@ -111,6 +111,8 @@ export function wrap(lines: readonly string[], width = 96): string[] {
 }
 
 const THROUGHPUT = 'Throughput (images/s)';
+/** Room above the tallest bar for its value label. */
+const HEADROOM = 1.12;
 const MEMORY = 'Memory per GPU (MB)';
 
 function seedChart(cells: readonly ReportCell[], multipleRuns: boolean): ChartSpec | undefined {
@@ -138,7 +140,7 @@ function seedChart(cells: readonly ReportCell[], multipleRuns: boolean): ChartSp
         [MEMORY, ok ? cell.memory!.peakBytes / MB : undefined],
       ] as const;
       for (const [metric, value] of measured) {
-        rows.push({ panel: ours, metric, method, source: 'ours', value: value ?? 0, text: value === undefined ? cell.status : fmt(value) });
+        rows.push({ panel: ours, metric, method, source: 'ours', value: value ?? 0, headroom: (value ?? 0) * HEADROOM, text: value === undefined ? cell.status : fmt(value) });
       }
       const pub = cell.spec.published;
       if (pub) {
@@ -146,7 +148,7 @@ function seedChart(cells: readonly ReportCell[], multipleRuns: boolean): ChartSp
           [THROUGHPUT, pub.imagesPerSecond],
           [MEMORY, pub.memoryMB],
         ] as const) {
-          if (value !== undefined) rows.push({ panel: published, metric, method, source: 'published', value, text: fmt(value) });
+          if (value !== undefined) rows.push({ panel: published, metric, method, source: 'published', value, headroom: value * HEADROOM, text: fmt(value) });
         }
       }
     }
@@ -159,7 +161,7 @@ function seedChart(cells: readonly ReportCell[], multipleRuns: boolean): ChartSp
   ];
   if (anyPublished) {
     const sources = [...new Set(used.map((rc) => rc.cell.spec.published?.source).filter(Boolean))];
-    subtitle.push(`Published: the whole network per GPU (${sources.join('; ')}).`, 'Each panel has its own scale: compare the ratios between methods, not the heights across panels.');
+    subtitle.push(`Published: the whole network per GPU, from ${sources.join('; ')}.`, 'Each panel has its own scale: compare the ratios between methods, not the heights across panels.');
   }
   const spec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
@@ -190,6 +192,8 @@ function seedChart(cells: readonly ReportCell[], multipleRuns: boolean): ChartSp
           },
         },
         { mark: { type: 'text', baseline: 'bottom', dy: -3, fontSize: 10 }, encoding: { text: { field: 'text' } } },
+        // Invisible: stretches each y scale so the value above the tallest bar stays inside the frame.
+        { mark: { type: 'point', opacity: 0 }, encoding: { y: { field: 'headroom', type: 'quantitative' } } },
       ],
     },
     resolve: { scale: { y: 'independent' } },
@@ -313,6 +317,10 @@ function capacityChart(cells: readonly ReportCell[], multipleRuns: boolean): Cha
   if (!rows.length) return undefined;
   const colours = methodScale(used);
   groups.sort((a, b) => a.gpus - b.gpus);
+  // Bars on a log scale start at the domain's minimum: keep it a decade under the smallest bar.
+  const values = rows.map((r) => r.value as number);
+  const yDomain = [10 ** Math.floor(Math.log10(Math.min(...values) / 1.5)), 10 ** Math.ceil(Math.log10(Math.max(...values) * 1.5))];
+  const seriesDomain = colours.domain.flatMap((m) => [`${m}|ours`, `${m}|published`]).filter((k) => rows.some((r) => r.series === k));
   const spec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: {
@@ -320,12 +328,12 @@ function capacityChart(cells: readonly ReportCell[], multipleRuns: boolean): Cha
       subtitle: [anyPublished ? 'Lighter bars: published capacity.' : 'Per-GPU memory budget as given by each cell.'],
     },
     data: { values: rows },
-    width: { step: 150 },
+    width: Math.max(260, 200 * groups.length),
     height: 240,
     encoding: {
-      x: { field: 'group', type: 'nominal', sort: groups.map((g) => g.key), title: null, axis: { labelAngle: 0 } },
-      xOffset: { field: 'series', type: 'nominal' },
-      y: { field: 'value', type: 'quantitative', scale: { type: 'log' }, title: 'identities, log scale', axis: { values: logTicks(rows.map((r) => r.value as number)), labelExpr: NUMBER_LABEL } },
+      x: { field: 'group', type: 'nominal', scale: { domain: groups.map((g) => g.key) }, title: null, axis: { labelAngle: 0 } },
+      xOffset: { field: 'series', type: 'nominal', scale: { domain: seriesDomain } },
+      y: { field: 'value', type: 'quantitative', stack: null, scale: { type: 'log', domain: yDomain, nice: false }, title: 'identities, log scale', axis: { values: logTicks(yDomain), labelExpr: COUNT_LABEL } },
     },
     layer: [
       {

@@ -189,9 +189,19 @@ export interface Sweep {
   series: Map<string, CellResult[]>;
 }
 
+/** JSON with keys sorted at every level, so equal specs give equal keys. */
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
+    return `{${entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
 function sweepKey(spec: CellSpec): string {
   const { classes: _c, label: _l, published: _p, strategy: _s, sampleRate: _r, update: _u, ...rest } = spec;
-  return JSON.stringify(rest, Object.keys(rest).sort());
+  return stableJson(rest);
 }
 
 export function identitySweeps(cells: readonly ReportCell[]): Sweep[] {
@@ -220,11 +230,7 @@ export function identitySweeps(cells: readonly ReportCell[]): Sweep[] {
   return sweeps;
 }
 
-/**
- * Capacity: the largest identity count that fits a per-GPU budget. Cells may carry it as
- * `capacity` (a capacity search's result); the report reads it tolerantly and skips the
- * chart when no cell has it.
- */
+/** Capacity: the largest identity count that fits a per-GPU budget (a capacity search's cells). */
 export interface Capacity {
   maxClasses: number;
   budgetBytes?: number;
@@ -232,20 +238,9 @@ export interface Capacity {
 }
 
 export function capacityOf(cell: CellResult): Capacity | undefined {
-  const raw = (cell as CellResult & { capacity?: Record<string, unknown> }).capacity;
-  if (!raw || typeof raw !== 'object') return undefined;
-  const num = (...keys: string[]): number | undefined => {
-    for (const k of keys) {
-      const v = raw[k];
-      if (typeof v === 'number' && Number.isFinite(v) && v > 0) return v;
-    }
-    return undefined;
-  };
-  const maxClasses = num('maxClasses', 'largestClasses', 'classes');
-  if (maxClasses === undefined) return undefined;
-  const published = raw.published as Record<string, unknown> | undefined;
-  const publishedMax = num('publishedMaxClasses') ?? (typeof published?.maxClasses === 'number' ? published.maxClasses : undefined);
-  return { maxClasses, budgetBytes: num('budgetBytes', 'memoryBudget') ?? (cell.spec.memoryBudget || undefined), publishedMaxClasses: publishedMax };
+  const answer = cell.capacity;
+  if (!answer || !(answer.largestClasses > 0)) return undefined;
+  return { maxClasses: answer.largestClasses, budgetBytes: answer.budgetBytes || undefined, publishedMaxClasses: cell.spec.published?.largestClasses };
 }
 
 export function bytesLabel(bytes: number): string {

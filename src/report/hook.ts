@@ -74,7 +74,7 @@ export async function renderReport(paths: readonly string[], options: ReportOpti
 
   let charts: RenderedChart[] = [];
   let chartError: string | undefined;
-  if (formats.has('html') || formats.has('svg') || formats.has('png') || formats.has('md')) {
+  if (formats.has('html') || formats.has('svg') || formats.has('png')) {
     try {
       charts = await renderCharts(files);
     } catch (error) {

@@ -15,9 +15,20 @@ export function escapeHtml(text: unknown): string {
   return String(text ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
+/**
+ * A table cell: a figure with its provenance in brackets ("3.27 (emulated rank)") becomes the
+ * figure over a small grey note, so the label stays next to the number without crowding it.
+ */
+function cellHtml(value: string): string {
+  const m = /^(-?[\d.,]+x?) \((.+)\)$/.exec(value);
+  if (m) return `<td><span class="num">${escapeHtml(m[1])}</span><span class="prov">${escapeHtml(m[2])}</span></td>`;
+  const numeric = /^(-?[\d.,]+x?|-)$/.test(value);
+  return numeric ? `<td><span class="num">${escapeHtml(value)}</span></td>` : `<td class="text">${escapeHtml(value)}</td>`;
+}
+
 function table(header: string[], rows: string[][], cls = ''): string {
   const head = `<thead><tr>${header.map((h) => `<th scope="col">${escapeHtml(h)}</th>`).join('')}</tr></thead>`;
-  const body = rows.map((r) => `<tr>${r.map((v, i) => (i === 0 ? `<th scope="row">${escapeHtml(v)}</th>` : `<td>${escapeHtml(v)}</td>`)).join('')}</tr>`).join('\n');
+  const body = rows.map((r) => `<tr>${r.map((v, i) => (i === 0 ? `<th scope="row">${escapeHtml(v)}</th>` : cellHtml(v))).join('')}</tr>`).join('\n');
   return `<div class="table-wrap"><table class="${cls}">${head}<tbody>\n${body}\n</tbody></table></div>`;
 }
 
@@ -51,15 +62,22 @@ function configuration(cells: readonly CellResult[]): { shared: [string, string]
   return { shared, varying };
 }
 
+/** DejaVu Sans (regular and bold, as the PNGs use) as data: URLs, so the page fetches no font. */
 function fontFace(): string {
+  let files;
   try {
-    const { regular } = fontFiles();
-    if (!existsSync(regular)) return '';
-    const data = readFileSync(regular).toString('base64');
-    return `@font-face { font-family: '${FONT_FAMILY}'; font-style: normal; font-weight: 400; src: url(data:font/ttf;base64,${data}) format('truetype'); }\n`;
+    files = fontFiles();
   } catch {
     return '';
   }
+  const faces: [string | undefined, number][] = [
+    [files.regular, 400],
+    [files.bold, 700],
+  ];
+  return faces
+    .filter(([path]) => path && existsSync(path))
+    .map(([path, weight]) => `@font-face { font-family: '${FONT_FAMILY}'; font-style: normal; font-weight: ${weight}; src: url(data:font/ttf;base64,${readFileSync(path!).toString('base64')}) format('truetype'); }\n`)
+    .join('');
 }
 
 const STYLE = `
@@ -79,12 +97,15 @@ tbody th { text-align: left; font-weight: normal; }
 table.kv th { text-align: left; background: #f6f7f9; font-weight: 600; white-space: nowrap; }
 table.kv td { text-align: left; font-family: 'DejaVu Sans Mono', monospace; font-size: 12px; word-break: break-word; }
 tr.ratio th, tr.ratio td { background: #fbf6e9; font-weight: 600; }
+td .num { white-space: nowrap; display: block; }
+td .prov { display: block; white-space: nowrap; font-size: 11px; color: #6a6a6a; }
+td.text { text-align: left; }
 td.status-completed { color: #216e2a; }
 td.status-oom, td.status-error { color: #a3221a; font-weight: 600; }
 td.status-skipped { color: #8a6d00; }
 figure { margin: 18px 0 28px; }
 figure .chart { overflow-x: auto; }
-figure svg { max-width: 100%; height: auto; display: block; }
+figure svg { width: 100%; height: auto; display: block; }
 figcaption { color: #444; font-size: 13px; max-width: 900px; margin-top: 6px; }
 pre { background: #f6f7f9; border: 1px solid #e0e0e0; padding: 8px 10px; white-space: pre-wrap; word-break: break-word; font-size: 12px; margin: 4px 0; }
 .note { color: #444; font-size: 13px; max-width: 900px; }
@@ -139,7 +160,8 @@ export function htmlPage(files: readonly LoadedResults[], options: HtmlOptions):
   if (options.chartError) parts.push(`<p class="note"><strong>Charts could not be rendered:</strong> ${escapeHtml(options.chartError)}</p>`);
   for (const chart of options.charts) {
     parts.push(
-      `<figure id="figure-${escapeHtml(chart.name)}" class="chart-figure" data-chart="${escapeHtml(chart.name)}"><h3>${escapeHtml(chart.title)}</h3><div class="chart">${chart.svg.replace(/^<\?xml[^>]*>\s*/, '')}</div><figcaption>${escapeHtml(chart.caption)}</figcaption></figure>`,
+      // Shown up to 1.3x the chart's own size (its text at about 14px), never wider than the page.
+      `<figure id="figure-${escapeHtml(chart.name)}" class="chart-figure" data-chart="${escapeHtml(chart.name)}" aria-label="${escapeHtml(chart.title)}"><div class="chart" style="width: min(100%, ${Math.round(chart.width * 1.3)}px)">${chart.svg.replace(/^<\?xml[^>]*>\s*/, '')}</div><figcaption>${escapeHtml(chart.caption)}</figcaption></figure>`,
     );
   }
   if (!options.charts.length && !options.chartError) parts.push('<p class="note">No chart has data in these results.</p>');
@@ -152,7 +174,7 @@ export function htmlPage(files: readonly LoadedResults[], options: HtmlOptions):
     let html = table(CELLS_HEADER, f.file.cells.map(cellRow), 'cells');
     let i = 0;
     html = html.replace(/<tr>(<th scope="row">)/g, (_m, th) => `<tr data-status="${escapeHtml(f.file.cells[i++]?.status)}">${th}`);
-    html = html.replace(/<td>(completed|oom|error|skipped)<\/td><\/tr>/g, (_m, s) => `<td class="status-${s}">${s}</td></tr>`);
+    html = html.replace(/<td class="text">(completed|oom|error|skipped)<\/td><\/tr>/g, (_m, s) => `<td class="text status-${s}">${s}</td></tr>`);
     parts.push(html);
   }
   parts.push('</section>');

@@ -1,0 +1,77 @@
+/** The command line: bad inputs are clear errors (exit 2, no crash); a run writes results. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseResultsFile } from '../src/bench/results.js';
+
+const cli = fileURLToPath(new URL('../src/cli.js', import.meta.url));
+
+function pfc(...args: string[]) {
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+const SMALL: Record<string, string> = { classes: '1000', gpus: '4', batch: '16', dim: '8', steps: '1', warmup: '0', backend: 'cpu' };
+
+/** The small case with some options replaced or added ([--name, value, ...]). */
+function small(...args: string[]): string[] {
+  const options = { ...SMALL };
+  const extra: string[] = [];
+  for (let i = 0; i < args.length; i += 2) {
+    const name = args[i].replace(/^--/, '');
+    if (name in options || !name.includes('_')) options[name] = args[i + 1];
+    else extra.push(args[i], args[i + 1]);
+  }
+  return [...Object.entries(options).flatMap(([k, v]) => [`--${k}`, v]), ...extra, '--no-report', '--quiet'];
+}
+
+const BAD: [string, string[], RegExp][] = [
+  ['unknown strategy', ['--strategy', 'mixture'], /--strategy: unknown value 'mixture'; expected one of data-parallel, model-parallel, partial-fc/],
+  ['sample rate 0', ['--strategy', 'partial-fc', '--sample-rate', '0'], /--sample-rate: expected a number in \(0, 1\]/],
+  ['sample rate above 1', ['--strategy', 'partial-fc', '--sample-rate', '1.5'], /--sample-rate: expected a number in \(0, 1\]/],
+  ['classes < gpus', ['--classes', '3', '--gpus', '4'], /--classes: 3 classes cannot be split over 4 GPUs/],
+  ['batch not divisible by gpus', ['--batch', '18'], /--batch: global batch 18 is not divisible by 4 GPUs/],
+  ['dim 0', ['--dim', '0'], /--dim: expected an integer >= 1, got 0/],
+  ['misspelled option', ['--sample_rate', '0.1'], /--sample_rate: unknown option for 'run' \(did you mean '--sample-rate'\?\)/],
+  ['not a number', ['--gpus', 'eight'], /--gpus: expected a number, got 'eight'/],
+  ['unknown scenario', ['--scenario', 'sead'], /--scenario: no built-in scenario or file 'sead'.*did you mean 'seed'/],
+];
+
+for (const [name, args, message] of BAD) {
+  test(`bad input: ${name} is a clear error, exit code 2`, () => {
+    const r = pfc('run', ...small(...args));
+    assert.equal(r.code, 2, r.err);
+    assert.match(r.err, message);
+    assert.doesNotMatch(r.err, /at .*\.js:\d+/, 'no stack trace for a usage error');
+  });
+}
+
+test('unknown command names the allowed ones', () => {
+  const r = pfc('rum');
+  assert.equal(r.code, 2);
+  assert.match(r.err, /unknown command 'rum' \(did you mean 'run'\?\)/);
+});
+
+test('a custom run prints the table and writes a results file with its context', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pfc-cli-'));
+  const out = join(dir, 'r.json');
+  const r = pfc('run', ...small('--strategy', 'partial-fc', '--sample-rate', '0.5', '--out', out, '--seed', '9'));
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /Method.*GPUs.*Batch.*Memory\/MB.*img\/s/);
+  assert.match(r.out, /partial-fc 0.5 sparse/);
+  const file = parseResultsFile(readFileSync(out, 'utf8'), out);
+  const cell = file.cells[0];
+  assert.equal(cell.status, 'completed');
+  assert.equal(cell.spec.seed, 9);
+  assert.equal(cell.spec.classes, 1000);
+  assert.ok(cell.timing!.imagesPerSecond > 0);
+  assert.ok(cell.memory!.peakBytes > 0);
+  assert.equal(cell.loss, undefined, 'no loss in emulate mode');
+  assert.ok(file.context.tool.gitRevision.length > 0);
+  assert.match(String(file.context.backend.blas), /OpenBLAS/);
+  assert.ok(file.context.cpu.length > 0);
+});

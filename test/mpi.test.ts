@@ -1,0 +1,375 @@
+/**
+ * Real multi-process runs over MPI (design.md sections 2-3), each test launching mpirun:
+ * - N = 2, 3, 4 ranks give the same loss, feature gradient, centres and momentum as the
+ *   single-process float64 reference, for model parallel, partial-fc (sparse, dense) and data
+ *   parallel, on C = 41 (not divisible by N), D = 9, outliers and repeated labels;
+ * - the emulated rank r of N allocates per category what real rank r allocates and records
+ *   the same collectives (kind, label, bytes) — what the communication model consumes;
+ * - `pfc-bench run --mode real` under mpirun: rank 0 alone reports, every rank's peak is kept;
+ * - a failing rank (bad option, out of memory, MPI error) ends the whole job within seconds
+ *   naming the rank; options that differ across ranks, or --gpus != world size, are refused.
+ *
+ * Skipped only when mpirun is missing (CI installs Open MPI, so CI runs them).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { referenceStep } from './reference.js';
+import { assertClose, f64 } from './helpers.js';
+import { CASES, caseConfig, CLASSES, DIM, globalBatch, LOCAL_BATCH, STEPS, type RankOutput } from './distributed/fixture.js';
+import type { ResultsFile } from '../src/bench/results.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const CLI = join(here, '..', 'src', 'cli.js');
+const FC_WORKER = join(here, 'distributed', 'fc-worker.js');
+const ERRORS_WORKER = join(here, 'distributed', 'errors-worker.js');
+
+function mpirunAvailable(): boolean {
+  const probe = spawnSync('mpirun', ['--version'], { encoding: 'utf8' });
+  return probe.status === 0;
+}
+const skip = mpirunAvailable() ? false : 'mpirun not found: install Open MPI (apt-get install openmpi-bin libopenmpi-dev) to run the distributed tests';
+if (skip) process.stderr.write(`test/mpi.test.ts: SKIPPED, ${skip}\n`);
+
+/** A job that ends within this is "within seconds" (2 loaded CPU cores, 2-4 node processes). */
+const FAILURE_SECONDS = 15;
+/** A job expected to fail is killed (and reported as hung) after this. */
+const HANG_SECONDS = 30;
+
+interface JobResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  seconds: number;
+  timedOut: boolean;
+}
+
+const MPI_ENV = {
+  OMPI_ALLOW_RUN_AS_ROOT: '1',
+  OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1',
+  // Containers often forbid the cross-memory attach Open MPI's shared-memory transport uses.
+  OMPI_MCA_btl_vader_single_copy_mechanism: 'none',
+};
+
+/** mpirun with `apps` (one per MPMD block: ranks and argv after `node`), killed after timeoutSeconds. */
+function mpirun(apps: { np: number; args: string[] }[], timeoutSeconds = 90): Promise<JobResult> {
+  const argv = ['--allow-run-as-root', '--oversubscribe'];
+  apps.forEach((app, i) => {
+    if (i > 0) argv.push(':');
+    argv.push('-np', String(app.np), process.execPath, ...app.args);
+  });
+  return runProcess('mpirun', argv, timeoutSeconds);
+}
+
+function runProcess(command: string, argv: string[], timeoutSeconds: number): Promise<JobResult> {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn(command, argv, { env: { ...process.env, ...MPI_ENV }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    let timedOut = false;
+    let forced: NodeJS.Timeout | undefined;
+    // SIGTERM first: mpirun forwards it to its ranks and cleans up; SIGKILL if it does not end.
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGTERM');
+      forced = setTimeout(() => child.kill('SIGKILL'), 5000);
+    }, timeoutSeconds * 1000);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (forced) clearTimeout(forced);
+      resolve({ code, signal, stdout, stderr, seconds: (Date.now() - started) / 1000, timedOut });
+    });
+  });
+}
+
+function describeJob(job: JobResult): string {
+  return `exit ${job.code}${job.signal ? ` (${job.signal})` : ''} after ${job.seconds.toFixed(1)}s${job.timedOut ? ' (TIMED OUT, killed)' : ''}\n--- stdout\n${job.stdout.slice(-3000)}\n--- stderr\n${job.stderr.slice(-3000)}`;
+}
+
+function assertSucceeded(job: JobResult): void {
+  assert.ok(!job.timedOut && job.code === 0, `the job failed: ${describeJob(job)}`);
+}
+
+/** The job ended non-zero, quickly, and printed `message`. */
+function assertFailedFast(job: JobResult, message: RegExp): void {
+  assert.ok(!job.timedOut, `the job hung: ${describeJob(job)}`);
+  assert.ok(job.code !== 0, `the job should have failed: ${describeJob(job)}`);
+  assert.ok(job.seconds < FAILURE_SECONDS, `the job took ${job.seconds.toFixed(1)}s to end (limit ${FAILURE_SECONDS}s): ${describeJob(job)}`);
+  assert.match(job.stderr, message, `expected ${message} in stderr: ${describeJob(job)}`);
+}
+
+function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'pfc-mpi-test-'));
+}
+
+// --- N ranks against the float64 reference, and against the emulated rank ----------------------
+
+function checkAgainstReference(size: number, outputs: RankOutput[]): void {
+  const { features, labels } = globalBatch(size);
+  CASES.forEach((c, ci) => {
+    const config = caseConfig(c, size);
+    const ranks = outputs.map((o) => o.cases[ci]);
+    const what = `${c.name}, ${size} ranks`;
+    const dataParallel = config.strategy === 'data-parallel';
+    const concat = (pick: (r: (typeof ranks)[number]) => number[]) => Float64Array.from(ranks.flatMap(pick));
+    if (dataParallel) {
+      for (const r of ranks) assert.deepEqual(r.shard, { offset: 0, size: CLASSES }, `${what}: every rank holds every centre`);
+    } else {
+      let offset = 0;
+      ranks.forEach((r, i) => {
+        assert.equal(r.shard.offset, offset, `${what}: rank ${i}'s shard starts where rank ${i - 1}'s ends`);
+        offset += r.shard.size;
+      });
+      assert.equal(offset, CLASSES, `${what}: the shards cover every class`);
+    }
+    let weights = dataParallel ? f64(ranks[0].initialWeights) : concat((r) => r.initialWeights);
+    let momentum = dataParallel ? f64(ranks[0].initialMomentum) : concat((r) => r.initialMomentum);
+    if (dataParallel) ranks.forEach((r, i) => assert.deepEqual(r.initialWeights, ranks[0].initialWeights, `${what}: rank ${i}'s initial centres`));
+    for (let step = 0; step < STEPS; step++) {
+      const at = `${what}, step ${step}`;
+      let active: number[] | null = null;
+      if (config.strategy === 'partial-fc') {
+        const union = new Set(ranks.flatMap((r) => r.steps[step].active ?? []));
+        active = [...union].sort((a, b) => a - b);
+        for (const label of labels) assert.ok(union.has(label), `${at}: positive ${label} was not sampled`);
+        assert.ok(active.length < CLASSES, `${at}: partial-fc sampled every centre (${active.length})`);
+      }
+      const ref = referenceStep({
+        weights,
+        momentum,
+        classes: CLASSES,
+        dim: DIM,
+        features: f64(features),
+        labels,
+        margin: config.margin,
+        lr: config.sgd.lr,
+        mu: config.sgd.momentum,
+        weightDecay: config.sgd.weightDecay,
+        dense: config.update === 'dense',
+        active,
+      });
+      ranks.forEach((r, i) => {
+        const loss = r.steps[step].loss;
+        assert.ok(loss !== null && Math.abs(loss - ref.loss) <= 1e-4 * Math.abs(ref.loss) + 1e-5, `${at}: rank ${i}'s loss ${loss} vs ${ref.loss}`);
+      });
+      assertClose(concat((r) => r.steps[step].featureGrad), ref.featureGrad, `${at}: feature gradient (ranks' rows in order)`);
+      if (dataParallel) {
+        ranks.forEach((r, i) => {
+          assertClose(r.steps[step].weights, ref.weights, `${at}: rank ${i}'s centres`, 1e-5);
+          assertClose(r.steps[step].momentum, ref.momentum, `${at}: rank ${i}'s momentum`);
+        });
+      } else {
+        assertClose(concat((r) => r.steps[step].weights), ref.weights, `${at}: centres`, 1e-5);
+        assertClose(concat((r) => r.steps[step].momentum), ref.momentum, `${at}: momentum`);
+      }
+      weights = ref.weights;
+      momentum = ref.momentum;
+    }
+  });
+}
+
+function checkAgainstEmulation(size: number, outputs: RankOutput[]): void {
+  const B = LOCAL_BATCH * size;
+  CASES.forEach((c, ci) => {
+    outputs.forEach((o, rank) => {
+      const run = o.cases[ci];
+      const what = `${c.name}, rank ${rank} of ${size}`;
+      assert.ok(run.memory.peak.centres > 0, `${what}: the real run's memory was not measured`);
+      assert.deepEqual(run.memory.peak, run.emulated.memory.peak, `${what}: peak bytes per category, real vs emulated`);
+      assert.deepEqual(run.memory.atTotalPeak, run.emulated.memory.atTotalPeak, `${what}: bytes per category at the total peak, real vs emulated`);
+      assert.equal(run.memory.totalPeak, run.emulated.memory.totalPeak, `${what}: total peak, real vs emulated`);
+      run.steps.forEach((s, step) => {
+        assert.deepEqual(s.log, run.emulated.logs[step], `${what}, step ${step}: collectives (kind, label, bytes), real vs emulated`);
+      });
+      const labels = (run.steps[0].log as { label: string; bytes: number }[]).map((r) => `${r.label}:${r.bytes}`);
+      const expected =
+        c.overrides.strategy === 'data-parallel'
+          ? [`weightGrad:${CLASSES * DIM * 4}`]
+          : [`features:${B * DIM * 4}`, `labels:${B * 4}`, `rowMax:${B * 4}`, `rowSum+targetLogit:${2 * B * 4}`, `featureGrad:${B * DIM * 4}`];
+      assert.deepEqual(labels, expected, `${what}: the step's collectives`);
+    });
+  });
+}
+
+for (const size of [2, 3, 4]) {
+  test(`${size} MPI ranks equal the float64 single-process reference; emulated rank r allocates and records what real rank r does`, { skip, timeout: 120_000 }, async () => {
+    const dir = tempDir();
+    try {
+      const job = await mpirun([{ np: size, args: [FC_WORKER, dir] }]);
+      assertSucceeded(job);
+      const outputs: RankOutput[] = [];
+      for (let r = 0; r < size; r++) {
+        const path = join(dir, `rank-${r}.json`);
+        assert.ok(existsSync(path), `rank ${r} wrote no output: ${describeJob(job)}`);
+        outputs.push(JSON.parse(readFileSync(path, 'utf8')) as RankOutput);
+        assert.equal(outputs[r].rank, r);
+        assert.equal(outputs[r].size, size, `rank ${r} saw world size ${outputs[r].size}`);
+      }
+      checkAgainstReference(size, outputs);
+      checkAgainstEmulation(size, outputs);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
+// --- MPI errors ------------------------------------------------------------------------------
+
+test('an MPI error comes back as a PFC_COMM error naming the rank, and the communicator still works', { skip, timeout: 60_000 }, async () => {
+  const dir = tempDir();
+  try {
+    const job = await mpirun([{ np: 2, args: [ERRORS_WORKER, 'returned', dir] }]);
+    assertSucceeded(job);
+    for (const rank of [0, 1]) {
+      const out = JSON.parse(readFileSync(join(dir, `rank-${rank}.json`), 'utf8')) as { code: string; message: string; sum: number[] };
+      assert.equal(out.code, 'PFC_COMM', `rank ${rank}: ${out.message}`);
+      assert.match(out.message, new RegExp(`^MPI: MPI_ERR_ROOT: invalid root in MPI_Bcast \\(rank ${rank}\\)`));
+      assert.deepEqual(out.sum, [2, 4, 6, 8], `rank ${rank}: the all-reduce after the error`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('an MPI error on one rank ends the whole job within seconds, naming the rank', { skip, timeout: 60_000 }, async () => {
+  const job = await mpirun([{ np: 3, args: [ERRORS_WORKER, 'one-rank-fails'] }], HANG_SECONDS);
+  assertFailedFast(job, /pfc-bench: rank 1: MPI: MPI_ERR_ROOT: invalid root in MPI_Bcast \(rank 1\)/);
+});
+
+// --- pfc-bench run --mode real ------------------------------------------------------------------
+
+function cliArgs(ranks: number, out: string, extra: string[] = []): string[] {
+  const options: Record<string, string> = {
+    classes: '41',
+    batch: String(LOCAL_BATCH * ranks),
+    dim: '9',
+    strategy: 'partial-fc',
+    'sample-rate': '0.3',
+    steps: '2',
+    warmup: '1',
+    backend: 'cpu',
+    threads: '1',
+    gpus: String(ranks),
+    out,
+  };
+  for (let i = 0; i < extra.length; i += 2) options[extra[i].replace(/^--/, '')] = extra[i + 1];
+  return [CLI, 'run', '--mode', 'real', '--no-report', '--quiet', ...Object.entries(options).flatMap(([k, v]) => [`--${k}`, v])];
+}
+
+test('a bad option on one rank ends the job within seconds, naming the rank', { skip, timeout: 60_000 }, async () => {
+  const dir = tempDir();
+  try {
+    const out = join(dir, 'r.json');
+    const job = await mpirun([
+      { np: 1, args: cliArgs(2, out) },
+      { np: 1, args: cliArgs(2, out, ['--strategy', 'modle-parallel']) },
+    ], HANG_SECONDS);
+    assertFailedFast(job, /pfc-bench: rank 1: --strategy: unknown value 'modle-parallel'/);
+    assert.ok(!existsSync(out), 'no results are written');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('out of memory on one rank (--gpu-memory on rank 2 only) ends the job within seconds, naming the rank', { skip, timeout: 60_000 }, async () => {
+  const dir = tempDir();
+  try {
+    const out = join(dir, 'r.json');
+    const job = await mpirun([
+      { np: 2, args: cliArgs(3, out) },
+      { np: 1, args: cliArgs(3, out, ['--gpu-memory', '4KiB']) },
+    ], HANG_SECONDS);
+    assertFailedFast(job, /pfc-bench: rank 2: out of memory: allocating \d+ bytes of \w+ on cpu would pass the budget of 4096 bytes/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('options that differ across ranks are detected at start-up, naming the rank', { skip, timeout: 90_000 }, async () => {
+  const dir = tempDir();
+  try {
+    const out = join(dir, 'r.json');
+    const classes = await mpirun([
+      { np: 2, args: cliArgs(3, out) },
+      { np: 1, args: cliArgs(3, out, ['--classes', '43']) },
+    ], HANG_SECONDS);
+    assertFailedFast(classes, /pfc-bench: rank 2: options differ from rank 0's: cell 1: classes is 43 on rank 2 but 41 on rank 0/);
+    const seed = await mpirun([
+      { np: 1, args: cliArgs(2, out) },
+      { np: 1, args: cliArgs(2, out, ['--seed', '9']) },
+    ], HANG_SECONDS);
+    assertFailedFast(seed, /pfc-bench: rank 1: options differ from rank 0's: cell 1: seed is 9 on rank 1 but 1 on rank 0/);
+    assert.ok(!existsSync(out), 'nothing ran: no results are written');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('--gpus must equal the MPI world size in real mode', { skip, timeout: 60_000 }, async () => {
+  const dir = tempDir();
+  try {
+    const job = await mpirun([{ np: 2, args: cliArgs(3, join(dir, 'r.json')) }], HANG_SECONDS);
+    assertFailedFast(job, /pfc-bench: rank 0: --gpus: 3 does not equal the MPI world size 2/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('pfc-bench run --mode real on 3 ranks: rank 0 reports every rank\'s peak; collectives and memory equal the emulated ranks\'', { skip, timeout: 120_000 }, async () => {
+  const dir = tempDir();
+  try {
+    const ranks = 3;
+    const scenario = join(dir, 'scenario.json');
+    writeFileSync(
+      scenario,
+      JSON.stringify({
+        name: 'mpi-e2e',
+        description: 'three strategies on 3 ranks',
+        defaults: { classes: CLASSES, gpus: ranks, batch: LOCAL_BATCH * ranks, dim: DIM, sampleRate: 0.3, backend: 'cpu', steps: 2, warmup: 1, threads: 1 },
+        matrix: { strategy: ['model-parallel', 'partial-fc', 'data-parallel'] },
+      }),
+    );
+    const realPath = join(dir, 'real.json');
+    const job = await mpirun([{ np: ranks, args: [CLI, 'run', '--scenario', scenario, '--mode', 'real', '--out', realPath, '--no-report', '--quiet'] }]);
+    assertSucceeded(job);
+    assert.equal(job.stdout.split('\n').filter((l) => l.startsWith('results: ')).length, 1, `only rank 0 reports: ${job.stdout}`);
+    const real = JSON.parse(readFileSync(realPath, 'utf8')) as ResultsFile;
+    assert.deepEqual(real.cells.map((c) => c.spec.strategy), ['model-parallel', 'partial-fc', 'data-parallel'], 'cells in matrix order');
+    assert.equal(real.context.backend.mpiRanks, ranks);
+
+    const emulated: ResultsFile[] = [];
+    for (let r = 0; r < ranks; r++) {
+      const path = join(dir, `emulated-${r}.json`);
+      const run = await runProcess(process.execPath, [CLI, 'run', '--scenario', scenario, '--mode', 'emulate', '--rank', String(r), '--out', path, '--no-report', '--quiet'], 120);
+      assertSucceeded(run);
+      emulated.push(JSON.parse(readFileSync(path, 'utf8')) as ResultsFile);
+    }
+    real.cells.forEach((cell, i) => {
+      const what = `${cell.spec.strategy} (real)`;
+      assert.equal(cell.status, 'completed', `${what}: ${cell.error}`);
+      assert.ok(Number.isFinite(cell.loss), `${what}: the loss is reported`);
+      const perRank = cell.memory?.perRankPeakBytes;
+      assert.ok(perRank && perRank.length === ranks, `${what}: every rank's peak`);
+      assert.equal(cell.memory!.peakBytes, Math.max(...perRank), `${what}: the headline peak is the largest rank's`);
+      const top = perRank.indexOf(cell.memory!.peakBytes);
+      for (let r = 0; r < ranks; r++) {
+        const twin = emulated[r].cells[i];
+        assert.equal(twin.status, 'completed', `emulated rank ${r}: ${twin.error}`);
+        assert.equal(perRank[r], twin.memory!.peakBytes, `${what}: rank ${r}'s peak equals emulated rank ${r}'s`);
+        // Byte counts are what the communication model consumes: the real run's must be the emulation's.
+        assert.deepEqual(cell.communication!.collectives, twin.communication!.collectives, `${what}: collectives vs emulated rank ${r}`);
+      }
+      assert.deepEqual(cell.memory!.atPeak, emulated[top].cells[i].memory!.atPeak, `${what}: bytes per category of the largest rank`);
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
