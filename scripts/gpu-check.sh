@@ -26,6 +26,8 @@ fi
 status=0
 node dist/scripts/gpu-check.js "$OUT_DIR/gpu-check.json" || status=1
 run() { node dist/src/cli.js run --backend cuda --no-report --quiet "$@"; }
+# NCCL's API path: a one-rank communicator in real mode (NCCL refuses two ranks on one GPU).
+run --mode real --gpus 1 --strategy partial-fc --classes 100k --batch 256 --steps 3 --out "$OUT_DIR/nccl-one-rank.json" || status=1
 run --scenario seed --out "$OUT_DIR/seed-cuda.json" --steps 10 --warmup 3 --trials 3 || status=1
 run --scenario bench/scenarios/anchors-h200.json --out "$OUT_DIR/anchors-h200-fp32.json" --dtype fp32 || status=1
 run --scenario bench/scenarios/anchors-h200.json --out "$OUT_DIR/anchors-h200-bf16.json" --dtype bf16 || status=1

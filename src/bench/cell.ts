@@ -21,9 +21,10 @@ import type { MemoryCounters } from '../core/binding.js';
 
 /** Opens the communicator of a mode. Real mode is provided by the MPI module when built. */
 export type RealCommunicatorFactory = (spec: CellSpec, backend: Backend) => Communicator;
-let realFactory: RealCommunicatorFactory | undefined;
-export function registerRealCommunicator(factory: RealCommunicatorFactory): void {
-  realFactory = factory;
+/** Real-mode communicators by backend: MPI for CPU ranks, NCCL for GPU ranks. */
+const realFactories = new Map<string, RealCommunicatorFactory>();
+export function registerRealCommunicator(backendName: 'cpu' | 'cuda', factory: RealCommunicatorFactory): void {
+  realFactories.set(backendName, factory);
 }
 
 function openCommunicator(spec: CellSpec, backend: Backend): Communicator {
@@ -33,8 +34,14 @@ function openCommunicator(spec: CellSpec, backend: Backend): Communicator {
     case 'emulate':
       return emulatedCommunicator(spec.rank, spec.ranks);
     case 'real':
-      if (!realFactory) throw new Error('--mode real needs the MPI communicator, which this build does not have');
-      return realFactory(spec, backend);
+    {
+      const factory = realFactories.get(backend.name);
+      if (!factory) {
+        const needs = backend.name === 'cuda' ? 'the NCCL communicator (a CUDA build)' : 'the MPI communicator (an MPI build: apt-get install libopenmpi-dev, then npm install)';
+        throw new UsageError('--mode', `real mode on the ${backend.name} backend needs ${needs}, which this build does not have`);
+      }
+      return factory(spec, backend);
+    }
   }
 }
 

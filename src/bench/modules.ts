@@ -1,6 +1,8 @@
-/** Registers the optional parts a build may have (the MPI communicator for --mode real). */
+/**
+ * Registers the optional parts a build may have: the real-mode communicators, MPI for CPU
+ * ranks and NCCL for GPU ranks. Each module registers itself on import when the addon has it.
+ */
 export async function registerOptionalModules(): Promise<void> {
-  // Filled in as optional modules land; each registers itself on import.
-  // The MPI communicator: registers the real-mode factory when the addon was built with MPI.
   await import('../comm/mpi.js');
+  await import('../comm/nccl.js');
 }

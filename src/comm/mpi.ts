@@ -111,7 +111,7 @@ function register(): void {
     return; // no native build: `run` reports that itself
   }
   if (reason !== null) return;
-  registerRealCommunicator((spec) => {
+  registerRealCommunicator('cpu', (spec) => {
     const info = mpiWorld();
     if (spec.ranks !== info.size) {
       throw new UsageError('--gpus', `${spec.ranks} does not equal the MPI world size ${info.size}; in real mode --gpus must be the number of ranks mpirun/srun started`);

@@ -1,0 +1,98 @@
+/**
+ * The NCCL communicator of real mode on GPUs: one process per GPU. Under mpirun/srun, rank 0
+ * makes NCCL's unique id and MPI broadcasts it; without MPI, a single-rank communicator.
+ * Each process takes the GPU of its local rank on the node before any CUDA work.
+ * Collectives run on the core's CUDA stream and are recorded as every communicator records them.
+ */
+import { core, type NativeTensor } from '../core/binding.js';
+import { UsageError } from '../core/errors.js';
+import { registerRealCommunicator } from '../bench/cell.js';
+import { RecordingCommunicator, tensorBytes, type PeerSynthesizer, type ReduceOp } from './communicator.js';
+import { mpiUnavailableReason, mpiWorld } from './mpi.js';
+
+/** The rank of this process among those on its node, from the launcher's environment. */
+export function localRank(env: NodeJS.ProcessEnv = process.env): number {
+  for (const name of ['OMPI_COMM_WORLD_LOCAL_RANK', 'MPI_LOCALRANKID', 'MV2_COMM_WORLD_LOCAL_RANK', 'SLURM_LOCALID']) {
+    const value = env[name];
+    if (value !== undefined && /^\d+$/.test(value)) return Number(value);
+  }
+  return 0;
+}
+
+export class NcclCommunicator extends RecordingCommunicator {
+  readonly kind = 'nccl' as const;
+  readonly sendsData = true;
+  private handle: number;
+
+  constructor(rank: number, size: number, uniqueId: Uint8Array) {
+    super(rank, size);
+    this.handle = core().ncclInit!(rank, size, uniqueId);
+  }
+
+  allGather(send: NativeTensor, recv: NativeTensor, label: string, _synthesize?: PeerSynthesizer): void {
+    this.checkGather(send, recv);
+    core().ncclAllGather!(this.handle, send, recv);
+    this.record('allGather', label, tensorBytes(recv));
+  }
+
+  allReduce(tensor: NativeTensor, op: ReduceOp, label: string): void {
+    core().ncclAllReduce!(this.handle, tensor, op);
+    this.record('allReduce', label, tensorBytes(tensor), op);
+  }
+
+  reduceScatter(send: NativeTensor, recv: NativeTensor, label: string): void {
+    this.checkScatter(send, recv);
+    core().ncclReduceScatter!(this.handle, send, recv);
+    this.record('reduceScatter', label, tensorBytes(send));
+  }
+
+  broadcast(tensor: NativeTensor, root: number, label: string): void {
+    core().ncclBroadcast!(this.handle, tensor, root);
+    this.record('broadcast', label, tensorBytes(tensor));
+  }
+
+  barrier(): void {
+    core().synchronize('cuda');
+  }
+
+  dispose(): void {
+    if (this.handle) core().ncclDestroy!(this.handle);
+    this.handle = 0;
+  }
+}
+
+/** NCCL's unique id from rank 0 to every rank, over MPI (128 bytes as 32 int32). */
+function broadcastUniqueId(rank: number): Uint8Array {
+  const native = core();
+  const id = rank === 0 ? native.ncclNewUniqueId!() : new Uint8Array(128);
+  const carrier = new native.NativeTensor('cpu', 'communication', 'int32', id.length / 4, 1);
+  try {
+    carrier.write(new Int32Array(id.buffer.slice(id.byteOffset, id.byteOffset + id.length)));
+    native.mpiBroadcast(carrier, 0);
+    return new Uint8Array((carrier.read() as Int32Array).buffer);
+  } finally {
+    carrier.free();
+  }
+}
+
+function register(): void {
+  let native;
+  try {
+    native = core();
+  } catch {
+    return;
+  }
+  if (!native.buildInfo().cuda || !native.ncclInit) return;
+  registerRealCommunicator('cuda', (spec) => {
+    const withMpi = mpiUnavailableReason() === null;
+    const { rank, size } = withMpi ? mpiWorld() : { rank: 0, size: 1 };
+    if (spec.ranks !== size) {
+      throw new UsageError('--gpus', `${spec.ranks} does not equal the number of ranks (${size}${withMpi ? ', the MPI world size' : '; without MPI, real mode on GPUs is one rank'})`);
+    }
+    native.cudaSelectDevice!(localRank());
+    const id = size === 1 ? native.ncclNewUniqueId!() : broadcastUniqueId(rank);
+    return new NcclCommunicator(rank, size, id);
+  });
+}
+
+register();
