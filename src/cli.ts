@@ -70,6 +70,8 @@ Usage:
   pfc-bench report RESULTS.json [...more] [--out DIR] [--format html,md,csv,svg,png]
                                                    re-render the report (HTML, Markdown, CSV, charts) of results files
   pfc-bench capacity [--scenario capacity] [opts] largest identity count per strategy for a --gpu-memory budget
+  pfc-bench compare BASELINE.json CURRENT.json [--threshold 1.15] [--memory-tolerance 0] [--json] [--all]
+                                                   regression check: memory/FLOPs/collectives exact, times / GEMM reference
   pfc-bench scenarios                              list built-in scenarios
   pfc-bench info                                   backends, build and devices
   pfc-bench help
@@ -213,6 +215,10 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'capacity':
       return capacityCommand(rest);
+    case 'compare': {
+      const { compareCommand } = await import('./compare/command.js');
+      return compareCommand(rest);
+    }
     case 'scenarios':
       for (const name of builtinScenarioNames()) process.stdout.write(`${name.padEnd(10)} ${loadScenario(name).description}\n`);
       return 0;
@@ -225,7 +231,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(USAGE);
       return 0;
     default: {
-      const commands = ['run', 'report', 'scenarios', 'info', 'help'];
+      const commands = ['run', 'report', 'capacity', 'compare', 'scenarios', 'info', 'help'];
       throw new UsageError('command', `unknown command '${command}'${suggest(command, commands)}; expected one of ${commands.join(', ')}`);
     }
   }

@@ -102,3 +102,17 @@ test('sizes and counts parse with units', () => {
   assert.equal(parseCount('--classes', '125k'), 125_000);
   assert.throws(() => parseCount('--classes', 'many'), /--classes/);
 });
+
+test('every built-in scenario loads and expands to valid cells', async () => {
+  const { builtinScenarioNames, loadScenario } = await import('../src/bench/scenario.js');
+  const names = builtinScenarioNames();
+  for (const required of ['seed', 'aft-table', 'capacity', 'ci']) assert.ok(names.includes(required), `scenario ${required} exists`);
+  for (const name of names) assert.ok(expandScenario(loadScenario(name)).length > 0, name);
+  const seed = expandScenario(loadScenario('seed'));
+  assert.deepEqual(seed.map((c) => [c.strategy, c.classes, c.ranks, c.batch, c.sampleRate]), [
+    ['model-parallel', 1_000_000, 8, 1024, 1],
+    ['partial-fc', 1_000_000, 8, 1024, 0.1],
+    ['model-parallel', 10_000_000, 64, 2048, 1],
+    ['partial-fc', 10_000_000, 64, 4096, 0.1],
+  ]);
+});

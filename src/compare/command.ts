@@ -1,0 +1,75 @@
+/**
+ * `pfc-bench compare BASELINE.json CURRENT.json [--threshold 1.15] [--memory-tolerance 0]
+ * [--min-phase-effect 0.05] [--json] [--all]`: exit 0 when nothing regressed, 1 when
+ * something did (or a baseline cell is missing or failed in the current run), 2 on bad input.
+ */
+import { UsageError, suggest } from '../core/errors.js';
+import { DEFAULT_COMPARE_OPTIONS, compareResults, readResults, type CompareOptions } from './compare.js';
+import { formatComparison } from './format.js';
+
+export const COMPARE_USAGE =
+  'pfc-bench compare BASELINE.json CURRENT.json [--threshold 1.15] [--memory-tolerance 0] [--min-phase-effect 0.05] [--json] [--all]';
+
+const NUMBERS = ['threshold', 'memory-tolerance', 'min-phase-effect'] as const;
+const FLAGS = ['json', 'all'] as const;
+const OPTIONS: string[] = [...NUMBERS, ...FLAGS];
+
+export interface CompareArgs {
+  baseline: string;
+  current: string;
+  options: CompareOptions;
+  json: boolean;
+  all: boolean;
+}
+
+export function parseCompareArgs(argv: readonly string[]): CompareArgs {
+  const paths: string[] = [];
+  const values: Record<string, string | boolean> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (!arg.startsWith('--')) {
+      paths.push(arg);
+      continue;
+    }
+    const [name, inline] = arg.slice(2).split(/=(.*)/s, 2);
+    if (!OPTIONS.includes(name)) throw new UsageError(`--${name}`, `unknown option for 'compare'${suggest(name, OPTIONS).replace("'", "'--")}; usage: ${COMPARE_USAGE}`);
+    if (values[name] !== undefined) throw new UsageError(`--${name}`, 'given twice');
+    if ((FLAGS as readonly string[]).includes(name)) {
+      values[name] = inline === undefined ? true : inline !== 'false';
+      continue;
+    }
+    const value = inline ?? argv[++i];
+    if (value === undefined || (inline === undefined && value.startsWith('--'))) throw new UsageError(`--${name}`, 'expected a number');
+    values[name] = value;
+  }
+  if (paths.length !== 2) throw new UsageError('compare', `expected two results files (baseline, current), got ${paths.length}; usage: ${COMPARE_USAGE}`);
+  const options: CompareOptions = { ...DEFAULT_COMPARE_OPTIONS };
+  const number = (name: (typeof NUMBERS)[number], min: number, max: number, fallback: number) => {
+    const raw = values[name];
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (String(raw).trim() === '' || !Number.isFinite(n) || n < min || n > max) throw new UsageError(`--${name}`, `expected a number in [${min}, ${max}], got '${String(raw)}'`);
+    return n;
+  };
+  options.threshold = number('threshold', 1, 100, options.threshold);
+  if (options.threshold === 1) throw new UsageError('--threshold', 'must be above 1 (a ratio of normalized times, e.g. 1.15)');
+  options.memoryTolerance = number('memory-tolerance', 0, 1, options.memoryTolerance);
+  options.minPhaseEffect = number('min-phase-effect', 0, 1, options.minPhaseEffect);
+  return { baseline: paths[0], current: paths[1], options, json: values.json === true, all: values.all === true };
+}
+
+export function compareCommand(argv: readonly string[], write: (text: string) => void = (t) => process.stdout.write(t)): number {
+  const args = parseCompareArgs(argv);
+  const read = (path: string, role: string) => {
+    try {
+      return readResults(path);
+    } catch (error) {
+      throw new UsageError(role, (error as Error).message);
+    }
+  };
+  const baseline = read(args.baseline, 'BASELINE');
+  const current = read(args.current, 'CURRENT');
+  const comparison = compareResults(baseline, current, args.options, { baseline: args.baseline, current: args.current });
+  write(args.json ? `${JSON.stringify(comparison, null, 1)}\n` : `${formatComparison(comparison, args.all)}\n`);
+  return comparison.ok ? 0 : 1;
+}

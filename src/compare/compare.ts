@@ -1,0 +1,359 @@
+/**
+ * Compares two results files cell by cell (matched by scenario and cell id): deterministic
+ * figures (memory per category at the peak, FLOPs and bytes per step, collective byte counts)
+ * must be equal, or within a stated tolerance for memory; timings are judged as ratios that
+ * do not depend on the machine's speed.
+ *
+ * Timing rule. Each trial's step time and each phase time is divided by the reference
+ * workload (the step's three GEMMs) timed right after that trial in the same process, so a
+ * machine, or a moment, that is uniformly k times slower cancels out. A file may hold the
+ * same cell several times (independent runs, see record.ts); their trials are pooled. A
+ * metric is a regression only when BOTH
+ *   1. threshold:   median(current) / median(baseline) > threshold (default 1.15), and
+ *   2. consistency: the slowdown is seen across trials: the current's 25th percentile is above
+ *      the baseline's 75th (at least three quarters of the current trials are slower than
+ *      three quarters of the baseline's), i.e. the low end of the ratio's interquartile
+ *      range, p25(current) / p75(baseline), is above 1;
+ * and, for a phase, 3. materiality: the phase adds at least minPhaseEffect (5%) of the
+ * baseline's step time, so that a phase of a few microseconds cannot fail a check on noise.
+ */
+import { readFileSync } from 'node:fs';
+import { PHASES } from '../core/backend.js';
+import { parseResultsFile, type CellResult, type ResultsFile } from '../bench/results.js';
+import { quantile } from '../bench/stats.js';
+
+export interface CompareOptions {
+  /** Normalized-time ratio above which a consistent slowdown is a regression. */
+  threshold: number;
+  /** Relative tolerance for memory bytes (0 = exact). */
+  memoryTolerance: number;
+  /** A phase must add at least this share of the baseline step to be judged a regression. */
+  minPhaseEffect: number;
+}
+
+export const DEFAULT_COMPARE_OPTIONS: CompareOptions = { threshold: 1.15, memoryTolerance: 0, minPhaseEffect: 0.05 };
+
+export type TimingVerdict = 'ok' | 'faster' | 'regressed' | 'slower (inconsistent)' | 'slower (immaterial)';
+export type FigureVerdict = 'equal' | 'within tolerance' | 'smaller' | 'larger' | 'changed';
+export type CellVerdict = 'ok' | 'regressed' | 'missing' | 'not completed' | 'incomparable' | 'new' | 'not run in baseline';
+
+/** Normalized samples of one metric: time / reference, one per trial, with raw medians. */
+export interface MetricSide {
+  /** Normalized times (time / GEMM reference), one per trial over all runs of the cell. */
+  normalized: number[];
+  median: number;
+  p25: number;
+  p75: number;
+  /** Median raw time in ms, for the reader. */
+  ms: number;
+}
+
+export interface TimingRow {
+  metric: string; // 'step' or a phase name
+  baseline: MetricSide;
+  current: MetricSide;
+  /** median(current) / median(baseline) of the normalized times. */
+  ratio: number;
+  /** Interquartile range of the ratio: p25(current)/p75(baseline) .. p75(current)/p25(baseline). */
+  low: number;
+  high: number;
+  /** Phase time added, as a share of the baseline step (normalized). */
+  effect: number;
+  verdict: TimingVerdict;
+}
+
+export interface FigureRow {
+  metric: string; // e.g. 'memory.atPeak.logits', 'work.flopsPerStep', 'collective allGather features'
+  baseline: number | null;
+  current: number | null;
+  ratio: number | null;
+  verdict: FigureVerdict;
+  failed: boolean;
+}
+
+export interface CellComparison {
+  id: string;
+  label: string;
+  strategy: string;
+  verdict: CellVerdict;
+  failed: boolean;
+  detail?: string;
+  /** Runs (repeated cells) and trials pooled on each side. */
+  runs?: { baseline: number; current: number };
+  trials?: { baseline: number; current: number };
+  /** Raw GEMM reference, current / baseline: the machine's speed factor (normalized away). */
+  referenceRatio?: number;
+  /** True when a side lacks per-trial data: each run's cell-level medians stand in. */
+  coarse?: boolean;
+  timing: TimingRow[];
+  figures: FigureRow[];
+}
+
+export interface Regression {
+  cell: string;
+  strategy: string;
+  metric: string;
+  ratio: number | null;
+  verdict: string;
+}
+
+export interface Comparison {
+  ok: boolean;
+  options: CompareOptions;
+  baseline: SideInfo;
+  current: SideInfo;
+  notes: string[];
+  cells: CellComparison[];
+  regressions: Regression[];
+}
+
+export interface SideInfo {
+  path: string;
+  scenario: string;
+  createdAt: string;
+  gitRevision: string;
+  cpu: string;
+  cells: number;
+}
+
+export function readResults(path: string): ResultsFile {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new Error(`${path}: cannot read the results file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+  const results = parseResultsFile(text, path);
+  if (!Array.isArray(results.cells)) throw new Error(`${path}: results file has no cells array`);
+  return results;
+}
+
+/** What a cell says about its strategy, for a reader: "partial-fc 0.1 sparse". */
+export function strategyName(cell: CellResult): string {
+  const s = cell.spec;
+  if (s.strategy === 'partial-fc') return `partial-fc ${s.sampleRate} ${s.update}`;
+  if (s.strategy === 'model-parallel') return `model-parallel ${s.update}`;
+  return s.strategy;
+}
+
+function cellLabel(cell: CellResult): string {
+  const s = cell.spec;
+  return s.label || `C${s.classes}@${s.ranks}`;
+}
+
+interface Trial {
+  step: number;
+  phases: Record<string, number>;
+  gemm: number;
+}
+
+/** Per-trial times of a cell, each with its reference; cell-level medians when not recorded. */
+function trialsOf(cell: CellResult): { trials: Trial[]; coarse: boolean } {
+  const timing = cell.timing!;
+  const cellGemm = cell.reference?.gemmMs.median ?? NaN;
+  if (timing.trials?.length) {
+    return {
+      coarse: false,
+      trials: timing.trials.map((t) => ({ step: t.stepMs, phases: { ...t.phasesMs }, gemm: Number.isFinite(t.gemmMs) && t.gemmMs > 0 ? t.gemmMs : cellGemm })),
+    };
+  }
+  return { coarse: true, trials: [{ step: timing.stepMs.median, phases: { ...timing.phasesMs }, gemm: cellGemm }] };
+}
+
+function side(values: number[], raw: number[]): MetricSide {
+  const sorted = [...values].sort((a, b) => a - b);
+  return { normalized: values, median: quantile(sorted, 0.5), p25: quantile(sorted, 0.25), p75: quantile(sorted, 0.75), ms: quantile([...raw].sort((a, b) => a - b), 0.5) };
+}
+
+/** The decision rule for one metric (see the top of this file). */
+export function judge(baseline: MetricSide, current: MetricSide, options: CompareOptions, effect = Infinity): Omit<TimingRow, 'metric' | 'baseline' | 'current' | 'effect'> {
+  const ratio = current.median / baseline.median;
+  const low = current.p25 / baseline.p75;
+  const high = current.p75 / baseline.p25;
+  let verdict: TimingVerdict = 'ok';
+  if (ratio > options.threshold) {
+    if (!(low > 1)) verdict = 'slower (inconsistent)';
+    else if (effect < options.minPhaseEffect) verdict = 'slower (immaterial)';
+    else verdict = 'regressed';
+  } else if (ratio < 1 / options.threshold && high < 1) {
+    verdict = 'faster';
+  }
+  return { ratio, low, high, verdict };
+}
+
+function compareTiming(base: CellResult[], cur: CellResult[], options: CompareOptions): { rows: TimingRow[]; coarse: boolean; trials: { baseline: number; current: number } } {
+  const b = base.map(trialsOf);
+  const c = cur.map(trialsOf);
+  const bt = b.flatMap((x) => x.trials).filter((t) => Number.isFinite(t.gemm) && t.gemm > 0);
+  const ct = c.flatMap((x) => x.trials).filter((t) => Number.isFinite(t.gemm) && t.gemm > 0);
+  const rows: TimingRow[] = [];
+  if (bt.length === 0 || ct.length === 0) return { rows, coarse: true, trials: { baseline: bt.length, current: ct.length } };
+  const baseStep = side(bt.map((t) => t.step / t.gemm), bt.map((t) => t.step));
+  for (const metric of ['step', ...PHASES]) {
+    const pick = (t: Trial) => (metric === 'step' ? t.step : (t.phases[metric] ?? 0));
+    const bs = side(bt.map((t) => pick(t) / t.gemm), bt.map(pick));
+    const cs = side(ct.map((t) => pick(t) / t.gemm), ct.map(pick));
+    if (metric !== 'step' && bs.median <= 0 && cs.median <= 0) continue; // a phase this strategy does not have
+    const effect = metric === 'step' ? Infinity : (cs.median - bs.median) / baseStep.median;
+    if (bs.median <= 0) {
+      rows.push({ metric, baseline: bs, current: cs, ratio: Infinity, low: Infinity, high: Infinity, effect, verdict: effect >= options.minPhaseEffect ? 'regressed' : 'slower (immaterial)' });
+      continue;
+    }
+    rows.push({ metric, baseline: bs, current: cs, effect: metric === 'step' ? (cs.median - bs.median) / bs.median : effect, ...judge(bs, cs, options, effect) });
+  }
+  return { rows, coarse: b.some((x) => x.coarse) || c.some((x) => x.coarse), trials: { baseline: bt.length, current: ct.length } };
+}
+
+function figure(metric: string, baseline: number | null | undefined, current: number | null | undefined, tolerance = 0, smallerIsFine = false): FigureRow {
+  const b = baseline ?? null;
+  const cu = current ?? null;
+  const ratio = b !== null && cu !== null && b !== 0 ? cu / b : null;
+  let verdict: FigureVerdict;
+  if (b === cu) verdict = 'equal';
+  else if (b === null || cu === null) verdict = 'changed';
+  else if (Math.abs(cu - b) <= tolerance * Math.abs(b)) verdict = 'within tolerance';
+  else verdict = cu < b ? 'smaller' : 'larger';
+  const failed = verdict === 'changed' || verdict === 'larger' || (verdict === 'smaller' && !smallerIsFine);
+  return { metric, baseline: b, current: cu, ratio, verdict, failed };
+}
+
+function compareFigures(b: CellResult, c: CellResult, options: CompareOptions): FigureRow[] {
+  const rows: FigureRow[] = [];
+  const mem = (r: CellResult) => r.memory;
+  const categories = new Set([...Object.keys(mem(b)?.atPeak ?? {}), ...Object.keys(mem(c)?.atPeak ?? {})]);
+  const tol = options.memoryTolerance;
+  rows.push(figure('memory.peakBytes', mem(b)?.peakBytes, mem(c)?.peakBytes, tol, true));
+  for (const k of categories) {
+    rows.push(figure(`memory.atPeak.${k}`, (mem(b)?.atPeak as Record<string, number> | undefined)?.[k], (mem(c)?.atPeak as Record<string, number> | undefined)?.[k], tol, true));
+  }
+  const modelCategories = new Set([...Object.keys(mem(b)?.modelBytes ?? {}), ...Object.keys(mem(c)?.modelBytes ?? {})]);
+  for (const k of modelCategories) {
+    rows.push(figure(`memory.model.${k}`, (mem(b)?.modelBytes as Record<string, number> | undefined)?.[k], (mem(c)?.modelBytes as Record<string, number> | undefined)?.[k], tol, true));
+  }
+  rows.push(figure('work.flopsPerStep', b.work?.flopsPerStep, c.work?.flopsPerStep));
+  rows.push(figure('work.bytesPerStep', b.work?.bytesPerStep, c.work?.bytesPerStep));
+  rows.push(figure('activeCentres', b.activeCentres, c.activeCentres));
+  const key = (r: { kind: string; label?: string; op?: string }) => [r.kind, r.op, r.label].filter(Boolean).join(' ');
+  const bc = b.communication?.collectives ?? [];
+  const cc = c.communication?.collectives ?? [];
+  rows.push(figure('collectives.count', bc.length, cc.length));
+  for (let i = 0; i < Math.max(bc.length, cc.length); i++) {
+    const name = `collective ${key((bc[i] ?? cc[i]) as { kind: string; label?: string; op?: string })}`;
+    if (bc[i] && cc[i] && key(bc[i] as never) !== key(cc[i] as never)) {
+      rows.push({ metric: `collective #${i + 1}`, baseline: null, current: null, ratio: null, verdict: 'changed', failed: true });
+      continue;
+    }
+    rows.push(figure(`${name} bytes`, bc[i]?.bytes, cc[i]?.bytes));
+    rows.push(figure(`${name} ranks`, bc[i]?.ranks, cc[i]?.ranks));
+  }
+  return rows;
+}
+
+/** The measurement settings that should agree for timings to be compared like for like. */
+const SETTINGS = ['steps', 'warmup', 'trials', 'threads', 'backend', 'interconnect'] as const;
+
+function group(cells: CellResult[]): Map<string, CellResult[]> {
+  const map = new Map<string, CellResult[]>();
+  for (const cell of cells) {
+    const list = map.get(cell.id) ?? [];
+    list.push(cell);
+    map.set(cell.id, list);
+  }
+  return map;
+}
+
+function info(path: string, r: ResultsFile): SideInfo {
+  return { path, scenario: r.scenario?.name ?? '?', createdAt: r.context?.createdAt ?? '?', gitRevision: r.context?.tool?.gitRevision ?? '?', cpu: r.context?.cpu ?? '?', cells: r.cells.length };
+}
+
+export function compareResults(baseline: ResultsFile, current: ResultsFile, options: CompareOptions = DEFAULT_COMPARE_OPTIONS, paths = { baseline: 'baseline', current: 'current' }): Comparison {
+  const notes: string[] = [];
+  const bi = info(paths.baseline, baseline);
+  const ci = info(paths.current, current);
+  if (bi.scenario !== ci.scenario) notes.push(`scenarios differ (${bi.scenario} vs ${ci.scenario}): cells are matched by configuration only`);
+  if (bi.cpu !== ci.cpu) {
+    notes.push(`different CPU (${bi.cpu} vs ${ci.cpu}): timings are normalized by the GEMM reference, but phases bound by memory bandwidth may shift with the machine`);
+  }
+  const bg = group(baseline.cells);
+  const cg = group(current.cells);
+  const cells: CellComparison[] = [];
+  const settingsNoted = new Set<string>();
+  for (const [id, bList] of bg) {
+    const first = bList[0];
+    const base = bList.filter((c) => c.status === 'completed');
+    const cur = (cg.get(id) ?? []).filter((c) => c.status === 'completed');
+    const entry: CellComparison = { id, label: cellLabel(first), strategy: strategyName(first), verdict: 'ok', failed: false, timing: [], figures: [] };
+    cells.push(entry);
+    if (base.length === 0) {
+      entry.verdict = 'not run in baseline';
+      entry.detail = `baseline status ${first.status}${first.error ? `: ${first.error}` : ''}`;
+      if (cur.length === 0 && cg.has(id)) entry.detail += `; current status ${cg.get(id)![0].status}`;
+      continue;
+    }
+    if (!cg.has(id)) {
+      entry.verdict = 'missing';
+      entry.failed = true;
+      entry.detail = 'cell is in the baseline but not in the current results';
+      continue;
+    }
+    if (cur.length === 0) {
+      const c0 = cg.get(id)![0];
+      entry.verdict = 'not completed';
+      entry.failed = true;
+      entry.detail = `current status ${c0.status}${c0.error ? `: ${c0.error}` : ''}`;
+      continue;
+    }
+    if ((base[0].backend ?? base[0].spec.backend) !== (cur[0].backend ?? cur[0].spec.backend)) {
+      entry.verdict = 'incomparable';
+      entry.failed = true;
+      entry.detail = `backends differ (${base[0].backend} vs ${cur[0].backend}): timings cannot be compared; record a baseline on this backend`;
+      continue;
+    }
+    for (const k of SETTINGS) {
+      const bv = base[0].spec[k];
+      const cv = cur[0].spec[k];
+      if (bv !== cv && !settingsNoted.has(k)) {
+        settingsNoted.add(k);
+        notes.push(`measurement setting '${k}' differs (${String(bv)} vs ${String(cv)}): timings are compared anyway`);
+      }
+    }
+    entry.runs = { baseline: base.length, current: cur.length };
+    entry.figures = compareFigures(base[0], cur[0], options);
+    if (base[0].timing && cur[0].timing) {
+      const t = compareTiming(base, cur, options);
+      entry.timing = t.rows;
+      entry.trials = t.trials;
+      entry.coarse = t.coarse;
+      const bRef = quantile(base.map((c) => c.reference?.gemmMs.median ?? NaN).sort((a, b) => a - b), 0.5);
+      const cRef = quantile(cur.map((c) => c.reference?.gemmMs.median ?? NaN).sort((a, b) => a - b), 0.5);
+      entry.referenceRatio = cRef / bRef;
+    }
+    if (entry.timing.some((r) => r.verdict === 'regressed') || entry.figures.some((f) => f.failed)) {
+      entry.verdict = 'regressed';
+      entry.failed = true;
+    }
+  }
+  for (const [id, cList] of cg) {
+    if (bg.has(id)) continue;
+    cells.push({ id, label: cellLabel(cList[0]), strategy: strategyName(cList[0]), verdict: 'new', failed: false, detail: 'not in the baseline', timing: [], figures: [] });
+  }
+  if (cells.some((c) => c.coarse)) notes.push('some cells have no per-trial data (older results): their run-level medians stand in for trials, so the consistency test has little to go on');
+  const speed = cells.map((c) => c.referenceRatio).filter((r): r is number => r !== undefined && Number.isFinite(r));
+  if (speed.length) {
+    const s = quantile([...speed].sort((a, b) => a - b), 0.5);
+    if (s > 1.25 || s < 0.8) {
+      notes.push(`the reference workload (GEMMs) itself runs ${s.toFixed(2)}x the baseline's time: a ${s > 1 ? 'slower' : 'faster'} machine (normalized away), or a change in GEMM itself, which normalization cannot see`);
+    }
+  }
+  const regressions: Regression[] = [];
+  for (const cell of cells) {
+    if (!cell.failed) continue;
+    if (cell.verdict !== 'regressed') {
+      regressions.push({ cell: cell.id, strategy: cell.strategy, metric: 'cell', ratio: null, verdict: cell.verdict });
+      continue;
+    }
+    for (const row of cell.timing) if (row.verdict === 'regressed') regressions.push({ cell: cell.id, strategy: cell.strategy, metric: row.metric, ratio: row.ratio, verdict: 'regressed' });
+    for (const row of cell.figures) if (row.failed) regressions.push({ cell: cell.id, strategy: cell.strategy, metric: row.metric, ratio: row.ratio, verdict: row.verdict });
+  }
+  return { ok: regressions.length === 0, options, baseline: bi, current: ci, notes, cells, regressions };
+}
