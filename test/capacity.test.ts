@@ -1,0 +1,46 @@
+/** The capacity search: the model's answer is confirmed by real allocations under the budget. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { expandScenario, parseScenario } from '../src/bench/scenario.js';
+import { modelLargestClasses, searchCapacity } from '../src/bench/capacity.js';
+import { modelPeakBytes } from '../src/model/memory.js';
+
+function spec(strategy: string, gpuMemory: string) {
+  return expandScenario(parseScenario({ name: 'cap', cells: [{ strategy, gpus: 8, batch: 64, dim: 32, gpuMemory, backend: 'cpu', sampleRate: 0.1 }] }))[0];
+}
+
+test('the model bracket: largest C fits, C + N does not', () => {
+  for (const strategy of ['data-parallel', 'model-parallel', 'partial-fc']) {
+    const s = spec(strategy, '64MiB');
+    const c = modelLargestClasses(s, s.memoryBudget);
+    assert.ok(c > 0);
+    assert.ok(modelPeakBytes({ ...s, classes: c }) <= s.memoryBudget);
+    assert.ok(modelPeakBytes({ ...s, classes: c + s.ranks }) > s.memoryBudget);
+  }
+  // Partial FC holds fewer bytes per identity than model parallel, which holds fewer than data parallel.
+  const dp = modelLargestClasses(spec('data-parallel', '64MiB'), 64 * 2 ** 20);
+  const mp = modelLargestClasses(spec('model-parallel', '64MiB'), 64 * 2 ** 20);
+  const pfc = modelLargestClasses(spec('partial-fc', '64MiB'), 64 * 2 ** 20);
+  assert.ok(dp < mp && mp < pfc, `${dp} < ${mp} < ${pfc}`);
+});
+
+test('capacity is confirmed by allocating rank 0 for real: the answer fits, the next count is out of memory', async () => {
+  for (const strategy of ['model-parallel', 'partial-fc']) {
+    const s = spec(strategy, '48MiB');
+    const cell = await searchCapacity(s, 120);
+    assert.equal(cell.status, 'completed', cell.error);
+    const cap = cell.capacity!;
+    assert.equal(cap.largestClasses, modelLargestClasses(s, s.memoryBudget));
+    assert.ok(cap.confirmedFit && cap.confirmedOomAbove);
+    assert.equal(cap.allocatedBytes, cap.modelBytes, 'tagged allocation equals the model');
+    assert.ok(cap.allocatedBytes <= s.memoryBudget);
+  }
+});
+
+test('a budget without room for any class is out of memory; no budget is an error naming the option', async () => {
+  const tiny = await searchCapacity(spec('model-parallel', '1KiB'));
+  assert.equal(tiny.status, 'oom');
+  const none = await searchCapacity(spec('model-parallel', '0'));
+  assert.equal(none.status, 'error');
+  assert.match(none.error!, /--gpu-memory/);
+});
