@@ -1,6 +1,6 @@
 /**
  * `pfc-bench compare BASELINE.json CURRENT.json [--threshold 1.15] [--memory-tolerance 0]
- * [--min-phase-effect 0.05] [--json] [--all]`: exit 0 when nothing regressed, 1 when
+ * [--min-phase-effect 0.075] [--json] [--all]`: exit 0 when nothing regressed, 1 when
  * something did (or a baseline cell is missing or failed in the current run), 2 on bad input.
  */
 import { UsageError, suggest } from '../core/errors.js';
@@ -8,7 +8,7 @@ import { DEFAULT_COMPARE_OPTIONS, compareResults, readResults, type CompareOptio
 import { formatComparison } from './format.js';
 
 export const COMPARE_USAGE =
-  'pfc-bench compare BASELINE.json CURRENT.json [--threshold 1.15] [--memory-tolerance 0] [--min-phase-effect 0.05] [--json] [--all]';
+  'pfc-bench compare BASELINE.json CURRENT.json [--threshold 1.15] [--memory-tolerance 0] [--min-phase-effect 0.075] [--json] [--all]';
 
 const NUMBERS = ['threshold', 'memory-tolerance', 'min-phase-effect'] as const;
 const FLAGS = ['json', 'all'] as const;

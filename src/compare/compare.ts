@@ -8,14 +8,16 @@
  * workload (the step's three GEMMs) timed right after that trial in the same process, so a
  * machine, or a moment, that is uniformly k times slower cancels out. A file may hold the
  * same cell several times (independent runs, see record.ts); their trials are pooled. A
- * metric is a regression only when BOTH
+ * metric is a regression only when
  *   1. threshold:   median(current) / median(baseline) > threshold (default 1.15), and
  *   2. consistency: the slowdown is seen across trials: the current's 25th percentile is above
  *      the baseline's 75th (at least three quarters of the current trials are slower than
  *      three quarters of the baseline's), i.e. the low end of the ratio's interquartile
  *      range, p25(current) / p75(baseline), is above 1;
- * and, for a phase, 3. materiality: the phase adds at least minPhaseEffect (5%) of the
- * baseline's step time, so that a phase of a few microseconds cannot fail a check on noise.
+ * and, for a phase, 3. materiality: the phase adds at least minPhaseEffect of the
+ * baseline's step time (default 7.5%: half the step's threshold margin), so that a phase of a
+ * few microseconds, or one that escapes the time slicing a busy machine inflicts on the
+ * longer reference, cannot fail a check on noise.
  */
 import { readFileSync } from 'node:fs';
 import { PHASES } from '../core/backend.js';
@@ -31,7 +33,7 @@ export interface CompareOptions {
   minPhaseEffect: number;
 }
 
-export const DEFAULT_COMPARE_OPTIONS: CompareOptions = { threshold: 1.15, memoryTolerance: 0, minPhaseEffect: 0.05 };
+export const DEFAULT_COMPARE_OPTIONS: CompareOptions = { threshold: 1.15, memoryTolerance: 0, minPhaseEffect: 0.075 };
 
 export type TimingVerdict = 'ok' | 'faster' | 'regressed' | 'slower (inconsistent)' | 'slower (immaterial)';
 export type FigureVerdict = 'equal' | 'within tolerance' | 'smaller' | 'larger' | 'changed';

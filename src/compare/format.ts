@@ -6,7 +6,7 @@ function pad(rows: string[][]): string {
   return rows.map((r) => r.map((v, i) => (i >= 3 && i <= 5 ? v.padStart(widths[i]) : v.padEnd(widths[i]))).join('  ').trimEnd()).join('\n');
 }
 
-const x = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : String(v));
+const x = (v: number) => (Number.isFinite(v) ? (Math.abs(v) >= 0.995 || v === 0 ? v.toFixed(2) : v.toPrecision(2)) : String(v));
 const bytes = (v: number | null) => (v === null ? '-' : String(v));
 
 function mark(verdict: string): string {
@@ -23,7 +23,7 @@ export function formatComparison(c: Comparison, all = false): string {
   out.push(`current:  ${c.current.path} (${c.current.scenario}, ${c.current.createdAt}, rev ${c.current.gitRevision})`);
   out.push(
     `rule: time / GEMM reference of the same trial; regression = ratio of medians > ${c.options.threshold} AND p25(current) > p75(baseline) across trials` +
-      ` (phases: AND adds >= ${(c.options.minPhaseEffect * 100).toFixed(0)}% of the step); memory tolerance ${c.options.memoryTolerance}`,
+      ` (phases: AND adds >= ${(c.options.minPhaseEffect * 100).toFixed(1)}% of the step); memory tolerance ${c.options.memoryTolerance}`,
   );
   out.push('');
   const rows: string[][] = [['cell', 'strategy', 'metric', 'baseline', 'current', 'ratio [IQR]', 'verdict']];
