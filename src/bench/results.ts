@@ -91,7 +91,7 @@ export interface CellResult {
   /** The step's three GEMMs alone at the same shapes, same process (the reference workload). */
   reference?: {
     gemmMs: Spread;
-    /** Step compute time / GEMM time (medians): how far the step is from its GEMM floor. */
+    /** Step compute time over the GEMM time, per trial (median over trials): how far the step is from its floor. */
     stepOverGemm: number;
   };
   work?: {
