@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import { UsageError, suggest } from './core/errors.js';
+import { parseOptions, type OptionSpec, type ParsedOptions } from './options.js';
 import { core, packageRoot } from './core/binding.js';
 import { selectBackend } from './core/index.js';
 import { builtinScenarioNames, expandScenario, loadScenario, type CellFields, type Scenario } from './bench/scenario.js';
@@ -19,12 +20,6 @@ import { capacityTable, resultsTable } from './bench/table.js';
 import { INTERCONNECTS } from './model/comm.js';
 import { registerOptionalModules } from './bench/modules.js';
 import { abortJob, rankPrefix, runRealSweep } from './bench/real.js';
-
-interface OptionSpec {
-  field?: keyof CellFields;
-  kind: 'string' | 'number' | 'boolean';
-  help: string;
-}
 
 const CELL_OPTIONS: Record<string, OptionSpec> = {
   strategy: { field: 'strategy', kind: 'string', help: 'data-parallel | model-parallel | partial-fc' },
@@ -79,40 +74,6 @@ Usage:
 run options:
 ${Object.entries(RUN_OPTIONS).map(([k, o]) => `  --${k.padEnd(15)} ${o.help}`).join('\n')}
 `;
-
-export type ParsedOptions = Record<string, string | number | boolean>;
-
-/** Parses --key value / --key=value / --flag against `allowed`, naming anything unknown. */
-export function parseOptions(argv: readonly string[], allowed: Record<string, OptionSpec>, command: string): { options: ParsedOptions; positionals: string[] } {
-  const options: ParsedOptions = {};
-  const positionals: string[] = [];
-  const names = Object.keys(allowed);
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (!arg.startsWith('--')) {
-      positionals.push(arg);
-      continue;
-    }
-    const [rawName, inline] = arg.slice(2).split(/=(.*)/s, 2);
-    const spec = allowed[rawName];
-    if (!spec) throw new UsageError(`--${rawName}`, `unknown option for '${command}'${suggest(rawName, names).replace("'", "'--")}; see 'pfc-bench help'`);
-    if (options[rawName] !== undefined) throw new UsageError(`--${rawName}`, 'given twice');
-    if (spec.kind === 'boolean') {
-      options[rawName] = inline === undefined ? true : inline !== 'false';
-      continue;
-    }
-    const value = inline ?? argv[++i];
-    if (value === undefined || (inline === undefined && value.startsWith('--'))) throw new UsageError(`--${rawName}`, `expected a value (${spec.help})`);
-    if (spec.kind === 'number') {
-      const n = Number(value);
-      if (value.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${rawName}`, `expected a number, got '${value}'`);
-      options[rawName] = n;
-    } else {
-      options[rawName] = value;
-    }
-  }
-  return { options, positionals };
-}
 
 export function cellOverrides(options: ParsedOptions): CellFields {
   const fields: Record<string, unknown> = {};

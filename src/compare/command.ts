@@ -3,7 +3,8 @@
  * [--min-phase-effect 0.075] [--json] [--all]`: exit 0 when nothing regressed, 1 when
  * something did (or a baseline cell is missing or failed in the current run), 2 on bad input.
  */
-import { UsageError, suggest } from '../core/errors.js';
+import { UsageError } from '../core/errors.js';
+import { parseOptions, type OptionSpec } from '../options.js';
 import { DEFAULT_COMPARE_OPTIONS, compareResults, readResults, type CompareOptions } from './compare.js';
 import { formatComparison } from './format.js';
 
@@ -11,8 +12,13 @@ export const COMPARE_USAGE =
   'pfc-bench compare BASELINE.json CURRENT.json [--threshold 1.15] [--memory-tolerance 0] [--min-phase-effect 0.075] [--json] [--all]';
 
 const NUMBERS = ['threshold', 'memory-tolerance', 'min-phase-effect'] as const;
-const FLAGS = ['json', 'all'] as const;
-const OPTIONS: string[] = [...NUMBERS, ...FLAGS];
+const OPTIONS: Record<string, OptionSpec> = {
+  threshold: { kind: 'string', help: 'a ratio above 1, e.g. 1.15' },
+  'memory-tolerance': { kind: 'string', help: 'a relative tolerance in [0, 1]' },
+  'min-phase-effect': { kind: 'string', help: 'a share of the step in [0, 1]' },
+  json: { kind: 'boolean', help: 'JSON output' },
+  all: { kind: 'boolean', help: 'every metric, not only findings' },
+};
 
 export interface CompareArgs {
   baseline: string;
@@ -23,25 +29,7 @@ export interface CompareArgs {
 }
 
 export function parseCompareArgs(argv: readonly string[]): CompareArgs {
-  const paths: string[] = [];
-  const values: Record<string, string | boolean> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (!arg.startsWith('--')) {
-      paths.push(arg);
-      continue;
-    }
-    const [name, inline] = arg.slice(2).split(/=(.*)/s, 2);
-    if (!OPTIONS.includes(name)) throw new UsageError(`--${name}`, `unknown option for 'compare'${suggest(name, OPTIONS).replace("'", "'--")}; usage: ${COMPARE_USAGE}`);
-    if (values[name] !== undefined) throw new UsageError(`--${name}`, 'given twice');
-    if ((FLAGS as readonly string[]).includes(name)) {
-      values[name] = inline === undefined ? true : inline !== 'false';
-      continue;
-    }
-    const value = inline ?? argv[++i];
-    if (value === undefined || (inline === undefined && value.startsWith('--'))) throw new UsageError(`--${name}`, 'expected a number');
-    values[name] = value;
-  }
+  const { options: values, positionals: paths } = parseOptions(argv, OPTIONS, 'compare', `usage: ${COMPARE_USAGE}`);
   if (paths.length !== 2) throw new UsageError('compare', `expected two results files (baseline, current), got ${paths.length}; usage: ${COMPARE_USAGE}`);
   const options: CompareOptions = { ...DEFAULT_COMPARE_OPTIONS };
   const number = (name: (typeof NUMBERS)[number], min: number, max: number, fallback: number) => {

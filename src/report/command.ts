@@ -3,11 +3,15 @@
  * re-renders the report of any results files (old runs included).
  */
 import { UsageError, suggest } from '../core/errors.js';
+import { parseOptions, type OptionSpec } from '../options.js';
 import { REPORT_FORMATS, renderReport, type ReportFormat } from './hook.js';
 
 export const REPORT_USAGE = 'pfc-bench report RESULTS.json [...more] [--out DIR] [--format html,md,csv,svg,png]';
 
-const OPTIONS = ['out', 'format'];
+const OPTIONS: Record<string, OptionSpec> = {
+  out: { kind: 'string', help: 'the output folder' },
+  format: { kind: 'string', help: `a comma-separated list of ${REPORT_FORMATS.join(', ')}` },
+};
 
 export interface ReportArgs {
   paths: string[];
@@ -16,21 +20,8 @@ export interface ReportArgs {
 }
 
 export function parseReportArgs(argv: readonly string[]): ReportArgs {
-  const paths: string[] = [];
-  const values: Record<string, string> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (!arg.startsWith('--')) {
-      paths.push(arg);
-      continue;
-    }
-    const [name, inline] = arg.slice(2).split(/=(.*)/s, 2);
-    if (!OPTIONS.includes(name)) throw new UsageError(`--${name}`, `unknown option for 'report'${suggest(name, OPTIONS).replace("'", "'--")}; usage: ${REPORT_USAGE}`);
-    if (values[name] !== undefined) throw new UsageError(`--${name}`, 'given twice');
-    const value = inline ?? argv[++i];
-    if (value === undefined || value === '' || (inline === undefined && value.startsWith('--'))) throw new UsageError(`--${name}`, 'expected a value');
-    values[name] = value;
-  }
+  const { options, positionals: paths } = parseOptions(argv, OPTIONS, 'report', `usage: ${REPORT_USAGE}`);
+  const values = options as { out?: string; format?: string };
   if (!paths.length) throw new UsageError('report', `expected at least one results file; usage: ${REPORT_USAGE}`);
   let formats: ReportFormat[] = [...REPORT_FORMATS];
   if (values.format !== undefined) {
