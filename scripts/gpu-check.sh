@@ -4,9 +4,9 @@
 # scenario and the 1M / 29M rows of anchors.md section 4, emulated on the GPU, fp32 and bf16),
 # with results JSON under $OUT (or reports/gpu). Without a CUDA device it says so and exits 0.
 #
-# On the lent H200: carry .gpu (node.xz from `xz -c $(which node) > .gpu/node.xz`), build-gpu
-# (built here: npx cmake-js compile --out build-gpu --CDPFC_CPU_ARCH=x86-64-v3, since the GPU
-# host's CPU may lack this one's vector units), dist and node_modules; then run this script.
+# On the lent H200: run scripts/gpu-prepare.sh here first (it builds build-gpu for a generic
+# x86-64-v3 CPU and packs node into .gpu/), then carry .gpu, build-gpu, dist and
+# node_modules/tinybench and run this script there.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT_DIR=${OUT:-reports/gpu}
@@ -31,5 +31,12 @@ run --mode real --gpus 1 --strategy partial-fc --classes 100k --batch 256 --step
 run --scenario seed --out "$OUT_DIR/seed-cuda.json" --steps 10 --warmup 3 --trials 3 || status=1
 run --scenario bench/scenarios/anchors-h200.json --out "$OUT_DIR/anchors-h200-fp32.json" --dtype fp32 || status=1
 run --scenario bench/scenarios/anchors-h200.json --out "$OUT_DIR/anchors-h200-bf16.json" --dtype bf16 || status=1
-node dist/src/cli.js report "$OUT_DIR"/seed-cuda.json "$OUT_DIR"/anchors-h200-*.json --out "$OUT_DIR" --format md,csv 2>&1 | tail -3 || true
+# A short table last (re-render the full report on the CPU machine with `pfc-bench report`).
+for f in "$OUT_DIR"/seed-cuda.json "$OUT_DIR"/anchors-h200-*.json; do
+  [ -f "$f" ] && node -e "
+    const r = JSON.parse(require('fs').readFileSync(process.argv[1], 'utf8'));
+    for (const c of r.cells) console.log([c.spec.label, c.spec.strategy, c.spec.dtype, c.status,
+      c.timing ? c.timing.stepMs.median.toFixed(2) + ' ms' : '-', c.reference ? c.reference.stepOverGemm.toFixed(2) + 'x GEMMs' : '-',
+      c.memory ? (c.memory.peakBytes / 1e6).toFixed(0) + ' MB' : '-'].join('  '));" "$f"
+done
 exit $status

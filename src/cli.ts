@@ -12,9 +12,8 @@ import { builtinScenarioNames, expandScenario, loadScenario, type CellFields, ty
 import { runSweep, writeResultsAtomically } from './bench/runner.js';
 import { searchCapacity } from './bench/capacity.js';
 import { RESULTS_SCHEMA, RESULTS_SCHEMA_VERSION, type ResultsFile } from './bench/results.js';
-import { describeCell } from './bench/progress.js';
 import { checkBackendSupports } from './bench/cell.js';
-import { Progress } from './bench/progress.js';
+import { Progress, describeCell } from './bench/progress.js';
 import { runContext } from './bench/context.js';
 import { capacityTable, resultsTable } from './bench/table.js';
 import { INTERCONNECTS } from './model/comm.js';
