@@ -13,6 +13,7 @@ void marginLogits(const Tensor& logits, const Tensor& labels, const MarginParams
   requireShape(op, "rowMax", rowMax, logits.rows, 1);
   requireDType(op, "targetCos", targetCos, DType::F32);
   requireDType(op, "rowMax", rowMax, DType::F32);
+  for (const Tensor* t : {&labels, &targetCos, &rowMax}) requireSameDevice(op, logits, *t);
   PFC_DISPATCH(logits, marginLogits, logits, labels, p, targetCos, rowMax);
 }
 

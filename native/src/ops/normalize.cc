@@ -16,6 +16,8 @@ void normalizeRows(const Tensor& src, const Tensor* indices, const Tensor& dst, 
     requireShape(op, "dst", dst, src.rows, src.cols);
   }
   requireSameDevice(op, src, dst);
+  requireSameDevice(op, src, norms);
+  if (indices) requireSameDevice(op, src, *indices);
   PFC_DISPATCH(src, normalizeRows, src, indices, dst, norms);
 }
 
@@ -24,6 +26,8 @@ void normalizeRowsBackward(const Tensor& grad, const Tensor& normalized, const T
   requireShape(op, "normalized", normalized, grad.rows, grad.cols);
   requireShape(op, "norms", norms, grad.rows, 1);
   requireDType(op, "norms", norms, DType::F32);
+  requireSameDevice(op, grad, normalized);
+  requireSameDevice(op, grad, norms);
   PFC_DISPATCH(grad, normalizeRowsBackward, grad, normalized, norms);
 }
 

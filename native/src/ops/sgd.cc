@@ -15,6 +15,9 @@ void sgdUpdate(const Tensor& weights, const Tensor& momentum, const Tensor& grad
   } else {
     requireShape(op, "grad", grad, weights.rows, weights.cols);
   }
+  requireSameDevice(op, weights, momentum);
+  requireSameDevice(op, weights, grad);
+  if (indices) requireSameDevice(op, weights, *indices);
   PFC_DISPATCH(weights, sgdUpdate, weights, momentum, grad, indices, p);
 }
 

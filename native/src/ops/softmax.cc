@@ -8,7 +8,9 @@ static void checkRowStats(const char* op, const Tensor& logits, const Tensor& la
                           std::initializer_list<std::pair<const char*, const Tensor*>> stats) {
   requireDType(op, "labels", labels, DType::I32);
   requireShape(op, "labels", labels, logits.rows, 1);
+  requireSameDevice(op, logits, labels);
   for (const auto& [name, t] : stats) {
+    requireSameDevice(op, logits, *t);
     requireDType(op, name, *t, DType::F32);
     requireShape(op, name, *t, logits.rows, 1);
   }

@@ -160,11 +160,13 @@ void* cudaScratch(int64_t bytes) {
   std::lock_guard<std::mutex> lock(g_mutex);
   ensureStreamLocked();
   if (bytes <= g_scratchBytes && g_scratch) return g_scratch;
-  // Grow to the request rounded up to 2 MiB (cudaFree of the old buffer waits for the device,
-  // so no kernel still reads it).
+  // Grow to the request rounded up to 2 MiB. Kernels queued on the stream may still use the old
+  // buffer: finish them first (as cudaHostStaging does) rather than rely on cudaFree's implicit
+  // synchronization, which the runtime documents nowhere.
   const int64_t grain = int64_t(2) << 20;
   const int64_t want = (bytes + grain - 1) / grain * grain;
   if (g_scratch) {
+    PFC_CUDA_CHECK(cudaStreamSynchronize(g_stream));
     deallocate(Device::Cuda, Category::Workspace, g_scratch, g_scratchBytes);
     g_scratch = nullptr;
     g_scratchBytes = 0;

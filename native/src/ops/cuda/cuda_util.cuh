@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <string>
 
 #include "core/tensor.h"
 #include "runtime/cuda_context.h"
@@ -183,6 +184,14 @@ inline RowPlan planRows(int64_t rows, int64_t cols, int elemBytes) {
 }
 
 inline bool aligned(const void* p, int bytes) { return (reinterpret_cast<uintptr_t>(p) % bytes) == 0; }
+
+// The dispatcher picks the CUDA kernel from an op's first tensor and checks only some of the
+// others; a host pointer that reaches a kernel is an illegal address, which poisons the CUDA
+// context for the rest of the process. So each launcher checks every tensor it passes on.
+inline void requireCuda(const char* op, const char* arg, const Tensor& t) {
+  if (t.device() != Device::Cuda)
+    PFC_THROW(Invalid, std::string(op) + ": " + arg + " must be a CUDA tensor like the others, got " + t.describe());
+}
 
 }  // namespace pfc::cuda_detail
 

@@ -70,6 +70,10 @@ __global__ void combineMaxKernel(const float* partial, int64_t rows, int splits,
 
 void marginLogits(const Tensor& logits, const Tensor& labels, const MarginParams& p, const Tensor& targetCos,
                   const Tensor& rowMax) {
+  const char* op = "marginLogits (cuda)";
+  requireCuda(op, "labels", labels);
+  requireCuda(op, "targetCos", targetCos);
+  requireCuda(op, "rowMax", rowMax);
   const int64_t rows = logits.rows, cols = logits.cols;
   if (rows == 0) return;
   cudaStream_t s = cudaStream();

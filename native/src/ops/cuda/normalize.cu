@@ -135,6 +135,8 @@ static unsigned warpGrid(int64_t rows, int threads) {
 
 void normalizeRows(const Tensor& src, const Tensor* indices, const Tensor& dst, const Tensor& norms) {
   requireDType("normalizeRows (cuda)", "src", src, DType::F32);
+  requireCuda("normalizeRows (cuda)", "norms", norms);
+  if (indices) requireCuda("normalizeRows (cuda)", "indices", *indices);
   const int64_t n = dst.rows, cols = src.cols;
   if (n == 0) return;
   constexpr int kThreads = 256;
@@ -156,6 +158,8 @@ void normalizeRows(const Tensor& src, const Tensor* indices, const Tensor& dst, 
 
 void normalizeRowsBackward(const Tensor& grad, const Tensor& normalized, const Tensor& norms) {
   requireDType("normalizeRowsBackward (cuda)", "grad", grad, DType::F32);
+  requireCuda("normalizeRowsBackward (cuda)", "normalized", normalized);
+  requireCuda("normalizeRowsBackward (cuda)", "norms", norms);
   const int64_t n = grad.rows, cols = grad.cols;
   if (n == 0) return;
   constexpr int kThreads = 256;

@@ -198,6 +198,7 @@ int64_t sampleCentres(const Tensor& labels, const SampleSpec& spec, const Tensor
 }
 
 void shardLabels(const Tensor& labels, int64_t shardOffset, int64_t shardSize, const Tensor& remapped) {
+  requireCuda("shardLabels (cuda)", "remapped", remapped);
   const int64_t batch = labels.rows;
   if (batch == 0) return;
   constexpr int kThreads = 256;

@@ -140,6 +140,7 @@ void sgdUpdate(const Tensor& weights, const Tensor& momentum, const Tensor& grad
     return;
   }
 
+  requireCuda(op, "indices", *indices);
   const int32_t* idx = indices->data<int32_t>();
   if (active > 0) {
     checkIndicesKernel<<<gridFor(active, kThreads), kThreads, 0, s>>>(idx, active, rows, deviceErrorWord());

@@ -93,6 +93,11 @@ __global__ void softmaxMarginBackwardKernel(T* logits, int64_t rows, int64_t col
 
 void expRowSum(const Tensor& logits, const Tensor& labels, const Tensor& rowMax, const Tensor& rowSum,
                const Tensor& targetLogit) {
+  const char* op = "expRowSum (cuda)";
+  requireCuda(op, "labels", labels);
+  requireCuda(op, "rowMax", rowMax);
+  requireCuda(op, "rowSum", rowSum);
+  requireCuda(op, "targetLogit", targetLogit);
   const int64_t rows = logits.rows, cols = logits.cols;
   if (rows == 0) return;
   cudaStream_t s = cudaStream();
@@ -127,6 +132,10 @@ double crossEntropyLossSum(const Tensor& rowSum, const Tensor& targetLogit) {
 
 void softmaxMarginBackward(const Tensor& logits, const Tensor& labels, const Tensor& rowSum, const Tensor& targetCos,
                            const MarginParams& p, float gradScale) {
+  const char* op = "softmaxMarginBackward (cuda)";
+  requireCuda(op, "labels", labels);
+  requireCuda(op, "rowSum", rowSum);
+  requireCuda(op, "targetCos", targetCos);
   const int64_t rows = logits.rows, cols = logits.cols;
   if (rows == 0 || cols == 0) return;
   cudaStream_t s = cudaStream();
