@@ -29,7 +29,6 @@ export class DataParallelFc implements Strategy {
   private readonly rowSum: NativeTensor;
   private readonly targetLogit: NativeTensor;
   private readonly lossTotal: NativeTensor;
-  private lastLoss = 0;
 
   constructor(private readonly ctx: StrategyContext) {
     const { backend, config } = ctx;
@@ -76,8 +75,6 @@ export class DataParallelFc implements Strategy {
     timer.mark('gemm');
     native.marginLogits(this.logits, this.remapped, config.margin, this.targetCos, this.rowMax);
     native.expRowSum(this.logits, this.remapped, this.rowMax, this.rowSum, this.targetLogit);
-    // The loss is read here, before the backward overwrites the statistics' logits.
-    this.lastLoss = native.crossEntropyLossSum(this.rowSum, this.targetLogit);
     native.softmaxMarginBackward(this.logits, this.remapped, this.rowSum, this.targetCos, config.margin, 1 / config.batch);
     timer.mark('softmax');
     native.gemm(this.logits, false, this.normCentres, false, this.featureGrad, 1, 0);
@@ -102,8 +99,10 @@ export class DataParallelFc implements Strategy {
   loss(): number | null {
     const { comm, config } = this.ctx;
     if (comm.kind === 'emulated') return null;
-    if (!comm.sendsData) return this.lastLoss / config.batch;
-    this.lossTotal.write(Float32Array.of(this.lastLoss));
+    // From the row statistics, which the backward leaves intact (it overwrites only the logits).
+    const localSum = core().crossEntropyLossSum(this.rowSum, this.targetLogit);
+    if (!comm.sendsData) return localSum / config.batch;
+    this.lossTotal.write(Float32Array.of(localSum));
     comm.allReduce(this.lossTotal, 'sum', 'loss');
     return (this.lossTotal.read() as Float32Array)[0] / config.batch;
   }

@@ -35,7 +35,7 @@ __global__ void expRowSumKernel(T* logits, int64_t rows, int64_t cols, int64_t c
     float acc = 0.0f;
     rowChunkApply<T>(logits + r * cols, c0, c1, threadIdx.x, blockDim.x, [&](int64_t j, float x) {
       if (j == t) *tl = x - m;
-      const float e = roundTo<T>(__expf(x - m));
+      const float e = roundTo<T>(expf(x - m));
       acc += e;
       return e;
     });
