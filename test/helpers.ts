@@ -1,6 +1,7 @@
 /** Shared pieces of the tests: building a strategy on fixed inputs, and closeness checks. */
 import assert from 'node:assert/strict';
 import { selectBackend } from '../src/core/index.js';
+import { referenceStep, type RefStepOutput } from './reference.js';
 import type { Communicator } from '../src/comm/communicator.js';
 import { singleCommunicator } from '../src/comm/local.js';
 import {
@@ -105,6 +106,30 @@ export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
       assert.fail(`${what}: element ${i} is ${actual[i]}, expected ${expected[i]} (|diff| ${diff} > ${tol}, scale ${scale})`);
     }
   }
+}
+
+/** The float64 reference step for `config` from the given state and global batch. */
+export function referenceStepFor(
+  config: FcConfig,
+  state: { weights: Float64Array; momentum: Float64Array },
+  features: ArrayLike<number>,
+  labels: Int32Array,
+  active: number[] | null,
+): RefStepOutput {
+  return referenceStep({
+    weights: state.weights,
+    momentum: state.momentum,
+    classes: config.classes,
+    dim: config.dim,
+    features: f64(features),
+    labels,
+    margin: config.margin,
+    lr: config.sgd.lr,
+    mu: config.sgd.momentum,
+    weightDecay: config.sgd.weightDecay,
+    dense: config.update === 'dense',
+    active,
+  });
 }
 
 export function f64(a: ArrayLike<number>): Float64Array {

@@ -18,8 +18,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { referenceStep } from './reference.js';
-import { assertClose, f64 } from './helpers.js';
+import { assertClose, f64, referenceStepFor } from './helpers.js';
 import { CASES, caseConfig, CLASSES, DIM, globalBatch, LOCAL_BATCH, STEPS, type RankOutput } from './distributed/fixture.js';
 import type { ResultsFile } from '../src/bench/results.js';
 
@@ -142,20 +141,7 @@ function checkAgainstReference(size: number, outputs: RankOutput[]): void {
         for (const label of labels) assert.ok(union.has(label), `${at}: positive ${label} was not sampled`);
         assert.ok(active.length < CLASSES, `${at}: partial-fc sampled every centre (${active.length})`);
       }
-      const ref = referenceStep({
-        weights,
-        momentum,
-        classes: CLASSES,
-        dim: DIM,
-        features: f64(features),
-        labels,
-        margin: config.margin,
-        lr: config.sgd.lr,
-        mu: config.sgd.momentum,
-        weightDecay: config.sgd.weightDecay,
-        dense: config.update === 'dense',
-        active,
-      });
+      const ref = referenceStepFor(config, { weights, momentum }, features, labels, active);
       ranks.forEach((r, i) => {
         const loss = r.steps[step].loss;
         assert.ok(loss !== null && Math.abs(loss - ref.loss) <= 1e-4 * Math.abs(ref.loss) + 1e-5, `${at}: rank ${i}'s loss ${loss} vs ${ref.loss}`);
