@@ -145,6 +145,16 @@ test('a machine uniformly 2x slower (reference and strategies alike) is not a re
   assert.equal(new Set(compare(slow).regressions.filter((r) => r.metric === 'step').map((r) => r.strategy)).size, 4);
 });
 
+test('a faster machine whose GEMMs sped up even more is not a regression (slower only when normalized)', () => {
+  // Steps 20% faster in milliseconds, the GEMM reference 40% faster: normalized, 1.33x slower.
+  const current = clone(baseline);
+  for (const cell of current.cells) scaleTimes(cell, () => 0.8, () => 0.6);
+  const result = compare(current);
+  assert.equal(result.ok, true, formatComparison(result));
+  const steps = result.cells.map((c) => c.timing.find((r) => r.metric === 'step')!);
+  assert.ok(steps.every((r) => r.ratio > 1.3 && r.verdict === 'slower (normalized only)'), JSON.stringify(steps.map((r) => [r.ratio, r.verdict])));
+});
+
 test('a memory increase of one category is caught exactly and names the category', () => {
   const current = clone(baseline);
   for (const cell of current.cells.filter(byStrategy('partial-fc', 'sparse'))) {

@@ -17,7 +17,9 @@
  * and, for a phase, 3. materiality: the phase adds at least minPhaseEffect of the
  * baseline's step time (default 7.5%: half the step's threshold margin), so that a phase of a
  * few microseconds, or one that escapes the time slicing a busy machine inflicts on the
- * longer reference, cannot fail a check on noise.
+ * longer reference, cannot fail a check on noise; and 4. the metric is slower in milliseconds
+ * too: when the machine got faster but its GEMMs got faster still (memory-bound kernels and
+ * GEMMs do not scale alike), the normalized ratio alone would call a faster step a regression.
  */
 import { readFileSync } from 'node:fs';
 import { PHASES } from '../core/backend.js';
@@ -35,7 +37,7 @@ export interface CompareOptions {
 
 export const DEFAULT_COMPARE_OPTIONS: CompareOptions = { threshold: 1.15, memoryTolerance: 0, minPhaseEffect: 0.075 };
 
-export type TimingVerdict = 'ok' | 'faster' | 'regressed' | 'slower (inconsistent)' | 'slower (immaterial)';
+export type TimingVerdict = 'ok' | 'faster' | 'regressed' | 'slower (inconsistent)' | 'slower (immaterial)' | 'slower (normalized only)';
 export type FigureVerdict = 'equal' | 'within tolerance' | 'smaller' | 'larger' | 'changed';
 export type CellVerdict = 'ok' | 'regressed' | 'missing' | 'not completed' | 'incomparable' | 'new' | 'not run in baseline';
 
@@ -176,6 +178,7 @@ export function judge(baseline: MetricSide, current: MetricSide, options: Compar
   if (ratio > options.threshold) {
     if (!(low > 1)) verdict = 'slower (inconsistent)';
     else if (effect < options.minPhaseEffect) verdict = 'slower (immaterial)';
+    else if (!(current.ms > baseline.ms)) verdict = 'slower (normalized only)';
     else verdict = 'regressed';
   } else if (ratio < 1 / options.threshold && high < 1) {
     verdict = 'faster';
