@@ -87,21 +87,21 @@ function opChecks(cpu: Backend, gpu: Backend, dtype: 'fp32' | 'bf16'): void {
   const [x, xg] = pair(cpu, gpu, 'fp32', B, D, withOutliers);
   const [w, wg] = pair(cpu, gpu, 'fp32', A, D, withOutliers);
   const [labels, labelsG] = pair(cpu, gpu, 'int32', B, 1, (t) => native.fillLabels(t, 3, 4, 0, A));
-  // normalize
-  const xn = allocate(cpu, 'workspace', 'fp32', B, D);
-  const xnG = allocate(gpu, 'workspace', dtype, B, D);
-  const norms = allocate(cpu, 'workspace', 'fp32', B);
-  const normsG = allocate(gpu, 'workspace', 'fp32', B);
-  native.normalizeRows(x, null, xn, norms);
-  native.normalizeRows(xg, null, xnG, normsG);
-  record(`${dtype} normalizeRows`, readFloats(xnG), xn.read(), tol);
-  record(`${dtype} normalizeRows norms`, normsG.read(), norms.read(), 2e-6);
-  const wn = allocate(cpu, 'workspace', 'fp32', A, D);
-  const wnG = allocate(gpu, 'workspace', dtype, A, D);
-  const wnorm = allocate(cpu, 'workspace', 'fp32', A);
-  const wnormG = allocate(gpu, 'workspace', 'fp32', A);
-  native.normalizeRows(w, null, wn, wnorm);
-  native.normalizeRows(wg, null, wnG, wnormG);
+  // normalize: the features as they are, the centres through the fused gather of sampled rows
+  const normalizeBoth = (what: string, src: NativeTensor, srcG: NativeTensor, rows: number, idx: [NativeTensor, NativeTensor] | null) => {
+    const out = allocate(cpu, 'workspace', 'fp32', rows, D);
+    const outG = allocate(gpu, 'workspace', dtype, rows, D);
+    const norms = allocate(cpu, 'workspace', 'fp32', rows);
+    const normsG = allocate(gpu, 'workspace', 'fp32', rows);
+    native.normalizeRows(src, idx ? idx[0] : null, out, norms);
+    native.normalizeRows(srcG, idx ? idx[1] : null, outG, normsG);
+    record(`${dtype} normalizeRows ${what}`, readFloats(outG), out.read(), tol);
+    record(`${dtype} normalizeRows ${what} norms`, normsG.read(), norms.read(), 2e-6);
+    return outG;
+  };
+  const xnG = normalizeBoth('features', x, xg, B, null);
+  const reversed = (t: NativeTensor) => t.write(Int32Array.from({ length: A }, (_, k) => A - 1 - k));
+  const wnG = normalizeBoth('gathered centres', w, wg, A, pair(cpu, gpu, 'int32', A, 1, reversed));
   // gemm (bf16 inputs: compare against CPU on the same rounded inputs)
   const xnRef = allocate(cpu, 'workspace', 'fp32', B, D);
   const wnRef = allocate(cpu, 'workspace', 'fp32', A, D);

@@ -19,7 +19,6 @@ function formatSeconds(s: number): string {
 export class Progress {
   private total = 0;
   private index = 0;
-  private started = 0;
   private finished = 0;
   private finishedSeconds = 0;
   private cellStarted = 0;
@@ -36,7 +35,6 @@ export class Progress {
 
   begin(total: number): void {
     this.total = total;
-    this.started = Date.now();
   }
 
   cellStart(index: number, spec: CellSpec): void {

@@ -12,11 +12,11 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeSync } from 'node:fs';
-import { core, MEMORY_CATEGORIES, type BytesByCategory, type NativeTensor } from '../core/binding.js';
+import { core, MEMORY_CATEGORIES, type BytesByCategory } from '../core/binding.js';
 import { UsageError } from '../core/errors.js';
 import { selectBackend } from '../core/backend.js';
 import '../core/cpu-backend.js';
-import { abortMpi, currentRank, finalizeMpi, mpiWorld } from '../comm/mpi.js';
+import { abortMpi, allGatherInt32, broadcastInt32, currentRank, finalizeMpi, mpiWorld } from '../comm/mpi.js';
 import { modelMemory } from '../model/memory.js';
 import { cellId, runCell } from './cell.js';
 import { runContext } from './context.js';
@@ -88,35 +88,6 @@ export function describeDifference(mine: string, theirs: string, rank: number): 
   return 'their options hash differently';
 }
 
-// --- small collectives on int32 arrays, outside any cell's record ------------------------------
-
-function int32Tensor(values: Int32Array): NativeTensor {
-  const t = new (core().NativeTensor)('cpu', 'communication', 'int32', values.length, 1);
-  if (values.length) t.write(values);
-  return t;
-}
-
-function allGatherInt32(values: Int32Array, size: number): Int32Array {
-  const send = int32Tensor(values);
-  const recv = new (core().NativeTensor)('cpu', 'communication', 'int32', values.length * size, 1);
-  try {
-    core().mpiAllGather(send, recv);
-    return recv.read() as Int32Array;
-  } finally {
-    send.free();
-    recv.free();
-  }
-}
-
-function broadcastInt32(values: Int32Array, root: number): Int32Array {
-  const t = int32Tensor(values);
-  try {
-    core().mpiBroadcast(t, root);
-    return t.read() as Int32Array;
-  } finally {
-    t.free();
-  }
-}
 
 /** Non-negative integers below 2^62 (or null) as two int32 words each. */
 function encode(values: (number | null)[]): Int32Array {

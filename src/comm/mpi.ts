@@ -66,6 +66,36 @@ export function currentRank(): number | undefined {
   return world ? world.rank : launcherRank();
 }
 
+// Small collectives on int32 arrays, outside any cell's record (start-up checks, NCCL's id).
+
+function int32Tensor(values: Int32Array): NativeTensor {
+  const t = new (core().NativeTensor)('cpu', 'communication', 'int32', values.length, 1);
+  if (values.length) t.write(values);
+  return t;
+}
+
+export function allGatherInt32(values: Int32Array, size: number): Int32Array {
+  const send = int32Tensor(values);
+  const recv = new (core().NativeTensor)('cpu', 'communication', 'int32', values.length * size, 1);
+  try {
+    core().mpiAllGather(send, recv);
+    return recv.read() as Int32Array;
+  } finally {
+    send.free();
+    recv.free();
+  }
+}
+
+export function broadcastInt32(values: Int32Array, root: number): Int32Array {
+  const t = int32Tensor(values);
+  try {
+    core().mpiBroadcast(t, root);
+    return t.read() as Int32Array;
+  } finally {
+    t.free();
+  }
+}
+
 export class MpiCommunicator extends RecordingCommunicator {
   readonly kind = 'mpi' as const;
   readonly sendsData = true;

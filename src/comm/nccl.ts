@@ -8,7 +8,7 @@ import { core, type NativeTensor } from '../core/binding.js';
 import { UsageError } from '../core/errors.js';
 import { registerRealCommunicator } from '../bench/cell.js';
 import { RecordingCommunicator, tensorBytes, type PeerSynthesizer, type ReduceOp } from './communicator.js';
-import { mpiUnavailableReason, mpiWorld } from './mpi.js';
+import { broadcastInt32, mpiUnavailableReason, mpiWorld } from './mpi.js';
 
 /** The rank of this process among those on its node, from the launcher's environment. */
 export function localRank(env: NodeJS.ProcessEnv = process.env): number {
@@ -61,18 +61,11 @@ export class NcclCommunicator extends RecordingCommunicator {
   }
 }
 
-/** NCCL's unique id from rank 0 to every rank, over MPI (128 bytes as 32 int32). */
+/** NCCL's unique id (128 bytes) from rank 0 to every rank, over MPI. */
 function broadcastUniqueId(rank: number): Uint8Array {
-  const native = core();
-  const id = rank === 0 ? native.ncclNewUniqueId!() : new Uint8Array(128);
-  const carrier = new native.NativeTensor('cpu', 'communication', 'int32', id.length / 4, 1);
-  try {
-    carrier.write(new Int32Array(id.buffer.slice(id.byteOffset, id.byteOffset + id.length)));
-    native.mpiBroadcast(carrier, 0);
-    return new Uint8Array((carrier.read() as Int32Array).buffer);
-  } finally {
-    carrier.free();
-  }
+  const id = rank === 0 ? core().ncclNewUniqueId!() : new Uint8Array(128);
+  const words = broadcastInt32(new Int32Array(id.buffer.slice(id.byteOffset, id.byteOffset + id.length)), 0);
+  return new Uint8Array(words.buffer, words.byteOffset, words.byteLength);
 }
 
 function register(): void {

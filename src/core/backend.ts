@@ -57,10 +57,6 @@ export function registerBackend(provider: BackendProvider): void {
   providers.sort((a, b) => b.priority - a.priority);
 }
 
-export function backendProviders(): readonly BackendProvider[] {
-  return providers;
-}
-
 /** The backend for a --backend choice; `auto` takes the best available one. */
 export function selectBackend(choice: string): { backend: Backend; note: string } {
   if (!(BACKEND_CHOICES as readonly string[]).includes(choice)) {

@@ -87,10 +87,6 @@ export function uniqueNames(names: string[]): string[] {
   });
 }
 
-export function isEmulated(cell: CellResult): boolean {
-  return cell.spec.mode === 'emulate';
-}
-
 /** How a cell's figures were obtained, in words (empty when everything was measured for real). */
 export function provenance(cell: CellResult): string {
   if (cell.spec.mode === 'emulate') return `emulated rank ${cell.spec.rank} of ${cell.spec.ranks}; communication modeled (${cell.spec.interconnect})`;
