@@ -143,8 +143,8 @@ function crossProduct(matrix: Record<string, unknown[]>): Record<string, unknown
  * The scenario's cells: defaults < cell < overrides, each resolved and validated; `sweeps`
  * (comma lists on the command line) multiply every cell, as a matrix in a scenario file does.
  * A label belongs to the cell it was written for: when an override or sweep changes a field
- * the cell set itself, the label no longer describes it and is dropped; cells that come out
- * identical are run once.
+ * the cell set itself, the label (and published figure) no longer describes it and is dropped;
+ * cells that come out measuring the same thing are run once (the first, with its label).
  */
 export function expandScenario(scenario: Scenario, overrides: CellFields = {}, sweeps: Sweeps = {}): CellSpec[] {
   const base: Record<string, unknown>[] = scenario.cells.length ? (scenario.cells as Record<string, unknown>[]) : [{}];
@@ -152,17 +152,23 @@ export function expandScenario(scenario: Scenario, overrides: CellFields = {}, s
   const changes = crossProduct(sweeps).map((sweep) => ({ ...(overrides as Record<string, unknown>), ...sweep }));
   const specs: CellSpec[] = [];
   const seen = new Set<string>();
+  const seenMeasured = new Set<string>();
   for (const row of rows) {
     for (const change of changes) {
       const staleLabel = Object.keys(change).some((k) => k !== 'label' && k in row && JSON.stringify(row[k]) !== JSON.stringify(change[k]));
       const explicit: Record<string, unknown> = { ...scenario.defaults, ...row, ...change };
       if (staleLabel && !('label' in change)) delete explicit.label;
+      if (staleLabel) delete explicit.published; // a published figure is of the cell as written
       // Single mode is one rank: an unset --gpus means 1, not the 8 of the built-in defaults.
       if (explicit.mode === 'single' && explicit.gpus === undefined) explicit.gpus = 1;
       const spec = resolveCell({ ...builtinDefaults(), ...explicit } as CellFields);
-      const key = JSON.stringify(spec);
-      if (seen.has(key)) continue;
-      seen.add(key);
+      const { label: _label, published: _published, ...measured } = spec;
+      const full = JSON.stringify(spec);
+      const same = JSON.stringify(measured);
+      // Cells written apart stay apart; a cell an override made equal to another is run once.
+      if (seen.has(full) || (staleLabel && seenMeasured.has(same))) continue;
+      seen.add(full);
+      seenMeasured.add(same);
       specs.push(spec);
     }
   }

@@ -53,3 +53,11 @@ export function modelMemory(config: FcConfig, rank: number): BytesByCategory {
 export function modelPeakBytes(config: FcConfig): number {
   return totalBytes(modelMemory(config, 0));
 }
+
+/**
+ * A cell's modeled bytes per category: the figure its result carries, or (a cell that ran out
+ * of memory or failed before measuring) the same analytic model computed from its spec.
+ */
+export function cellModelBytes(cell: { spec: FcConfig & { mode?: string; rank?: number }; memory?: { modelBytes?: BytesByCategory } }): BytesByCategory {
+  return cell.memory?.modelBytes ?? modelMemory(cell.spec, cell.spec.mode === 'emulate' ? (cell.spec.rank ?? 0) : 0);
+}

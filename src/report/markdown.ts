@@ -4,6 +4,7 @@
  * parallel) side by side; then every cell, the failures with their errors, and the charts.
  * Every emulated or modeled figure says so next to the number.
  */
+import { cellModelBytes } from '../model/memory.js';
 import type { CellResult } from '../bench/results.js';
 import {
   MB,
@@ -79,7 +80,7 @@ export const CELLS_HEADER = ['Setting', 'Method', 'Identities', 'GPUs', 'BatchSi
 export function cellRow(cell: CellResult): string[] {
   const t = cell.timing;
   const m = cell.memory;
-  const modelTotal = m?.modelBytes ? Object.values(m.modelBytes).reduce((a, b) => a + b, 0) : undefined;
+  const modelTotal = Object.values(cellModelBytes(cell)).reduce((a, b) => a + b, 0);
   return [
     settingName(cell),
     methodName(cell.spec),
@@ -87,7 +88,7 @@ export function cellRow(cell: CellResult): string[] {
     String(cell.spec.ranks),
     String(cell.spec.batch),
     oursMemory(cell),
-    modelTotal !== undefined ? `${fmt(modelTotal / MB)} (modeled)` : '-',
+    `${fmt(modelTotal / MB)} (modeled)`,
     t ? `${fmt(t.stepMs.median)} (${fmt(t.stepMs.p10)}-${fmt(t.stepMs.p90)})` : '-',
     oursThroughput(cell),
     provenance(cell) || 'measured',
