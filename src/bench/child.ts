@@ -1,5 +1,5 @@
 /**
- * Entry point of the child process that runs one cell (node child.js SPEC.json RESULT.json).
+ * Entry point of the child process that runs one cell (node child.js SPEC.json RESULT.json PARENT_PID).
  * An out-of-memory error becomes status 'oom', any other error 'error'; the parent records a
  * crash or a signal (no result file) itself. Progress goes to stderr as JSON lines for the
  * parent. A child whose parent died (killed with SIGKILL, which it cannot intercept) removes
@@ -12,7 +12,9 @@ import { cellId, runCell } from './cell.js';
 import type { CellResult, CellSpec } from './results.js';
 import { registerOptionalModules } from './modules.js';
 
-const parentAtStart = process.ppid;
+// The parent names itself: a parent killed before this process read process.ppid would leave
+// this process already adopted (by init or a subreaper), and it would never notice.
+const parentAtStart = Number(process.argv[4] ?? process.ppid);
 
 /** The parent's pid now: process.ppid is read once at start-up, /proc has the live value. */
 function currentParent(): number {

@@ -62,7 +62,7 @@ export function runCellInChild(spec: CellSpec, options: ChildOptions, onProgress
   const resultPath = join(dir, 'result.json');
   writeFileSync(specPath, JSON.stringify(spec));
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [childScript, specPath, resultPath], {
+    const child = spawn(process.execPath, [childScript, specPath, resultPath, String(process.pid)], {
       stdio: ['ignore', 'ignore', 'pipe'],
       env: { ...process.env, ...options.env },
     });
