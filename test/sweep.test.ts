@@ -97,6 +97,10 @@ test('--resume runs again every cell that did not complete; --keep keeps the sta
   assert.ok(keeping.cells.slice(2).every((c) => c.status === 'completed'));
   const onDisk = parseResultsFile(readFileSync(out, 'utf8'), out);
   assert.equal(onDisk.cells.length, 5);
+  // A kept cell is written too, even when no cell runs after it.
+  writeFileSync(out, JSON.stringify(previous));
+  await runSweep(specs.slice(0, 1), executor, options);
+  assert.deepEqual(parseResultsFile(readFileSync(out, 'utf8'), out).cells.map((c) => c.startedAt), ['previous-0']);
 });
 
 for (const signal of ['SIGINT', 'SIGKILL'] as const) {
@@ -134,4 +138,22 @@ test('one step time: the spread, the median, images/s and the phases agree (emul
   assert.ok(t.stepMs.p10 <= t.stepMs.median && t.stepMs.median <= t.stepMs.p90, 'the median lies inside its own spread');
   assert.ok(t.stepMs.min >= t.modeledCommMs, 'every step includes the modeled communication');
   assert.ok(Math.abs(t.imagesPerSecond - spec.batch / (t.stepMs.median / 1000)) < 1e-6 * t.imagesPerSecond, 'images/s = batch / step time');
+});
+
+test('a strategy that runs out of memory half way through its buffers frees what it had allocated', async () => {
+  const { core } = await import('../src/core/binding.js');
+  const { createStrategy, SyntheticBatch } = await import('../src/strategies/index.js');
+  const { singleCommunicator } = await import('../src/comm/local.js');
+  const { cpuBackend } = await import('./helpers.js');
+  const backend = cpuBackend();
+  const spec = expandScenario({ name: 't', description: '', defaults: {}, cells: [{ mode: 'single', classes: 1000, batch: 8, dim: 16, strategy: 'model-parallel' }] })[0];
+  const before = core().memoryStats('cpu').total;
+  // Room for the centres (64000 bytes) but not for everything after them.
+  core().setMemoryBudget('cpu', before + 70_000);
+  try {
+    assert.throws(() => createStrategy({ backend, comm: singleCommunicator(), config: spec, source: new SyntheticBatch(1, spec.classes) }), /out of memory/);
+  } finally {
+    core().setMemoryBudget('cpu', 0);
+  }
+  assert.equal(core().memoryStats('cpu').total, before, 'nothing is left allocated');
 });

@@ -89,14 +89,30 @@ export function runCell(spec: CellSpec, options: RunCellOptions | CellProgress =
     setupError = error;
   }
   let result: CellResult;
+  let setupPeak: MemoryCounters | undefined;
   try {
-    if (agree && !agree(setupError === undefined)) throw setupError ?? new PeerSetupFailed();
+    if (agree) {
+      // The agreement's own small buffers are not the cell's: outside the budget and the peak.
+      const device = backend?.device ?? 'cpu';
+      setupPeak = native.memoryStats(device);
+      native.setMemoryBudget(device, 0);
+      let everyRankOk: boolean;
+      try {
+        everyRankOk = agree(setupError === undefined);
+      } finally {
+        native.setMemoryBudget(device, spec.memoryBudget);
+        native.resetMemoryPeaks(device);
+      }
+      if (!everyRankOk) throw setupError ?? new PeerSetupFailed();
+    }
     if (setupError !== undefined) throw setupError;
     if (spec.allocateOnly) return allocationResult(spec, backend!, comm!, strategy!, started);
-    result = measure(spec, backend!, comm!, strategy!, started, progress);
+    result = measure(spec, backend!, comm!, strategy!, started, progress, setupPeak);
   } finally {
     strategy?.dispose();
     comm?.dispose();
+    // The budget is the cell's: what runs between cells (a real run's collectives) has none.
+    if (backend) native.setMemoryBudget(backend.device, 0);
   }
   const activeBackend = backend!;
   // The GEMM floor: each trial's, timed right after it (same machine load), and the step's
@@ -135,7 +151,8 @@ function allocationResult(spec: CellSpec, backend: Backend, comm: Communicator, 
   };
 }
 
-function measure(spec: CellSpec, backend: Backend, comm: Communicator, strategy: Strategy, started: number, progress?: CellProgress): CellResult {
+/** `setupPeak`: the memory counters at the end of the set-up, when the peaks were reset since. */
+function measure(spec: CellSpec, backend: Backend, comm: Communicator, strategy: Strategy, started: number, progress?: CellProgress, setupPeak?: MemoryCounters): CellResult {
   const timer = backend.createTimer();
   const phaseSamples: PhaseTimes[] = [];
   const losses: number[] = [];
@@ -169,7 +186,7 @@ function measure(spec: CellSpec, backend: Backend, comm: Communicator, strategy:
   // reference's buffers must not count in the step's memory: the peak so far is kept and the
   // peaks are reset after it (budget lifted while it runs).
   const trials: TrialTiming[] = [];
-  let peakStats: MemoryCounters | undefined;
+  let peakStats: MemoryCounters | undefined = setupPeak;
   let trialReference = true;
   const endTrial = () => {
     const first = samples.length - spec.steps;

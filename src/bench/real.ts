@@ -103,6 +103,17 @@ function decode(words: Int32Array, start: number, count: number): (number | null
   return out;
 }
 
+/** Every rank's text, on every rank (UTF-8 bytes as int32 words, padded to the longest). */
+function gatherTexts(text: string, size: number): string[] {
+  const bytes = Buffer.from(text, 'utf8');
+  const lengths = allGatherInt32(Int32Array.of(bytes.length), size);
+  const longest = Math.max(1, ...lengths);
+  const padded = new Int32Array(longest);
+  bytes.forEach((b, i) => (padded[i] = b));
+  const all = allGatherInt32(padded, size);
+  return Array.from({ length: size }, (_, r) => Buffer.from(Uint8Array.from(all.subarray(r * longest, r * longest + lengths[r]))).toString('utf8'));
+}
+
 // --- failures ------------------------------------------------------------------------------------
 
 /** Thrown to end the run after a message was printed and the job aborted. */
@@ -283,8 +294,9 @@ export function startRealSession(specs: readonly CellSpec[], quiet: boolean, sce
     }
     const culprit = codes.indexOf(worst);
     const status = worst === STATUS_CODES.oom ? 'oom' : 'error';
-    const own = culprit === rank ? (failure !== undefined ? String((failure as Error).message ?? failure) : result?.error ?? status) : `${status} (the message is on rank ${culprit}'s stderr)`;
-    return { ...(result ?? {}), id: cellId(spec), status, spec, error: `rank ${culprit}: ${own}` };
+    const message = failure !== undefined ? String((failure as Error).message ?? failure) : (result?.error ?? status);
+    const messages = gatherTexts(message.slice(0, 2000), size);
+    return { ...(result ?? {}), id: cellId(spec), status, spec, error: `rank ${culprit}: ${messages[culprit]}` };
   };
 
   const executor: CellExecutor = {

@@ -97,6 +97,7 @@ export async function runSweep(specs: readonly CellSpec[], executor: CellExecuto
       const previous = kept[index];
       if (previous) {
         results.cells.push(previous);
+        writeResultsAtomically(options.outPath, results);
         progress.cellDone(index, spec, previous, true);
       }
       continue;
