@@ -88,9 +88,11 @@ export function uniqueNames(names: string[]): string[] {
 }
 
 /** How a cell's figures were obtained, in words (empty when everything was measured for real). */
+/** How a cell's step time was obtained, including which communication time it counts. */
 export function provenance(cell: CellResult): string {
   if (cell.spec.mode === 'emulate') return `emulated rank ${cell.spec.rank} of ${cell.spec.ranks}; communication modeled (${cell.spec.interconnect})`;
   if (cell.timing?.modeled) return 'communication modeled';
+  if (cell.spec.mode === 'real' && cell.spec.ranks > 1) return `${cell.spec.ranks} ranks; communication measured`;
   return '';
 }
 

@@ -20,7 +20,6 @@ export function phasesChart(cells: readonly ReportCell[], multipleRuns: boolean)
   const totals: Record<string, unknown>[] = [];
   const phaseName = (phase: string, modeled: boolean) => (phase === 'communication' && modeled ? 'communication (modeled)' : phase);
   const anyModeled = done.some((rc) => rc.cell.timing!.communication === 'modeled' && rc.cell.timing!.modeledCommMs > 0);
-  const phaseDomain = [...PHASES.map((p) => phaseName(p, false)), ...(anyModeled ? ['communication (modeled)'] : []), OTHER];
   let longest = 0;
   done.forEach((rc, i) => {
     const t = rc.cell.timing!;
@@ -38,6 +37,13 @@ export function phasesChart(cells: readonly ReportCell[], multipleRuns: boolean)
     longest = Math.max(longest, end);
     totals.push({ cell: names[i], end, text: `${fmt(step)} ms` });
   });
+  // Colours by phase name, and a legend of the phases the bars show.
+  const colours: Record<string, string> = {
+    communication: '#4e79a7', sampling: '#f28e2b', normalize: '#edc948', gemm: '#e15759', softmax: '#76b7b2', update: '#59a14f',
+    'communication (modeled)': '#bab0ac', [OTHER]: '#d7d7d7',
+  };
+  const shown = new Set(rows.map((r) => r.phase as string));
+  const phaseDomain = Object.keys(colours).filter((name) => shown.has(name));
   const spec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: {
@@ -62,7 +68,7 @@ export function phasesChart(cells: readonly ReportCell[], multipleRuns: boolean)
           color: {
             field: 'phase',
             type: 'nominal',
-            scale: { domain: phaseDomain, range: ['#4e79a7', '#f28e2b', '#edc948', '#e15759', '#76b7b2', '#59a14f', '#bab0ac', '#d7d7d7'].slice(0, phaseDomain.length) },
+            scale: { domain: phaseDomain, range: phaseDomain.map((name) => colours[name]) },
             legend: { title: 'Phase', orient: 'bottom', columns: 4 },
           },
           order: { field: 'order', type: 'quantitative' },
