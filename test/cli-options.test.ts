@@ -63,7 +63,7 @@ test('a scenario name cannot leave reports/; null cells and matrices are clear e
   assert.throws(() => parseScenario({ name: 'x', cells: [null] }), usage('scenario: cells[0]', /expected an object of cell fields, got null/));
   assert.throws(() => parseScenario({ name: 'x', matrix: null }), usage('scenario: matrix', /expected an object/));
   assert.throws(() => parseScenario({ name: 'x', cells: [{ classes: 1.5 }] }), usage('--classes', /whole count/));
-  assert.throws(() => parseScenario({ name: 'x', cells: [{ gpus: '8' }], matrix: { batch: [null] } }), usage('--batch', /integer >= 1, got null/));
+  assert.throws(() => parseScenario({ name: 'x', cells: [{ gpus: '8' }], matrix: { batch: [null] } }), usage('--batch', /expected a number, got null/));
 });
 
 test('--classes 1.5 is refused, 1.5M is a count; --resume=no is off, --resume=maybe is an error', () => {

@@ -9,7 +9,7 @@ import { selectBackend, zeroPhases, PHASES, type Backend, type PhaseTimes } from
 import '../core/index.js';
 import type { Communicator, CollectiveRecord } from '../comm/communicator.js';
 import { openCommunicator } from '../comm/registry.js';
-import { createStrategy, SyntheticBatch, type Strategy } from '../strategies/index.js';
+import { createStrategy, strategyOf, SyntheticBatch, type Strategy } from '../strategies/index.js';
 import { modelMemory } from '../model/memory.js';
 import { interconnect, modeledMilliseconds } from '../model/comm.js';
 import { stepWork } from '../model/work.js';
@@ -123,7 +123,7 @@ export function runCell(spec: CellSpec, options: RunCellOptions | CellProgress =
     const ratios = trials.map((t) => (t.stepMs - (emulated ? t.phasesMs.communication : 0)) / t.gemmMs);
     result.reference = { gemmMs: spread(trials.map((t) => t.gemmMs)), stepOverGemm: median(ratios) };
   } else {
-    const rows = spec.strategy === 'data-parallel' ? spec.batch / spec.ranks : spec.batch;
+    const rows = strategyOf(spec.strategy).gemmRows(spec);
     const gemmMs = measureGemmFloor(activeBackend, rows, result.activeCentres ?? 0, spec.dim, spec.dtype, Math.max(2, spec.steps));
     const computeMs = result.timing!.stepMs.median - (emulated ? result.timing!.modeledCommMs : 0);
     result.reference = { gemmMs, stepOverGemm: computeMs / gemmMs.median };
@@ -198,7 +198,7 @@ function measure(spec: CellSpec, backend: Backend, comm: Communicator, strategy:
     if (trialReference) {
       try {
         core().setMemoryBudget(backend.device, 0);
-        const rows = spec.strategy === 'data-parallel' ? spec.batch / spec.ranks : spec.batch;
+        const rows = strategyOf(spec.strategy).gemmRows(spec);
         gemmMs = measureGemmFloor(backend, rows, strategy.activeCentres(), spec.dim, spec.dtype, Math.max(2, spec.steps)).median;
       } catch {
         trialReference = false; // no room for it next to the strategy: compare falls back to the cell's reference

@@ -10,7 +10,7 @@ import { UsageError, suggest } from '../core/errors.js';
 import { BACKEND_CHOICES } from '../core/backend.js';
 import type { Margin } from '../core/binding.js';
 import { DEFAULT_SGD, MARGINS, STORAGE_DTYPES, UPDATE_KINDS } from '../strategies/config.js';
-import { STRATEGY_NAMES } from '../strategies/config.js';
+import { STRATEGY_NAMES, strategyDescriptors } from '../strategies/registry.js';
 import { INTERCONNECTS } from '../model/comm.js';
 import type { PublishedFigure } from './results.js';
 
@@ -38,23 +38,25 @@ function describe(value: unknown): string {
   return typeof value === 'string' ? `'${value}'` : JSON.stringify(value) ?? String(value);
 }
 
-function toNumber(value: unknown, option: string, what: string): number {
+function toNumber(value: unknown, option: string): number {
   if (typeof value === 'number' && Number.isFinite(value)) return value;
   if (typeof value === 'string' && NUMBER_TEXT.test(value)) return Number(value);
-  throw new UsageError(option, `expected ${what}, got ${describe(value)}`);
+  throw new UsageError(option, `expected a number, got ${describe(value)}`);
 }
 
-export function parseNumber(min: number, max = Infinity, what = 'a number'): Field['parse'] {
+/** A number in [min, max]; `range` says so in words when the bounds are not plain (e.g. "(0, 1]"). */
+export function parseNumber(min: number, max = Infinity, range?: string): Field['parse'] {
+  const words = range ?? (max === Infinity ? `>= ${min}` : `in [${min}, ${max}]`);
   return (value, option) => {
-    const n = toNumber(value, option, what);
-    if (n < min || n > max) throw new UsageError(option, `expected ${what} in [${min}, ${max}], got ${n}`);
+    const n = toNumber(value, option);
+    if (n < min || n > max) throw new UsageError(option, `expected a number ${words}, got ${n}`);
     return n;
   };
 }
 
 export function parseInteger(min: number): Field['parse'] {
   return (value, option) => {
-    const n = toNumber(value, option, `an integer >= ${min}`);
+    const n = toNumber(value, option);
     if (!Number.isInteger(n) || n < min) throw new UsageError(option, `expected an integer >= ${min}, got ${n}`);
     return n;
   };
@@ -150,12 +152,12 @@ function field(key: string, flag: string | null, type: Field['type'], def: unkno
 
 /** Every field of a cell, in help order. */
 export const CELL_FIELDS: readonly Field[] = [
-  field('strategy', 'strategy', 'string', 'partial-fc', true, `${STRATEGY_NAMES.join(' | ')}`, parseChoice(() => STRATEGY_NAMES)),
+  field('strategy', 'strategy', 'string', 'partial-fc', true, strategyDescriptors().map((d) => `${d.name}: ${d.summary}`).join('; '), parseChoice(() => STRATEGY_NAMES)),
   field('classes', 'classes', 'integer', 1_000_000, true, 'identities C over all GPUs (1000000, 1M, 125k)', (v, o) => parseCount(o, v)),
   field('gpus', 'gpus', 'integer', 8, true, 'GPUs (ranks) N (1 in single mode)', parseInteger(1)),
   field('batch', 'batch', 'integer', 1024, true, 'global batch B (divisible by --gpus)', parseInteger(1)),
   field('dim', 'dim', 'integer', 512, true, 'embedding dimension D', parseInteger(1)),
-  field('sampleRate', 'sample-rate', 'number', 0.1, true, 'Partial FC sample rate rho in (0, 1]; other strategies use every centre', parseNumber(Number.MIN_VALUE, 1, 'a sample rate in (0, 1]')),
+  field('sampleRate', 'sample-rate', 'number', 0.1, true, 'Partial FC sample rate rho in (0, 1]; other strategies use every centre', parseNumber(Number.MIN_VALUE, 1, 'in (0, 1]')),
   field('update', 'update', 'string', 'sparse', true, `${UPDATE_KINDS.join(' | ')} (sparse: seed, v1; dense: arcface_torch, v2)`, parseChoice(() => UPDATE_KINDS)),
   field('margin', 'margin', 'object', 'cosface', false, `${Object.keys(MARGINS).join(' | ')} | "s,m1,m2,m3"`, (v, o) => parseMargin(v, o)),
   field('dtype', 'dtype', 'string', 'fp32', true, `${STORAGE_DTYPES.join(' | ')} storage (bf16/fp16 need the CUDA backend)`, parseChoice(() => STORAGE_DTYPES)),
@@ -171,7 +173,7 @@ export const CELL_FIELDS: readonly Field[] = [
   field('seed', 'seed', 'integer', 1, true, 'random seed; same seed, same samples', parseInteger(0)),
   field('threads', 'threads', 'integer', 0, true, 'CPU threads (0: all cores)', parseInteger(0)),
   field('lr', 'lr', 'number', DEFAULT_SGD.lr, false, 'SGD learning rate', parseNumber(0)),
-  field('momentum', 'momentum', 'number', DEFAULT_SGD.momentum, false, 'SGD momentum in [0, 1)', parseNumber(0, 1 - Number.EPSILON, 'a momentum')),
+  field('momentum', 'momentum', 'number', DEFAULT_SGD.momentum, false, 'SGD momentum in [0, 1)', parseNumber(0, 1 - Number.EPSILON, 'in [0, 1)')),
   field('weightDecay', 'weight-decay', 'number', DEFAULT_SGD.weightDecay, false, 'SGD weight decay', parseNumber(0)),
   field('label', 'label', 'string', '', false, 'a tag shown in reports', parseLabel),
   field('published', null, 'object', undefined, false, 'the published figure this cell reproduces (scenario files only)', parsePublished),

@@ -3,12 +3,12 @@
  * line per finished cell and nothing in between.
  */
 import type { CellResult, CellSpec } from './results.js';
+import { methodLabel } from './method.js';
 
 export function describeCell(spec: CellSpec): string {
   const classes = spec.classes >= 1e6 ? `${spec.classes / 1e6}M` : spec.classes >= 1e3 ? `${spec.classes / 1e3}k` : `${spec.classes}`;
-  const rate = spec.strategy === 'partial-fc' ? ` rate ${spec.sampleRate} ${spec.update}` : '';
   // A label stands for the setting (often "1M@8"): it replaces classes@GPUs rather than repeat it.
-  return `${spec.label || `${classes}@${spec.ranks}`} ${spec.strategy}${rate} batch ${spec.batch}`;
+  return `${spec.label || `${classes}@${spec.ranks}`} ${methodLabel(spec)} batch ${spec.batch}`;
 }
 
 function formatSeconds(s: number): string {

@@ -7,7 +7,8 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { packageRoot } from '../core/binding.js';
 import { UsageError, suggest } from '../core/errors.js';
-import { STRATEGY_NAMES, UPDATE_KINDS, STORAGE_DTYPES, requireChoice, validateFcConfig, type StrategyName, type StorageDType, type UpdateKind } from '../strategies/config.js';
+import { UPDATE_KINDS, STORAGE_DTYPES, requireChoice, type StorageDType, type UpdateKind } from '../strategies/config.js';
+import { strategyOf, validateFcConfig } from '../strategies/registry.js';
 import type { Margin } from '../core/binding.js';
 import { FIELD_NAMES, RUN_MODES, builtinDefaults, parseField, parseBytes, parseCount } from './fields.js';
 import type { CellSpec, PublishedFigure, RunMode } from './results.js';
@@ -178,13 +179,13 @@ export function expandScenario(scenario: Scenario, overrides: CellFields = {}, s
 /** Turns user fields into a validated CellSpec; every error names the option. */
 export function resolveCell(f: CellFields): CellSpec {
   const value = <T>(key: keyof CellFields): T => parseField(key, f[key]) as T;
-  const strategy = requireChoice('--strategy', value<string>('strategy'), STRATEGY_NAMES) as StrategyName;
+  const strategy = strategyOf(value<string>('strategy'));
   const mode = value<RunMode>('mode');
   const ranks = value<number>('gpus');
-  // A scenario's default sample rate applies to Partial FC; the other strategies use every centre.
-  const sampleRate = strategy === 'partial-fc' ? value<number>('sampleRate') : 1;
+  // A scenario's default sample rate applies to the strategies that sample; the others use every centre.
+  const sampleRate = strategy.samples ? value<number>('sampleRate') : 1;
   const config = validateFcConfig({
-    strategy,
+    strategy: strategy.name,
     classes: value<number>('classes'),
     ranks,
     batch: value<number>('batch'),

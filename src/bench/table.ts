@@ -1,5 +1,6 @@
 /** The plain-text table `pfc-bench run` prints: one row per cell, seed-table columns first. */
 import type { CellResult } from './results.js';
+import { methodLabel } from './method.js';
 import { cellModelBytes, totalBytes } from '../model/memory.js';
 
 const MB = 1e6;
@@ -14,7 +15,7 @@ export function resultsTable(cells: readonly CellResult[]): string {
   // Step ms and its spread are THE step time (timing.stepMs); Comm ms is the communication it includes.
   for (const cell of cells) {
     const s = cell.spec;
-    const method = s.strategy === 'partial-fc' ? `partial-fc ${s.sampleRate} ${s.update}` : s.strategy;
+    const method = methodLabel(s);
     const t = cell.timing;
     const m = cell.memory;
     const modeled = t?.modeled ? '*' : '';
@@ -45,7 +46,7 @@ export function capacityTable(cells: readonly CellResult[]): string {
     const s = cell.spec;
     const c = cell.capacity;
     rows.push([
-      s.strategy === 'partial-fc' ? `partial-fc ${s.sampleRate}` : s.strategy,
+      methodLabel(s),
       `${s.ranks}`,
       `${s.batch}`,
       (s.memoryBudget / GiB).toFixed(1),

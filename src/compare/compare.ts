@@ -31,6 +31,7 @@ import { readFileSync } from 'node:fs';
 import { PHASES } from '../core/backend.js';
 import { parseResultsFile, type CellResult, type ResultsFile } from '../bench/results.js';
 import { quantile } from '../bench/stats.js';
+import { methodLabel } from '../bench/method.js';
 
 export interface CompareOptions {
   /** Normalized-time ratio above which a consistent slowdown is a regression. */
@@ -150,10 +151,7 @@ export function readResults(path: string): ResultsFile {
 
 /** What a cell says about its strategy, for a reader: "partial-fc 0.1 sparse". */
 export function strategyName(cell: CellResult): string {
-  const s = cell.spec;
-  if (s.strategy === 'partial-fc') return `partial-fc ${s.sampleRate} ${s.update}`;
-  if (s.strategy === 'model-parallel') return `model-parallel ${s.update}`;
-  return s.strategy;
+  return methodLabel(cell.spec, true);
 }
 
 function cellLabel(cell: CellResult): string {

@@ -1,5 +1,6 @@
 /** What the report's charts share: config, colours, number formats and the chart type. */
 import type { TopLevelSpec } from 'vega-lite';
+import { methodColours } from '../../bench/method.js';
 import { FONT_FAMILY } from '../fonts.js';
 import {
   MB,
@@ -42,21 +43,18 @@ export const CONFIG = {
   text: { fontSize: 10.5 },
 } as const;
 
-export const METHOD_COLOURS = { dp: '#59a14f', mp: '#4e79a7', pfc: ['#f28e2b', '#e15759', '#b07aa1', '#edc948', '#9c755f', '#76b7b2'] };
-
-/** A colour per method, the same in every chart: model parallel blue, Partial FC warm colours. */
+/** A colour per method, the same in every chart: each strategy's colours (its descriptor's), cycled. */
 export function methodScale(cells: readonly ReportCell[]): { domain: string[]; range: string[] } {
   const specs = new Map<string, ReportCell['cell']['spec']>();
   for (const rc of cells) specs.set(methodName(rc.cell.spec), rc.cell.spec);
   const domain = [...specs.keys()].sort((a, b) => methodOrder(specs.get(a)!) - methodOrder(specs.get(b)!));
-  let p = 0;
-  const extra = ['#bab0ac', '#ff9da7', '#86bcb6'];
+  const used = new Map<string, number>();
   const range = domain.map((name) => {
     const s = specs.get(name)!;
-    if (s.strategy === 'model-parallel') return METHOD_COLOURS.mp;
-    if (s.strategy === 'data-parallel') return METHOD_COLOURS.dp;
-    if (s.strategy === 'partial-fc') return METHOD_COLOURS.pfc[p++ % METHOD_COLOURS.pfc.length];
-    return extra[p++ % extra.length];
+    const colours = methodColours(s);
+    const n = used.get(s.strategy) ?? 0;
+    used.set(s.strategy, n + 1);
+    return colours[n % colours.length];
   });
   return { domain, range };
 }
