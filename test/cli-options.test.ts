@@ -15,7 +15,7 @@ import { expandScenario, loadScenario, parseScenario } from '../src/bench/scenar
 import { CELL_FIELDS, builtinDefaults, cellConfigSchema, parseCount } from '../src/bench/fields.js';
 import { parseOptions } from '../src/options.js';
 import { describeCell } from '../src/bench/progress.js';
-import { resultsTable } from '../src/bench/table.js';
+import { resultsTable } from '../src/report/table.js';
 import { UsageError } from '../src/core/errors.js';
 
 const cli = fileURLToPath(new URL('../src/cli.js', import.meta.url));

@@ -51,8 +51,8 @@ export const partialFc: StrategyDescriptor = {
   create: createPartialFc,
   // Selection workspace: the sampling keys (2 int32 per centre of the shard) and the indices.
   memory: (config, rank) => shardedMemory(config, rank, (shardSize) => sampledCapacity(config.batch, shardSize, config.sampleRate), (shardSize, capacity) => shardSize * 8 + capacity * 4),
-  // Sparse updates touch the active rows only; dense ones every row of the shard.
-  work: (config, active, shardSize) => shardedWork(config, active, config.update === 'sparse' ? active : shardSize),
+  // A dense update touches every row of the shard; the others (sparse) the active rows only.
+  work: (config, active, shardSize) => shardedWork(config, active, config.update === 'dense' ? shardSize : active),
   gemmRows: (config) => config.batch,
   title: (config) => `Partial FC ${config.sampleRate} (${config.update})`,
   label: (config) => `partial-fc ${config.sampleRate} ${config.update}`,

@@ -1,6 +1,6 @@
 /** The plain-text table `pfc-bench run` prints: one row per cell, seed-table columns first. */
-import type { CellResult } from './results.js';
-import { methodLabel } from './method.js';
+import type { CellResult } from '../bench/results.js';
+import { methodLabel } from '../bench/method.js';
 import { cellModelBytes, totalBytes } from '../model/memory.js';
 
 const MB = 1e6;
