@@ -157,3 +157,14 @@ test('a strategy that runs out of memory half way through its buffers frees what
   }
   assert.equal(core().memoryStats('cpu').total, before, 'nothing is left allocated');
 });
+
+test('a diverged step (NaN loss) is an error, not a completed cell with a null loss', () => {
+  const spec = expandScenario({ name: 't', description: '', defaults: {}, cells: [{ mode: 'single', classes: 100, batch: 8, dim: 8, steps: 2, warmup: 1, backend: 'cpu', lr: 1e38 }] })[0];
+  const result = runCell(spec);
+  assert.equal(result.status, 'error');
+  assert.match(result.error ?? '', /the loss is NaN \(the step diverged/);
+  assert.ok(Number.isNaN(result.loss));
+  // Saved as JSON, the status still says what happened (the loss itself becomes null).
+  const saved = JSON.parse(JSON.stringify(result)) as CellResult;
+  assert.equal(saved.status, 'error');
+});

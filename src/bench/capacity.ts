@@ -70,13 +70,13 @@ export async function searchCapacity(spec: CellSpec, cellTimeoutSeconds = 0): Pr
     status: confirmed ? 'completed' : 'error',
     spec: { ...spec, classes: largest },
     capacity,
-    ...(confirmed ? {} : { error: unconfirmed(spec, capacity, atLargest, above) }),
+    ...(confirmed ? {} : { error: describeUnconfirmed(spec, capacity, atLargest, above) }),
     ...(atLargest.memory ? { memory: atLargest.memory } : {}),
   };
 }
 
 /** What the allocation confirmed of the model's answer and what it did not, in words. */
-function unconfirmed(spec: CellSpec, c: CapacityAnswer, atLargest: CellResult, above: CellResult | undefined): string {
+export function describeUnconfirmed(spec: CellSpec, c: CapacityAnswer, atLargest: CellResult, above: CellResult | undefined): string {
   const parts: string[] = [];
   if (c.confirmedFit) parts.push(`confirmed: ${c.largestClasses} classes fit (allocated ${c.allocatedBytes} bytes)`);
   else parts.push(`not confirmed: ${c.largestClasses} classes should fit but the allocation ended ${atLargest.status}${atLargest.error ? ` (${atLargest.error.split('\n')[0]})` : ''}`);
