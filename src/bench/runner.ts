@@ -18,8 +18,6 @@ import { cellId } from './cell.js';
 import type { CellExecutor, StepProgress } from './sweep.js';
 import type { CellResult, CellSpec } from './results.js';
 
-export { runSweep, writeResultsAtomically } from './sweep.js';
-
 const childScript = join(dirname(fileURLToPath(import.meta.url)), 'child.js');
 
 export interface ChildOptions {
