@@ -11,7 +11,6 @@ import { builtinScenarioNames, loadScenario } from './bench/scenario.js';
 import { runSweep, type CellExecutor } from './bench/sweep.js';
 import { childProcessExecutor } from './bench/runner.js';
 import { capacityExecutor } from './bench/capacity.js';
-import type { CellStatus } from './bench/results.js';
 import { USAGE, noArguments, planRun } from './run-args.js';
 import { checkBackendSupports } from './bench/cell.js';
 import { Progress } from './bench/progress.js';
@@ -52,7 +51,7 @@ async function capacityCommand(argv: string[]): Promise<number> {
     scenario: p.info,
     context: runContext(backend.context()),
     resume: p.options.resume === true,
-    keep: (p.options.keep as CellStatus[] | CellStatus | undefined) === undefined ? [] : ([] as CellStatus[]).concat(p.options.keep as CellStatus),
+    keep: p.keep,
     progress: new Progress(process.stderr, quiet),
   });
   process.stdout.write(`${capacityTable(results.cells)}\nresults: ${p.outPath}\n`);
@@ -68,7 +67,6 @@ async function runCommand(argv: string[]): Promise<number> {
   const notes = [...new Set(specs.map((s) => s.backend))].map((b) => selectBackend(b).note);
   for (const spec of specs) checkBackendSupports(spec, selectBackend(spec.backend).backend);
   const quiet = options.quiet === true;
-  const keep = options.keep === undefined ? [] : ([] as CellStatus[]).concat(options.keep as CellStatus);
   let executor: CellExecutor;
   let context;
   let finish = () => {};
@@ -87,7 +85,7 @@ async function runCommand(argv: string[]): Promise<number> {
     scenario: p.info,
     context,
     resume: options.resume === true,
-    keep,
+    keep: p.keep,
     progress: new Progress(process.stderr, quiet || !executor.reports),
   });
   if (executor.reports) {

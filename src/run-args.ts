@@ -97,6 +97,8 @@ export interface Plan {
   options: ParsedOptions;
   outPath: string;
   info: ResultsFile['scenario'];
+  /** Statuses --resume keeps besides completed (--keep). */
+  keep: CellStatus[];
 }
 
 /**
@@ -115,6 +117,7 @@ export function planRun(command: 'run' | 'capacity', argv: readonly string[], de
   const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
   const outPath = String(options.out ?? join(packageRoot(), 'reports', `${scenario.name}-${stamp}.json`));
   const info = { name: scenario.name, description: scenario.description, file: scenario.file, overrides: { ...overrides, ...sweeps } as Record<string, unknown> };
-  return { scenario, specs, options, outPath, info };
+  const keep = options.keep === undefined ? [] : ([] as CellStatus[]).concat(options.keep as CellStatus | CellStatus[]);
+  return { scenario, specs, options, outPath, info, keep };
 }
 

@@ -129,3 +129,14 @@ test('defaults, help and the config schema come from one table', () => {
   }
   assert.equal(defaults.classes, 1_000_000);
 });
+
+test('--keep takes statuses, with --resume only', async () => {
+  const { planRun } = await import('../src/run-args.js');
+  const base = ['--classes', '100', '--gpus', '2', '--batch', '4', '--dim', '4'];
+  assert.deepEqual(planRun('run', [...base, '--resume', '--keep', 'oom,killed'])!.keep, ['oom', 'killed']);
+  assert.deepEqual(planRun('run', [...base, '--resume', '--keep', 'timeout'])!.keep, ['timeout']);
+  assert.deepEqual(planRun('run', [...base, '--resume'])!.keep, []);
+  assert.throws(() => planRun('run', [...base, '--keep', 'oom']), usage('--keep', /only means something with --resume/));
+  assert.throws(() => planRun('run', [...base, '--resume', '--keep', 'completed']), usage('--keep', /unknown status 'completed'/));
+  assert.throws(() => planRun('run', [...base, '--resume', '--keep', 'om']), usage('--keep', /did you mean 'oom'/));
+});

@@ -79,7 +79,6 @@ export const CELLS_HEADER = ['Setting', 'Method', 'Identities', 'GPUs', 'BatchSi
 
 export function cellRow(cell: CellResult): string[] {
   const t = cell.timing;
-  const m = cell.memory;
   const modelTotal = Object.values(cellModelBytes(cell)).reduce((a, b) => a + b, 0);
   return [
     settingName(cell),
