@@ -16,6 +16,7 @@ import { CELL_FIELDS, builtinDefaults, cellConfigSchema, parseCount } from '../s
 import { parseOptions } from '../src/options.js';
 import { describeCell } from '../src/bench/progress.js';
 import { resultsTable } from '../src/report/table.js';
+import { cellRow } from '../src/report/markdown.js';
 import { UsageError } from '../src/core/errors.js';
 
 const cli = fileURLToPath(new URL('../src/cli.js', import.meta.url));
@@ -118,6 +119,8 @@ test('the progress line does not repeat a label; oom rows show the modeled memor
   assert.equal(row[4], '-', 'no measured memory');
   assert.match(row[5], /^\d+$/, `the modeled memory is shown: ${table}`);
   assert.ok(Number(row[5]) > 0);
+  const markdownRow = cellRow({ id: 'x', status: 'oom', spec, error: 'out of memory' });
+  assert.match(markdownRow[6], /^\S+ \(modeled\)$/, 'the report shows it too');
 });
 
 test('defaults, help and the config schema come from one table', () => {

@@ -1,0 +1,58 @@
+/**
+ * The two registries: strategies (one descriptor each; validation and creation go through it)
+ * and communicators (a factory of mode, ranks and backend, in src/comm).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { STRATEGY_NAMES, strategyDescriptors, strategyOf, validateFcConfig, findStrategy } from '../src/strategies/index.js';
+import { openCommunicator, registerCommunicator } from '../src/comm/registry.js';
+import { UsageError } from '../src/core/errors.js';
+import { cpuBackend, smallConfig } from './helpers.js';
+import { modelMemory } from '../src/model/memory.js';
+import { stepWork } from '../src/model/work.js';
+import { methodLabel, methodTitle } from '../src/bench/method.js';
+
+test('every registered strategy has a complete descriptor, and the registry is the list of names', () => {
+  assert.deepEqual([...STRATEGY_NAMES], strategyDescriptors().map((d) => d.name));
+  for (const d of strategyDescriptors()) {
+    const config = smallConfig({ strategy: d.name, classes: 1000, ranks: 4, batch: 16, dim: 8, sampleRate: d.samples ? 0.5 : 1 });
+    const bytes = d.memory(config, 0);
+    assert.ok(Object.values(bytes).every((b) => Number.isInteger(b) && b >= 0), d.name);
+    assert.deepEqual(modelMemory(config, 0), bytes, 'model/memory asks the descriptor');
+    const work = d.work(config, 100, 250);
+    assert.deepEqual(stepWork(config, 100, 250), work, 'model/work asks the descriptor');
+    assert.ok(work.flops >= work.gemmFlops && work.gemmFlops === 3 * 2 * d.gemmRows(config) * 100 * config.dim, `${d.name}: three GEMMs of gemmRows x active x D`);
+    assert.ok(d.title(config).length > 0 && d.label(config).length > 0 && d.colours.length > 0);
+    assert.equal(methodTitle(config), d.title(config));
+  }
+  assert.equal(findStrategy('gone-strategy'), undefined);
+  assert.equal(methodLabel({ strategy: 'gone-strategy', sampleRate: 1, update: 'sparse' }), 'gone-strategy', 'an old file\'s unknown strategy is shown by its name');
+});
+
+test('the descriptor decides who samples: a rate below 1 is refused for the others; unknown names are named', () => {
+  for (const d of strategyDescriptors()) {
+    const attempt = () => smallConfig({ strategy: d.name, classes: 1000, ranks: 4, batch: 16, dim: 8, sampleRate: 0.5 });
+    if (d.samples) assert.doesNotThrow(attempt);
+    else assert.throws(attempt, (e: unknown) => e instanceof UsageError && e.option === '--sample-rate');
+  }
+  assert.throws(() => strategyOf('partial_fc'), /--strategy: unknown value 'partial_fc'.*did you mean 'partial-fc'/);
+  assert.throws(() => validateFcConfig({ ...smallConfig(), strategy: 'nope' }), /--strategy/);
+});
+
+test('communicators come from one factory of (mode, ranks, backend); a missing one is a usage error naming --mode', () => {
+  const backend = cpuBackend();
+  const single = openCommunicator({ mode: 'single', ranks: 1, rank: 0 }, backend);
+  assert.equal(single.kind, 'single');
+  const emulated = openCommunicator({ mode: 'emulate', ranks: 8, rank: 3 }, backend);
+  assert.deepEqual([emulated.kind, emulated.rank, emulated.size], ['emulated', 3, 8]);
+  const fakeCuda = { ...backend, name: 'cuda' } as typeof backend;
+  assert.throws(() => openCommunicator({ mode: 'real', ranks: 2, rank: 0 }, fakeCuda), (e: unknown) => e instanceof UsageError && e.option === '--mode' && /NCCL communicator/.test(e.message));
+  // A registered factory is what a mode gets (as mpi.ts and nccl.ts register theirs).
+  let asked: unknown;
+  registerCommunicator('real', 'cuda', (request) => {
+    asked = request;
+    return openCommunicator({ mode: 'emulate', ranks: request.ranks, rank: request.rank }, backend);
+  });
+  assert.equal(openCommunicator({ mode: 'real', ranks: 2, rank: 1 }, fakeCuda).rank, 1);
+  assert.deepEqual(asked, { mode: 'real', ranks: 2, rank: 1 });
+});
