@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 /**
- * The pfc-bench command. Subcommands: run (a scenario or a custom case), scenarios, info.
- * Every option is validated before anything runs; a misspelled one is named with a suggestion.
+ * The pfc-bench command. Subcommands: run (a scenario or a custom case), capacity, report,
+ * compare, scenarios, info. Every option is validated before anything runs (run-args.ts and
+ * the field table); a misspelled one is named with a suggestion. The commands render; the
+ * sweep executor (bench/sweep.ts) and its runners return results.
  */
 import { UsageError, suggest } from './core/errors.js';
 import type { ParsedOptions } from './options.js';
@@ -15,6 +17,7 @@ import { USAGE, noArguments, planRun } from './run-args.js';
 import { checkBackendSupports } from './bench/cell.js';
 import { Progress } from './bench/progress.js';
 import { runContext } from './bench/context.js';
+import type { RunContext } from './bench/results.js';
 import { capacityTable, resultsTable } from './report/table.js';
 import { INTERCONNECTS } from './model/comm.js';
 import { registerOptionalModules } from './bench/modules.js';
@@ -68,7 +71,7 @@ async function runCommand(argv: string[]): Promise<number> {
   for (const spec of specs) checkBackendSupports(spec, selectBackend(spec.backend).backend);
   const quiet = options.quiet === true;
   let executor: CellExecutor;
-  let context;
+  let context: RunContext;
   let finish = () => {};
   if (specs.some((s) => s.mode === 'real')) {
     // Real mode: this process is one rank of an mpirun/srun job; every rank runs the cells in-process.
