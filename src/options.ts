@@ -19,7 +19,7 @@ const BOOLEAN_TEXT: Record<string, boolean> = { true: true, yes: true, on: true,
 /** Lines of `--name  help`, for a command's --help. */
 export function optionHelp(allowed: Record<string, OptionSpec>): string {
   return Object.entries(allowed)
-    .map(([name, o]) => `  --${name.padEnd(15)} ${o.help}${o.list && o.field ? ' (a comma list sweeps it)' : ''}`)
+    .map(([name, o]) => `  --${name.padEnd(15)} ${o.list && o.field ? '* ' : ''}${o.help}`)
     .join('\n');
 }
 

@@ -9,6 +9,7 @@ import { optionHelp, parseOptions, type OptionSpec, type ParsedOptions } from '.
 import { packageRoot } from './core/binding.js';
 import { builtinScenarioNames, expandScenario, loadScenario, type CellFields, type Scenario, type Sweeps } from './bench/scenario.js';
 import { CELL_FIELDS } from './bench/fields.js';
+import { strategyDescriptors } from './strategies/registry.js';
 import { CELL_STATUSES, type CellSpec, type CellStatus, type ResultsFile } from './bench/results.js';
 
 /** The cell fields as options, generated from the field table (bench/fields.ts). */
@@ -65,9 +66,12 @@ Usage:
 `;
 
 export const USAGE = `${SUMMARY}
-run and capacity options (a comma list, e.g. --classes 1M,2M --strategy model-parallel,partial-fc,
-sweeps every combination, as a scenario's matrix does):
+run and capacity options (* a comma list sweeps the field: --classes 1M,2M --strategy
+model-parallel,partial-fc runs every combination, as a scenario's matrix does; [default]):
 ${optionHelp(RUN_OPTIONS)}
+
+strategies:
+${strategyDescriptors().map((d) => `  ${d.name.padEnd(16)} ${d.summary}`).join('\n')}
 `;
 
 /** The overrides (one value) and sweeps (comma lists) of the cell flags given. */

@@ -33,7 +33,9 @@ test('run --help and capacity --help print the options generated from the field 
     const r = pfc(command, '--help');
     assert.equal(r.code, 0, r.err);
     for (const f of CELL_FIELDS) if (f.flag) assert.match(r.out, new RegExp(`--${f.flag} `), `${command} --help lists --${f.flag}`);
-    assert.match(r.out, /--classes .*comma list sweeps it/);
+    assert.match(r.out, /--classes +\* identities/, 'a sweepable field is marked');
+    assert.match(r.out, /--backend +auto/, 'one that is not is not');
+    assert.match(r.out, /strategies:\n  data-parallel/);
   }
 });
 

@@ -10,7 +10,7 @@ import { UsageError, suggest } from '../core/errors.js';
 import { BACKEND_CHOICES } from '../core/backend.js';
 import type { Margin } from '../core/binding.js';
 import { DEFAULT_SGD, MARGINS, STORAGE_DTYPES, UPDATE_KINDS } from '../strategies/config.js';
-import { STRATEGY_NAMES, strategyDescriptors } from '../strategies/registry.js';
+import { STRATEGY_NAMES } from '../strategies/registry.js';
 import { INTERCONNECTS } from '../model/comm.js';
 import type { PublishedFigure } from './results.js';
 
@@ -152,7 +152,7 @@ function field(key: string, flag: string | null, type: Field['type'], def: unkno
 
 /** Every field of a cell, in help order. */
 export const CELL_FIELDS: readonly Field[] = [
-  field('strategy', 'strategy', 'string', 'partial-fc', true, strategyDescriptors().map((d) => `${d.name}: ${d.summary}`).join('; '), parseChoice(() => STRATEGY_NAMES)),
+  field('strategy', 'strategy', 'string', 'partial-fc', true, STRATEGY_NAMES.join(' | '), parseChoice(() => STRATEGY_NAMES)),
   field('classes', 'classes', 'integer', 1_000_000, true, 'identities C over all GPUs (1000000, 1M, 125k)', (v, o) => parseCount(o, v)),
   field('gpus', 'gpus', 'integer', 8, true, 'GPUs (ranks) N (1 in single mode)', parseInteger(1)),
   field('batch', 'batch', 'integer', 1024, true, 'global batch B (divisible by --gpus)', parseInteger(1)),
