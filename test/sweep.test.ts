@@ -118,9 +118,9 @@ for (const signal of ['SIGINT', 'SIGKILL'] as const) {
       child = Number(ps.split('\n')[0]);
       return child > 0;
     });
-    const exited = new Promise((resolve) => parent.on('exit', resolve));
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => parent.on('exit', (_code, how) => resolve(how)));
     parent.kill(signal);
-    await exited;
+    assert.equal(await exited, signal, 'the parent dies of the signal it was sent');
     await until('the cell process to end', () => !alive(child), 20);
     await until('its folder to be removed', () => cellFolders().length === 0, 20);
     assert.equal(existsSync(join(scratch, 'r.json')), true, 'the results file was written before the cell');

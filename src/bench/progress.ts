@@ -69,7 +69,9 @@ export class Progress {
     if (this.quiet) return;
     const what = result.status === 'completed' && result.timing
       ? `${result.timing.stepMs.median.toFixed(1)} ms/step, ${Math.round(result.timing.imagesPerSecond)} img/s`
-      : `${result.status}${result.error ? `: ${result.error.split('\n')[0]}` : ''}`;
+      : result.status === 'completed' && result.capacity
+        ? `at most ${result.capacity.largestClasses.toLocaleString('en-US')} classes in ${result.capacity.budgetBytes} bytes`
+        : `${result.status}${result.error ? `: ${result.error.split('\n')[0]}` : ''}`;
     const line = `[cell ${index + 1}/${this.total}] ${describeCell(spec)}: ${reused ? 'kept from the previous run, ' : ''}${what}`;
     this.stream.write(this.live ? `\r\x1b[K${line}\n` : `${line}\n`);
   }

@@ -39,9 +39,9 @@ function onParentSignal(signal: NodeJS.Signals): void {
     rmSync(dir, { recursive: true, force: true });
   }
   running.clear();
-  // The conventional exit status of a process ended by a signal: 128 + its number.
-  const numbers: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
-  process.exit(128 + (numbers[signal] ?? 1));
+  // Then die of the same signal, as this process would have without the handler.
+  for (const s of EXIT_SIGNALS) process.off(s, onParentSignal);
+  process.kill(process.pid, signal);
 }
 
 function track(child: ChildProcess, dir: string): void {
