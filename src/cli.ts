@@ -154,15 +154,6 @@ async function runCommand(argv: string[]): Promise<number> {
   return results.cells.every((c) => c.status === 'completed') ? 0 : 1;
 }
 
-function infoCommand(): number {
-  const build = core().buildInfo();
-  const cuda = core().cudaProbe();
-  process.stdout.write(
-    `${JSON.stringify({ build, threads: core().threads(), cuda, scenarios: builtinScenarioNames(), interconnects: Object.keys(INTERCONNECTS) }, null, 2)}\n`,
-  );
-  return 0;
-}
-
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   await registerOptionalModules();
@@ -182,8 +173,10 @@ export async function main(argv: string[]): Promise<number> {
     case 'scenarios':
       for (const name of builtinScenarioNames()) process.stdout.write(`${name.padEnd(10)} ${loadScenario(name).description}\n`);
       return 0;
-    case 'info':
-      return infoCommand();
+    case 'info': {
+      const { infoCommand } = await import('./info.js');
+      return infoCommand(rest);
+    }
     case undefined:
     case 'help':
     case '--help':

@@ -17,8 +17,11 @@ export function totalBytes(bytes: BytesByCategory): number {
   return MEMORY_CATEGORIES.reduce((sum, c) => sum + bytes[c], 0);
 }
 
-/** Bytes per category held by rank `rank` of `config`. */
-export function modelMemory(config: FcConfig, rank: number): BytesByCategory {
+/**
+ * Bytes per category held by rank `rank` of `config`. `libraryWorkspace` is what the backend's
+ * libraries take from the tagged allocator (cuBLAS's workspace on CUDA, under 'workspace').
+ */
+export function modelMemory(config: FcConfig, rank: number, libraryWorkspace = 0): BytesByCategory {
   const f = 4;
   const s = STORAGE_BYTES[config.dtype];
   const D = config.dim;
@@ -30,7 +33,7 @@ export function modelMemory(config: FcConfig, rank: number): BytesByCategory {
     m.centres = C * D * f;
     m.optimizer = C * D * f;
     m.features = b * D * f + b * D * s + b * f + b * D * f;
-    m.workspace = 6 * b * f + f;
+    m.workspace = 6 * b * f + f + libraryWorkspace;
     m.activeCentres = C * D * s + C * f;
     m.weightGrad = C * D * f;
     m.logits = b * C * s;
@@ -42,7 +45,7 @@ export function modelMemory(config: FcConfig, rank: number): BytesByCategory {
   m.optimizer = shard.size * D * f;
   m.features = b * D * f + B * D * f + B * D * s + B * f + B * D * f;
   m.communication = b * D * f;
-  m.workspace = b * f + 6 * B * f + (config.strategy === 'partial-fc' ? shard.size * 8 + A * f : 0);
+  m.workspace = b * f + 6 * B * f + (config.strategy === 'partial-fc' ? shard.size * 8 + A * f : 0) + libraryWorkspace;
   m.activeCentres = A * D * s + A * f;
   m.weightGrad = A * D * f;
   m.logits = B * A * s;

@@ -23,7 +23,7 @@ static LibraryInfo openBlas() {
   l.found = true;  // linked: the addon would not have loaded without it
   if (dladdr(reinterpret_cast<void*>(&cblas_sgemm), &where) && where.dli_fname) l.path = where.dli_fname;
   l.version = openblas_get_config();
-  l.note = "linked (the addon's run path: its own folder first)";
+  l.note = "linked; found through the addon's run path, its own folder first";
   return l;
 }
 
