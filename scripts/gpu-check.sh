@@ -16,7 +16,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT_DIR=${OUT:-reports/gpu}
 mkdir -p "$OUT_DIR"
-if [ -f .gpu/node.xz ] && ! command -v node >/dev/null 2>&1; then
+if [ -f .gpu/node.xz ] && ! node --version >/dev/null 2>&1; then
   xz -dc .gpu/node.xz > /tmp/node && chmod +x /tmp/node && export PATH=/tmp:$PATH
 fi
 for lib in /opt/torch/.venv/lib/python3.12/site-packages/nvidia/cu13/lib /opt/torch/.venv/lib/python3.12/site-packages/nvidia/nccl/lib; do
@@ -24,8 +24,12 @@ for lib in /opt/torch/.venv/lib/python3.12/site-packages/nvidia/cu13/lib /opt/to
 done
 # The bundle when one was carried, else this checkout's build (PFC_CORE_PATH wins over both).
 if [ -z "${PFC_CORE_PATH:-}" ]; then
-  if [ -f .gpu/bundle/pfc_core.node ]; then export PFC_CORE_PATH=$PWD/.gpu/bundle/pfc_core.node
-  else export PFC_CORE_PATH=$PWD/build/Release/pfc_core.node; fi
+  if [ -f .gpu/bundle.tar.xz ]; then
+    rm -rf /tmp/pfc-gpu && mkdir -p /tmp/pfc-gpu && xz -dc .gpu/bundle.tar.xz | tar -C /tmp/pfc-gpu -xf -
+    export PFC_CORE_PATH=/tmp/pfc-gpu/bundle/pfc_core.node
+  else
+    export PFC_CORE_PATH=$PWD/build/Release/pfc_core.node
+  fi
 fi
 
 # Outcome 1: the addon must load (a failure here is not "no GPU").

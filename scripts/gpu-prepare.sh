@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Prepares, on this (CPU) machine, everything scripts/gpu-check.sh needs on a lent GPU machine
 # (../shared/device.md: no Node.js, no OpenBLAS, no MPI there; 64 MiB may travel):
-#   .gpu/bundle/   the addon built with the CUDA backend for a generic x86-64-v3 host CPU, with
-#                  OpenBLAS and its libraries beside it (scripts/bundle.sh) and the MPI plugin;
+#   .gpu/bundle.tar.xz  the addon built with the CUDA backend for a generic x86-64-v3 host CPU,
+#                  with OpenBLAS and its libraries beside it (scripts/bundle.sh) and the MPI
+#                  plugin (packed: OpenBLAS alone is 35 MB);
 #   .gpu/node.xz   this machine's node binary;
 #   dist/          the compiled TypeScript.
 # Then, with the device tool, one call:
@@ -13,10 +14,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 npx cmake-js compile --out build-gpu --CDPFC_CPU_ARCH=x86-64-v3
 npx tsc -p tsconfig.json
-mkdir -p .gpu
-bash scripts/bundle.sh build-gpu/Release .gpu/bundle
+rm -rf .gpu && mkdir -p .gpu
+bash scripts/bundle.sh build-gpu/Release build-gpu/bundle
+tar -C build-gpu -cf - bundle | xz -T2 -9 > .gpu/bundle.tar.xz
 xz -T2 -c "$(command -v node)" > .gpu/node.xz
-grep -qx '/.gpu/' .git/info/exclude 2>/dev/null || echo '/.gpu/' >> .git/info/exclude
-du -sh .gpu/bundle .gpu/node.xz dist node_modules/tinybench
+du -sh .gpu/bundle.tar.xz .gpu/node.xz dist node_modules/tinybench
 du -sch .gpu dist node_modules/tinybench | tail -1
 echo 'gpu-prepare: now run  carry [".gpu", "dist", "node_modules/tinybench"]  command "bash scripts/gpu-check.sh"  timeout_s 540'
