@@ -3,155 +3,100 @@
  * The pfc-bench command. Subcommands: run (a scenario or a custom case), scenarios, info.
  * Every option is validated before anything runs; a misspelled one is named with a suggestion.
  */
-import { join } from 'node:path';
 import { UsageError, suggest } from './core/errors.js';
-import { parseOptions, type OptionSpec, type ParsedOptions } from './options.js';
-import { core, packageRoot } from './core/binding.js';
+import type { ParsedOptions } from './options.js';
+import { core } from './core/binding.js';
 import { selectBackend } from './core/index.js';
-import { builtinScenarioNames, expandScenario, loadScenario, type CellFields, type Scenario } from './bench/scenario.js';
-import { runSweep, writeResultsAtomically } from './bench/runner.js';
-import { searchCapacity } from './bench/capacity.js';
-import { RESULTS_SCHEMA, RESULTS_SCHEMA_VERSION, type ResultsFile } from './bench/results.js';
+import { builtinScenarioNames, loadScenario } from './bench/scenario.js';
+import { runSweep, type CellExecutor } from './bench/sweep.js';
+import { childProcessExecutor } from './bench/runner.js';
+import { capacityExecutor } from './bench/capacity.js';
+import type { CellStatus } from './bench/results.js';
+import { USAGE, noArguments, planRun } from './run-args.js';
 import { checkBackendSupports } from './bench/cell.js';
-import { Progress, describeCell } from './bench/progress.js';
+import { Progress } from './bench/progress.js';
 import { runContext } from './bench/context.js';
-import { capacityTable, resultsTable } from './bench/table.js';
+import { capacityTable, resultsTable } from './report/table.js';
 import { INTERCONNECTS } from './model/comm.js';
 import { registerOptionalModules } from './bench/modules.js';
-import { abortJob, rankPrefix, runRealSweep } from './bench/real.js';
+import { abortJob, rankPrefix, startRealSession } from './bench/real.js';
 
-const CELL_OPTIONS: Record<string, OptionSpec> = {
-  strategy: { field: 'strategy', kind: 'string', help: 'data-parallel | model-parallel | partial-fc' },
-  classes: { field: 'classes', kind: 'string', help: 'identities C over all GPUs (1000000, 1M, 125k)' },
-  gpus: { field: 'gpus', kind: 'number', help: 'GPUs (ranks) N' },
-  batch: { field: 'batch', kind: 'number', help: 'global batch B (divisible by --gpus)' },
-  dim: { field: 'dim', kind: 'number', help: 'embedding dimension D (512)' },
-  'sample-rate': { field: 'sampleRate', kind: 'number', help: 'Partial FC sample rate rho in (0, 1] (0.1); other strategies use every centre' },
-  update: { field: 'update', kind: 'string', help: 'sparse (seed, v1) | dense (arcface_torch, v2)' },
-  margin: { field: 'margin', kind: 'string', help: 'cosface | arcface | combined | sphereface | softmax | "s,m1,m2,m3"' },
-  dtype: { field: 'dtype', kind: 'string', help: 'fp32 | bf16 | fp16 storage (bf16/fp16 need the CUDA backend)' },
-  mode: { field: 'mode', kind: 'string', help: 'emulate (one rank of N) | single | real (under mpirun)' },
-  rank: { field: 'rank', kind: 'number', help: 'the rank to emulate (0)' },
-  backend: { field: 'backend', kind: 'string', help: 'auto | cpu | cuda' },
-  steps: { field: 'steps', kind: 'number', help: 'measured steps per trial (3)' },
-  warmup: { field: 'warmup', kind: 'number', help: 'discarded warm-up steps (1)' },
-  trials: { field: 'trials', kind: 'number', help: 'trials (1)' },
-  interconnect: { field: 'interconnect', kind: 'string', help: `communication model profile: ${Object.keys(INTERCONNECTS).join(' | ')}` },
-  'gpus-per-node': { field: 'gpusPerNode', kind: 'number', help: 'GPUs per node for the communication model (profile default 8)' },
-  'gpu-memory': { field: 'gpuMemory', kind: 'string', help: 'per-GPU memory budget, e.g. 11GiB (allocations past it are out of memory)' },
-  seed: { field: 'seed', kind: 'number', help: 'random seed (1); same seed, same samples' },
-  threads: { field: 'threads', kind: 'number', help: 'CPU threads (default: all cores)' },
-  lr: { field: 'lr', kind: 'number', help: 'SGD learning rate (0.1)' },
-  momentum: { field: 'momentum', kind: 'number', help: 'SGD momentum (0.9)' },
-  'weight-decay': { field: 'weightDecay', kind: 'number', help: 'SGD weight decay (5e-4)' },
-  label: { field: 'label', kind: 'string', help: 'a tag shown in reports' },
-};
-
-const RUN_OPTIONS: Record<string, OptionSpec> = {
-  scenario: { kind: 'string', help: `a built-in scenario (${builtinScenarioNames().join(', ')}) or a JSON file; flags override its fields` },
-  out: { kind: 'string', help: 'results JSON path (reports/<scenario>-<time>.json)' },
-  resume: { kind: 'boolean', help: 'keep the finished cells of --out and run the rest' },
-  'cell-timeout': { kind: 'number', help: 'seconds before a cell is killed (0 = never)' },
-  quiet: { kind: 'boolean', help: 'no progress output' },
-  'no-report': { kind: 'boolean', help: 'write results only, no report' },
-  ...CELL_OPTIONS,
-};
-
-const USAGE = `pfc-bench: what the classification layer of face recognition costs, model parallel vs Partial FC
-
-Usage:
-  pfc-bench run [--scenario NAME|FILE] [options]   measure, print a table, write results JSON (+ report)
-  pfc-bench report RESULTS.json [...more] [--out DIR] [--format html,md,csv,svg,png]
-                                                   re-render the report (HTML, Markdown, CSV, charts) of results files
-  pfc-bench capacity [--scenario capacity] [opts] largest identity count per strategy for a --gpu-memory budget
-  pfc-bench compare BASELINE.json CURRENT.json [--threshold 1.15] [--memory-tolerance 0] [--json] [--all]
-                                                   regression check: memory/FLOPs/collectives exact, times / GEMM reference
-  pfc-bench scenarios                              list built-in scenarios
-  pfc-bench info                                   backends, build and devices
-  pfc-bench help
-
-run options:
-${Object.entries(RUN_OPTIONS).map(([k, o]) => `  --${k.padEnd(15)} ${o.help}`).join('\n')}
-`;
-
-export function cellOverrides(options: ParsedOptions): CellFields {
-  const fields: Record<string, unknown> = {};
-  for (const [name, spec] of Object.entries(CELL_OPTIONS)) {
-    if (options[name] !== undefined && spec.field) fields[spec.field] = options[name];
-  }
-  return fields as CellFields;
+function wantsHelp(argv: readonly string[]): boolean {
+  return argv.length === 1 && (argv[0] === '--help' || argv[0] === '-h');
 }
 
-function customScenario(): Scenario {
-  return { name: 'custom', description: 'A case given by command-line flags.', defaults: {}, cells: [{}] };
+function usageLine(text: string): number {
+  process.stdout.write(`usage: ${text}\n`);
+  return 0;
+}
+
+function help(): number {
+  process.stdout.write(USAGE);
+  return 0;
+}
+
+async function renderReport(outPath: string, options: ParsedOptions): Promise<void> {
+  if (options['no-report'] === true) return;
+  const { renderReportFor } = await import('./report/hook.js');
+  for (const path of await renderReportFor([outPath])) process.stdout.write(`report: ${path}\n`);
 }
 
 async function capacityCommand(argv: string[]): Promise<number> {
-  const { options, positionals } = parseOptions(argv, RUN_OPTIONS, 'capacity');
-  if (positionals.length) throw new UsageError('capacity', `unexpected argument '${positionals[0]}'`);
-  const scenario = loadScenario(String(options.scenario ?? 'capacity'));
-  const overrides = cellOverrides(options);
-  const specs = expandScenario(scenario, overrides);
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
-  const outPath = String(options.out ?? join(packageRoot(), 'reports', `${scenario.name}-${stamp}.json`));
-  const { backend } = selectBackend(specs[0].backend);
-  const results: ResultsFile = {
-    schema: RESULTS_SCHEMA,
-    schemaVersion: RESULTS_SCHEMA_VERSION,
-    scenario: { name: scenario.name, description: scenario.description, file: scenario.file, overrides: overrides as Record<string, unknown> },
+  const p = planRun('capacity', argv, 'capacity');
+  if (!p) return help();
+  const { backend } = selectBackend(p.specs[0].backend);
+  const quiet = p.options.quiet === true;
+  const executor = capacityExecutor(Number(p.options['cell-timeout'] ?? 0));
+  const results = await runSweep(p.specs, executor, {
+    outPath: p.outPath,
+    scenario: p.info,
     context: runContext(backend.context()),
-    cells: [],
-  };
-  for (const [i, spec] of specs.entries()) {
-    const cell = await searchCapacity(spec, Number(options['cell-timeout'] ?? 0));
-    results.cells.push(cell);
-    writeResultsAtomically(outPath, results);
-    if (options.quiet !== true) process.stderr.write(`[cell ${i + 1}/${specs.length}] ${describeCell(spec)} in ${spec.memoryBudget} bytes: ${cell.capacity ? cell.capacity.largestClasses : cell.status}\n`);
-  }
-  process.stdout.write(`${capacityTable(results.cells)}\nresults: ${outPath}\n`);
-  if (options['no-report'] !== true) {
-    const { renderReportFor } = await import('./report/hook.js');
-    for (const path of await renderReportFor([outPath])) process.stdout.write(`report: ${path}\n`);
-  }
+    resume: p.options.resume === true,
+    keep: (p.options.keep as CellStatus[] | CellStatus | undefined) === undefined ? [] : ([] as CellStatus[]).concat(p.options.keep as CellStatus),
+    progress: new Progress(process.stderr, quiet),
+  });
+  process.stdout.write(`${capacityTable(results.cells)}\nresults: ${p.outPath}\n`);
+  await renderReport(p.outPath, p.options);
   return results.cells.every((c) => c.status === 'completed') ? 0 : 1;
 }
 
 async function runCommand(argv: string[]): Promise<number> {
-  const { options, positionals } = parseOptions(argv, RUN_OPTIONS, 'run');
-  if (positionals.length) throw new UsageError('run', `unexpected argument '${positionals[0]}' (options start with --)`);
-  const scenario = options.scenario ? loadScenario(String(options.scenario)) : customScenario();
-  const overrides = cellOverrides(options);
-  const specs = expandScenario(scenario, overrides);
+  const p = planRun('run', argv);
+  if (!p) return help();
+  const { specs, options } = p;
   // Resolve the backend now, so a bad --backend fails before any cell runs, and say what auto chose.
-  const backends = new Set(specs.map((s) => s.backend));
-  const notes = [...backends].map((b) => selectBackend(b).note);
+  const notes = [...new Set(specs.map((s) => s.backend))].map((b) => selectBackend(b).note);
   for (const spec of specs) checkBackendSupports(spec, selectBackend(spec.backend).backend);
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
-  const outPath = String(options.out ?? join(packageRoot(), 'reports', `${scenario.name}-${stamp}.json`));
   const quiet = options.quiet === true;
+  const keep = options.keep === undefined ? [] : ([] as CellStatus[]).concat(options.keep as CellStatus);
+  let executor: CellExecutor;
+  let context;
+  let finish = () => {};
   if (specs.some((s) => s.mode === 'real')) {
-    // Real mode: this process is one rank of an mpirun/srun job; the matrix runs in-process.
-    const scenarioInfo = { name: scenario.name, description: scenario.description, file: scenario.file, overrides: overrides as Record<string, unknown> };
-    return runRealSweep(specs, { outPath, scenario: scenarioInfo, resume: options.resume === true, quiet, report: options['no-report'] !== true });
+    // Real mode: this process is one rank of an mpirun/srun job; every rank runs the cells in-process.
+    const session = startRealSession(specs, quiet, p.scenario.name);
+    ({ executor, context } = session);
+    finish = session.finish;
+  } else {
+    if (!quiet) process.stderr.write(`pfc-bench: scenario ${p.scenario.name}, ${specs.length} cell(s); ${notes.join('; ')}\n`);
+    executor = childProcessExecutor({ cellTimeoutSeconds: Number(options['cell-timeout'] ?? 0) });
+    context = runContext(selectBackend(specs[0].backend).backend.context());
   }
-  if (!quiet) process.stderr.write(`pfc-bench: scenario ${scenario.name}, ${specs.length} cell(s); ${notes.join('; ')}\n`);
-  const { backend } = selectBackend(specs[0].backend);
-  const results = await runSweep(specs, {
-    outPath,
-    scenario: { name: scenario.name, description: scenario.description, file: scenario.file, overrides: overrides as Record<string, unknown> },
-    context: runContext(backend.context()),
+  const results = await runSweep(specs, executor, {
+    outPath: p.outPath,
+    scenario: p.info,
+    context,
     resume: options.resume === true,
-    cellTimeoutSeconds: Number(options['cell-timeout'] ?? 0),
-    progress: new Progress(process.stderr, quiet),
+    keep,
+    progress: new Progress(process.stderr, quiet || !executor.reports),
   });
-  process.stdout.write(`${resultsTable(results.cells)}\n`);
-  process.stdout.write(`results: ${outPath}\n`);
-  if (options['no-report'] !== true) {
-    const { renderReportFor } = await import('./report/hook.js');
-    const written = await renderReportFor([outPath]);
-    for (const path of written) process.stdout.write(`report: ${path}\n`);
+  if (executor.reports) {
+    process.stdout.write(`${resultsTable(results.cells)}\n`);
+    process.stdout.write(`results: ${p.outPath}\n`);
+    await renderReport(p.outPath, options);
   }
-  return results.cells.every((c) => c.status === 'completed') ? 0 : 1;
+  finish();
+  return executor.reports && !results.cells.every((c) => c.status === 'completed') ? 1 : 0;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -161,19 +106,24 @@ export async function main(argv: string[]): Promise<number> {
     case 'run':
       return runCommand(rest);
     case 'report': {
-      const { reportCommand } = await import('./report/command.js');
+      const { reportCommand, REPORT_USAGE } = await import('./report/command.js');
+      if (wantsHelp(rest)) return usageLine(REPORT_USAGE);
       return reportCommand(rest);
     }
     case 'capacity':
       return capacityCommand(rest);
     case 'compare': {
-      const { compareCommand } = await import('./compare/command.js');
+      const { compareCommand, COMPARE_USAGE } = await import('./compare/command.js');
+      if (wantsHelp(rest)) return usageLine(`${COMPARE_USAGE}\nexit status: 0 ok, 1 regressed, 3 inconclusive (a slowdown the trials or the GEMM reference cannot carry), 2 bad input`);
       return compareCommand(rest);
     }
     case 'scenarios':
+      if (wantsHelp(rest)) return usageLine('pfc-bench scenarios (lists the built-in scenarios)');
+      noArguments('scenarios', rest);
       for (const name of builtinScenarioNames()) process.stdout.write(`${name.padEnd(10)} ${loadScenario(name).description}\n`);
       return 0;
     case 'info': {
+      if (wantsHelp(rest)) return usageLine('pfc-bench info [--json] (build, CUDA device, and each run-time library: found or not, file, version)');
       const { infoCommand } = await import('./info.js');
       return infoCommand(rest);
     }

@@ -6,13 +6,27 @@ export interface OptionSpec {
   field?: string;
   kind: 'string' | 'number' | 'boolean';
   help: string;
+  /** Parses one value (a comma list's item for `list` options); throws a UsageError naming the option. */
+  parse?: (value: string, option: string) => unknown;
+  /** A comma list gives several values (a sweep). */
+  list?: boolean;
 }
 
-export type ParsedOptions = Record<string, string | number | boolean>;
+export type ParsedOptions = Record<string, unknown>;
+
+const BOOLEAN_TEXT: Record<string, boolean> = { true: true, yes: true, on: true, '1': true, false: false, no: false, off: false, '0': false };
+
+/** Lines of `--name  help`, for a command's --help. */
+export function optionHelp(allowed: Record<string, OptionSpec>): string {
+  return Object.entries(allowed)
+    .map(([name, o]) => `  --${name.padEnd(15)} ${o.help}${o.list && o.field ? ' (a comma list sweeps it)' : ''}`)
+    .join('\n');
+}
 
 /**
  * Parses argv against `allowed`; anything unknown, repeated or missing its value is a
  * UsageError naming the option (with a suggestion and `hint`, e.g. the command's usage).
+ * A `list` option's value is an array when it holds a comma; otherwise the single value.
  */
 export function parseOptions(
   argv: readonly string[],
@@ -25,28 +39,44 @@ export function parseOptions(
   const names = Object.keys(allowed);
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    if (!arg.startsWith('--')) {
+    if (!arg.startsWith('--') || arg === '--') {
       positionals.push(arg);
       continue;
     }
     const [rawName, inline] = arg.slice(2).split(/=(.*)/s, 2);
-    const spec = allowed[rawName];
-    if (!spec) throw new UsageError(`--${rawName}`, `unknown option for '${command}'${suggest(rawName, names).replace("'", "'--")}; ${hint}`);
-    if (options[rawName] !== undefined) throw new UsageError(`--${rawName}`, 'given twice');
+    const spec = Object.hasOwn(allowed, rawName) ? allowed[rawName] : undefined;
+    const option = `--${rawName}`;
+    if (!spec) throw new UsageError(option, `unknown option for '${command}'${suggest(rawName, names).replace("'", "'--")}; ${hint}`);
+    if (options[rawName] !== undefined) throw new UsageError(option, 'given twice');
     if (spec.kind === 'boolean') {
-      options[rawName] = inline === undefined ? true : inline !== 'false';
+      if (inline === undefined) {
+        options[rawName] = true;
+        continue;
+      }
+      const value = BOOLEAN_TEXT[inline.toLowerCase()];
+      if (value === undefined) throw new UsageError(option, `expected true or false (or no value), got '${inline}'`);
+      options[rawName] = value;
       continue;
     }
     const value = inline ?? argv[++i];
-    if (value === undefined || value === '' || (inline === undefined && value.startsWith('--'))) {
-      throw new UsageError(`--${rawName}`, `expected a value (${spec.help})`);
+    if (value === undefined || value.trim() === '' || (inline === undefined && value.startsWith('--'))) {
+      throw new UsageError(option, `expected a value (${spec.help})`);
     }
-    if (spec.kind === 'number') {
-      const n = Number(value);
-      if (value.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${rawName}`, `expected a number, got '${value}'`);
-      options[rawName] = n;
+    const one = (text: string): unknown => {
+      if (spec.parse) return spec.parse(text, option);
+      if (spec.kind === 'number') {
+        const n = Number(text);
+        if (text.trim() === '' || !Number.isFinite(n)) throw new UsageError(option, `expected a number, got '${text}'`);
+        return n;
+      }
+      return text;
+    };
+    if (spec.list && value.includes(',')) {
+      const items = value.split(',').map((s) => s.trim());
+      if (items.some((s) => s === '')) throw new UsageError(option, `expected a comma list without empty items, got '${value}'`);
+      options[rawName] = items.map(one);
     } else {
-      options[rawName] = value;
+      options[rawName] = one(value);
     }
   }
   return { options, positionals };

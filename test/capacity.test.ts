@@ -44,3 +44,19 @@ test('a budget without room for any class is out of memory; no budget is an erro
   assert.equal(none.status, 'error');
   assert.match(none.error!, /--gpu-memory/);
 });
+
+test('an answer the allocation cannot confirm says what was and was not confirmed, and why (a budget past the host memory)', async () => {
+  const { totalmem } = await import('node:os');
+  const { describeUnconfirmed } = await import('../src/bench/capacity.js');
+  const s = { ...spec('partial-fc', '64MiB'), memoryBudget: totalmem() * 4 };
+  const answer = { budgetBytes: s.memoryBudget, largestClasses: 1000, modelBytes: 1, allocatedBytes: 123, confirmedFit: true, confirmedOomAbove: false, nextClassesTried: 1008 };
+  const fits = { id: 'a', status: 'completed' as const, spec: s };
+  const message = describeUnconfirmed(s, answer, fits, { ...fits, id: 'b' });
+  assert.match(message, /confirmed: 1000 classes fit \(allocated 123 bytes\)/);
+  assert.match(message, /not confirmed: 1008 classes should not fit but the allocation ended completed/);
+  assert.match(message, /is more than this host's memory/);
+  assert.doesNotMatch(message, /did not confirm the model/);
+  const failed = describeUnconfirmed({ ...s, memoryBudget: 2 ** 20 }, { ...answer, confirmedFit: false, confirmedOomAbove: true }, { ...fits, status: 'killed', error: 'the cell\'s process was killed by SIGKILL' }, undefined);
+  assert.match(failed, /not confirmed: 1000 classes should fit but the allocation ended killed \(the cell's process was killed by SIGKILL\)/);
+  assert.doesNotMatch(failed, /host's memory/);
+});

@@ -279,3 +279,61 @@ test('runCell records per-trial medians and a reference after each trial, withou
   assert.equal(cell.timing!.stepMs.samples.length, spec.steps * spec.trials);
   assert.deepEqual(cell.memory!.atPeak, cell.memory!.modelBytes);
 });
+
+/** One run of each cell with its first trial only: what a run with --trials 1 records. */
+function oneTrial(results: ResultsFile): ResultsFile {
+  const one = clone(results);
+  const ids = [...new Set(one.cells.map((c) => c.id))];
+  one.cells = ids.map((id) => one.cells.find((c) => c.id === id)!);
+  for (const cell of one.cells) cell.timing!.trials = cell.timing!.trials!.slice(0, 1);
+  return one;
+}
+
+test('one trial a side: a slowdown is inconclusive (exit 3), never regressed', () => {
+  const base = oneTrial(baseline);
+  const current = clone(base);
+  // Noise of one unlucky trial: with one trial the consistency test would pass trivially.
+  for (const cell of current.cells.filter(byStrategy('model-parallel'))) scaleTimes(cell, () => 1.3, () => 1);
+  const result = compareResults(base, current);
+  assert.equal(result.verdict, 'inconclusive', formatComparison(result));
+  assert.equal(result.ok, true);
+  assert.deepEqual(result.regressions, []);
+  const cell = result.cells.find((c) => c.strategy === 'model-parallel sparse')!;
+  assert.equal(cell.verdict, 'inconclusive');
+  assert.match(cell.inconclusive ?? '', /1 baseline and 1 current trial\(s\); at least 3/);
+  assert.match(formatComparison(result), /INCONCLUSIVE/);
+  const dir = mkdtempSync(join(tmpdir(), 'pfc-compare-'));
+  writeFileSync(join(dir, 'b.json'), JSON.stringify(base));
+  writeFileSync(join(dir, 'c.json'), JSON.stringify(current));
+  assert.equal(compareCommand([join(dir, 'b.json'), join(dir, 'c.json')], () => undefined), 3);
+  // Identical single-trial runs are ok.
+  assert.equal(compareResults(base, clone(base)).verdict, 'ok');
+});
+
+test('a GEMM reference 83x slower (a contended machine) makes a slower phase inconclusive, not regressed', () => {
+  const current = clone(baseline);
+  for (const cell of current.cells.filter(byStrategy('model-parallel'))) {
+    for (const trial of cell.timing!.trials!) {
+      trial.gemmMs *= 83;
+      trial.phasesMs.softmax *= 5.6 * 83;
+      trial.stepMs *= 83;
+    }
+    cell.reference!.gemmMs.median *= 83;
+  }
+  const result = compare(current);
+  assert.equal(result.verdict, 'inconclusive', formatComparison(result));
+  assert.ok(!result.regressions.some((r) => r.metric === 'softmax'));
+  const cell = result.cells.find((c) => c.strategy === 'model-parallel sparse')!;
+  assert.match(cell.inconclusive ?? '', /GEMM reference itself ran 83\.00x/);
+  // The deliberate slowdown on a steady machine is still caught, with the phase named.
+  const steady = clone(baseline);
+  for (const c of steady.cells.filter(byStrategy('model-parallel'))) {
+    for (const trial of c.timing!.trials!) {
+      trial.stepMs += 2 * trial.phasesMs.softmax;
+      trial.phasesMs.softmax *= 3;
+    }
+  }
+  const caught = compare(steady);
+  assert.equal(caught.verdict, 'regressed');
+  assert.ok(caught.regressions.some((r) => r.metric === 'softmax'));
+});

@@ -5,7 +5,8 @@
  *   parallel, on C = 41 (not divisible by N), D = 9, outliers and repeated labels;
  * - the emulated rank r of N allocates per category what real rank r allocates and records
  *   the same collectives (kind, label, bytes) — what the communication model consumes;
- * - `pfc-bench run --mode real` under mpirun: rank 0 alone reports, every rank's peak is kept;
+ * - `pfc-bench run --mode real` under mpirun: rank 0 alone reports, every rank's peak is kept; a
+ *   cell that runs out of memory on any rank is recorded as oom by every rank and the job goes on;
  * - a failing rank (bad option, out of memory, MPI error) ends the whole job within seconds
  *   naming the rank; options that differ across ranks, or --gpus != world size, are refused.
  *
@@ -265,7 +266,7 @@ test('a bad option on one rank ends the job within seconds, naming the rank', { 
   }
 });
 
-test('out of memory on one rank (--gpu-memory on rank 2 only) ends the job within seconds, naming the rank', { skip, timeout: 60_000 }, async () => {
+test('out of memory on one rank only (--gpu-memory on rank 2): every rank records oom, and the job ends within seconds', { skip, timeout: 60_000 }, async () => {
   const dir = tempDir();
   try {
     const out = join(dir, 'r.json');
@@ -273,7 +274,47 @@ test('out of memory on one rank (--gpu-memory on rank 2 only) ends the job withi
       { np: 2, args: cliArgs(3, out) },
       { np: 1, args: cliArgs(3, out, ['--gpu-memory', '4KiB']) },
     ], HANG_SECONDS);
-    assertFailedFast(job, /pfc-bench: rank 2: out of memory: allocating \d+ bytes of \w+ on cpu would pass the budget of 4096 bytes/);
+    assert.ok(!job.timedOut, `the job hung: ${describeJob(job)}`);
+    assert.ok(job.seconds < FAILURE_SECONDS, `the job took ${job.seconds.toFixed(1)}s: ${describeJob(job)}`);
+    assert.equal(job.code, 1, `not every cell completed: exit 1: ${describeJob(job)}`);
+    assert.match(job.stderr, /pfc-bench: rank 2: out of memory: allocating \d+ bytes of \w+ on cpu would pass the budget of 4096 bytes/);
+    const results = JSON.parse(readFileSync(out, 'utf8')) as ResultsFile;
+    assert.equal(results.cells.length, 1);
+    assert.equal(results.cells[0].status, 'oom');
+    assert.match(results.cells[0].error ?? '', /^rank 2: out of memory/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('--mode real: a cell over --gpu-memory is recorded as oom and the job goes on to the next cell; --resume runs it again', { skip, timeout: 120_000 }, async () => {
+  const dir = tempDir();
+  try {
+    const scenario = join(dir, 'scenario.json');
+    writeFileSync(
+      scenario,
+      JSON.stringify({
+        name: 'mpi-oom',
+        description: 'a cell that does not fit between two that do',
+        defaults: { gpus: 2, batch: 2 * LOCAL_BATCH, dim: DIM, strategy: 'model-parallel', backend: 'cpu', steps: 1, warmup: 0, threads: 1 },
+        cells: [{ classes: CLASSES }, { classes: 4_000_000, gpuMemory: '64MiB' }, { classes: 2 * CLASSES }],
+      }),
+    );
+    const out = join(dir, 'r.json');
+    const args = [CLI, 'run', '--scenario', scenario, '--mode', 'real', '--out', out, '--no-report', '--quiet'];
+    const job = await mpirun([{ np: 2, args }], HANG_SECONDS);
+    assert.ok(!job.timedOut, `the job hung: ${describeJob(job)}`);
+    assert.equal(job.code, 1, describeJob(job));
+    const first = JSON.parse(readFileSync(out, 'utf8')) as ResultsFile;
+    assert.deepEqual(first.cells.map((c) => c.status), ['completed', 'oom', 'completed'], `${JSON.stringify(first.cells.map((c) => c.error))} ${describeJob(job)}`);
+    assert.match(first.cells[1].error ?? '', /rank \d: out of memory/);
+    // --resume keeps the completed cells and runs the oom cell again (it is not completed).
+    const again = await mpirun([{ np: 2, args: [...args, '--resume'] }], HANG_SECONDS);
+    assert.ok(!again.timedOut, describeJob(again));
+    const second = JSON.parse(readFileSync(out, 'utf8')) as ResultsFile;
+    assert.deepEqual(second.cells.map((c) => c.status), ['completed', 'oom', 'completed']);
+    assert.equal(second.cells[0].startedAt, first.cells[0].startedAt, 'the completed cell is kept');
+    assert.equal(second.cells[2].startedAt, first.cells[2].startedAt, 'the completed cell is kept');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

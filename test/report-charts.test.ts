@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Resvg } from '@resvg/resvg-js';
 import { loadResults } from '../src/report/hook.js';
-import { identitySweeps, reportCells, type LoadedResults } from '../src/report/data.js';
+import { fmt, identitySweeps, reportCells, type LoadedResults } from '../src/report/data.js';
 import { buildCharts, logTicks, type ChartSpec } from '../src/report/charts.js';
 import { renderSvg, svgToPng, type RenderedChart } from '../src/report/render.js';
 import { FONT_FAMILY, fontFiles } from '../src/report/fonts.js';
@@ -98,6 +98,21 @@ test('phase chart: a stacked bar per completed cell with its total', async () =>
   assert.ok(countRole(c.svg, 'bar') >= completed * 4, `${countRole(c.svg, 'bar')} bars for ${completed} cells`);
   checkText(c, ["Where each step's time goes", 'milliseconds per step', 'gemm', 'softmax', 'communication (modeled)', ' ms']);
   checkPng(c);
+});
+
+test('phase chart: each label is the step time (one communication counted), inside the plot, the legend below', () => {
+  const spec = buildCharts(cells).find((x) => x.name === 'phases')!.spec as unknown as {
+    layer: { data: { values: Record<string, unknown>[] }; encoding: Record<string, { scale?: { domainMax?: number }; legend?: { orient?: string } }> }[];
+  };
+  const [bars, labels] = spec.layer;
+  const done = cells.filter((rc) => rc.cell.status === 'completed' && rc.cell.timing);
+  const texts = labels.data.values.map((v) => v.text);
+  assert.deepEqual(texts, done.map((rc) => `${fmt(rc.cell.timing!.stepMs.median)} ms`), 'the label is the step time');
+  for (const rc of done) assert.equal(rc.cell.timing!.phasesMs.communication, rc.cell.timing!.modeledCommMs, 'communication counted once: the modeled time');
+  assert.ok(!bars.data.values.some((v) => v.phase === 'communication'), 'no measured communication segment beside the modeled one (emulated cells)');
+  const longest = Math.max(...labels.data.values.map((v) => v.end as number));
+  assert.ok(bars.encoding.x.scale!.domainMax! >= longest * 1.2, 'room for the label past the longest bar');
+  assert.equal(bars.encoding.color.legend!.orient, 'bottom', 'the legend is not beside the labels');
 });
 
 test('memory chart: measured vs modeled per category, one panel per completed cell', async () => {

@@ -14,6 +14,7 @@ import { loadResults, renderReport } from '../src/report/hook.js';
 import { CSV_COLUMNS } from '../src/report/csv.js';
 import { parseReportArgs } from '../src/report/command.js';
 import { CLI, FIXTURE, parseCsv, pngSize } from './fixtures/report-helpers.js';
+import { parseResultsFile } from '../src/bench/results.js';
 
 const fixture = JSON.parse(readFileSync(FIXTURE, 'utf8')) as { cells: { id: string; status: string; error?: string }[] };
 
@@ -126,7 +127,7 @@ test('CLI: an unknown schema version is a clear error and a non-zero exit', (t) 
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const future = join(dir, 'future.json');
   writeFileSync(future, JSON.stringify({ ...JSON.parse(readFileSync(FIXTURE, 'utf8')), schemaVersion: 99 }));
-  assert.throws(() => loadResults([future]), /results schema version 99 is not supported \(this pfc-bench reads version 1\)/);
+  assert.throws(() => loadResults([future]), /results schema version 99 is not supported \(this pfc-bench reads versions 1 and 2\)/);
   const run = spawnSync(process.execPath, [CLI, 'report', future, '--out', dir], { encoding: 'utf8' });
   assert.notEqual(run.status, 0);
   assert.match(run.stderr, /future\.json: results schema version 99 is not supported/);
@@ -168,4 +169,21 @@ test('several results files make one report, runs told apart', async (t) => {
   const seed = readFileSync(join(dir, 'baseline-charts', 'seed.svg'), 'utf8');
   assert.match(seed, /baseline: 20k@8/);
   assert.match(seed, /candidate: 20k@8/);
+});
+
+test('a version-1 results file is read with the one step time: its median is the old totalMs and communication is counted once', () => {
+  const raw = JSON.parse(readFileSync(FIXTURE, 'utf8')) as { schemaVersion: number; cells: { spec: { mode: string }; timing?: { totalMs: number; modeledCommMs: number } }[] };
+  assert.equal(raw.schemaVersion, 1);
+  const upgraded = parseResultsFile(readFileSync(FIXTURE, 'utf8'), FIXTURE);
+  assert.equal(upgraded.schemaVersion, 2);
+  upgraded.cells.forEach((cell, i) => {
+    const before = raw.cells[i].timing;
+    if (!before || !cell.timing) return;
+    assert.equal(cell.timing.stepMs.median, before.totalMs);
+    if (raw.cells[i].spec.mode === 'emulate') {
+      assert.equal(cell.timing.communication, 'modeled');
+      assert.equal(cell.timing.phasesMs.communication, before.modeledCommMs);
+    }
+    assert.ok(Math.abs(cell.timing.imagesPerSecond - cell.spec.batch / (cell.timing.stepMs.median / 1000)) < 1e-6 * cell.timing.imagesPerSecond);
+  });
 });

@@ -5,7 +5,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { runSweep } from '../src/bench/runner.js';
+import { runSweep } from '../src/bench/sweep.js';
+import { childProcessExecutor } from '../src/bench/runner.js';
 import { Progress } from '../src/bench/progress.js';
 import { expandScenario, parseScenario, parseBytes, parseCount } from '../src/bench/scenario.js';
 import { parseResultsFile, type CellSpec, type ResultsFile } from '../src/bench/results.js';
@@ -34,12 +35,11 @@ function quietProgress(): { progress: Progress; text: () => string } {
 
 async function sweep(specs: CellSpec[], outPath: string, resume = false): Promise<{ results: ResultsFile; log: string }> {
   const { progress, text } = quietProgress();
-  const results = await runSweep(specs, {
+  const results = await runSweep(specs, childProcessExecutor({ cellTimeoutSeconds: 120 }), {
     outPath,
     scenario: { name: 'tiny', description: '', overrides: {} },
     context: runContext({ test: true }),
     resume,
-    cellTimeoutSeconds: 120,
     progress,
   });
   return { results, log: text() };

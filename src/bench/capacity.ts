@@ -5,10 +5,27 @@
  * real under the budget (emulated rank, memory not touched): the answer must fit, and the
  * next count must run out of memory.
  */
+import { totalmem } from 'node:os';
+import { selectBackend } from '../core/index.js';
 import { modelPeakBytes } from '../model/memory.js';
 import { runCellInChild } from './runner.js';
 import type { CapacityAnswer, CellResult, CellSpec } from './results.js';
 import { cellId } from './cell.js';
+import type { CellExecutor } from './sweep.js';
+
+/** The id of a capacity answer (not a measurement of the cell it starts from). */
+export function capacityId(spec: CellSpec): string {
+  return `capacity|${cellId(spec)}`;
+}
+
+/** The capacity probe as a way to run a cell of a sweep. */
+export function capacityExecutor(cellTimeoutSeconds: number): CellExecutor {
+  return { reports: true, idOf: capacityId, run: (spec) => searchCapacity(spec, cellTimeoutSeconds) };
+}
+
+function gib(bytes: number): string {
+  return `${(bytes / 2 ** 30).toFixed(1)} GiB`;
+}
 
 const MAX_CLASSES = 2 ** 31 - 1;
 
@@ -29,7 +46,7 @@ export function modelLargestClasses(spec: CellSpec, budget: number): number {
 
 export async function searchCapacity(spec: CellSpec, cellTimeoutSeconds = 0): Promise<CellResult> {
   const budget = spec.memoryBudget;
-  const id = `capacity|${cellId(spec)}`;
+  const id = capacityId(spec);
   if (!(budget > 0)) return { id, status: 'error', spec, error: '--gpu-memory: a capacity search needs a per-GPU memory budget, e.g. 11GiB' };
   const largest = modelLargestClasses(spec, budget);
   if (largest === 0) return { id, status: 'oom', spec, error: `even ${spec.ranks} classes do not fit ${budget} bytes` };
@@ -53,7 +70,22 @@ export async function searchCapacity(spec: CellSpec, cellTimeoutSeconds = 0): Pr
     status: confirmed ? 'completed' : 'error',
     spec: { ...spec, classes: largest },
     capacity,
-    ...(confirmed ? {} : { error: `the allocation did not confirm the model: at ${largest} ${atLargest.status}${atLargest.error ? ` (${atLargest.error})` : ''}, at ${next} ${above?.status}` }),
+    ...(confirmed ? {} : { error: describeUnconfirmed(spec, capacity, atLargest, above) }),
     ...(atLargest.memory ? { memory: atLargest.memory } : {}),
   };
+}
+
+/** What the allocation confirmed of the model's answer and what it did not, in words. */
+export function describeUnconfirmed(spec: CellSpec, c: CapacityAnswer, atLargest: CellResult, above: CellResult | undefined): string {
+  const parts: string[] = [];
+  if (c.confirmedFit) parts.push(`confirmed: ${c.largestClasses} classes fit (allocated ${c.allocatedBytes} bytes)`);
+  else parts.push(`not confirmed: ${c.largestClasses} classes should fit but the allocation ended ${atLargest.status}${atLargest.error ? ` (${atLargest.error.split('\n')[0]})` : ''}`);
+  if (above && !c.confirmedOomAbove) {
+    parts.push(`not confirmed: ${c.nextClassesTried} classes should not fit but the allocation ended ${above.status}${above.error ? ` (${above.error.split('\n')[0]})` : ''}`);
+  }
+  const host = totalmem();
+  if (spec.memoryBudget > host && selectBackend(spec.backend).backend.name === 'cpu') {
+    parts.push(`the budget (${gib(spec.memoryBudget)}) is more than this host's memory (${gib(host)}): on the CPU the model's answer cannot be checked by allocation`);
+  }
+  return parts.join('; ');
 }

@@ -8,42 +8,16 @@ import { core } from '../core/binding.js';
 import { selectBackend, zeroPhases, PHASES, type Backend, type PhaseTimes } from '../core/backend.js';
 import '../core/index.js';
 import type { Communicator, CollectiveRecord } from '../comm/communicator.js';
-import { emulatedCommunicator, singleCommunicator } from '../comm/local.js';
-import { createStrategy, SyntheticBatch, type Strategy } from '../strategies/index.js';
+import { openCommunicator } from '../comm/registry.js';
+import { createStrategy, strategyOf, SyntheticBatch, type Strategy } from '../strategies/index.js';
 import { modelMemory } from '../model/memory.js';
 import { interconnect, modeledMilliseconds } from '../model/comm.js';
 import { stepWork } from '../model/work.js';
 import { median, spread } from './stats.js';
 import { UsageError } from '../core/errors.js';
 import { measureGemmFloor } from './gemm-floor.js';
-import type { CellResult, CellSpec, TrialTiming } from './results.js';
+import { imagesPerSecond, type CellResult, type CellSpec, type TrialTiming } from './results.js';
 import type { MemoryCounters } from '../core/binding.js';
-
-/** Opens the communicator of a mode. Real mode is provided by the MPI module when built. */
-export type RealCommunicatorFactory = (spec: CellSpec, backend: Backend) => Communicator;
-/** Real-mode communicators by backend: MPI for CPU ranks, NCCL for GPU ranks. */
-const realFactories = new Map<string, RealCommunicatorFactory>();
-export function registerRealCommunicator(backendName: 'cpu' | 'cuda', factory: RealCommunicatorFactory): void {
-  realFactories.set(backendName, factory);
-}
-
-function openCommunicator(spec: CellSpec, backend: Backend): Communicator {
-  switch (spec.mode) {
-    case 'single':
-      return singleCommunicator();
-    case 'emulate':
-      return emulatedCommunicator(spec.rank, spec.ranks);
-    case 'real':
-    {
-      const factory = realFactories.get(backend.name);
-      if (!factory) {
-        const needs = backend.name === 'cuda' ? 'the NCCL communicator (a CUDA build)' : 'the MPI communicator (an MPI build: apt-get install libopenmpi-dev, then npm install)';
-        throw new UsageError('--mode', `real mode on the ${backend.name} backend needs ${needs}, which this build does not have`);
-      }
-      return factory(spec, backend);
-    }
-  }
-}
 
 export function cellId(spec: CellSpec): string {
   const m = spec.margin;
@@ -69,6 +43,24 @@ export interface CellProgress {
   (event: { phase: 'warmup' | 'measure'; done: number; total: number }): void;
 }
 
+export interface RunCellOptions {
+  progress?: CellProgress;
+  /**
+   * Real mode: called once every buffer is allocated (ok) or the set-up failed (not ok), before
+   * any collective runs; returns whether every rank's set-up succeeded. When it does not, the
+   * cell ends here on every rank alike, so no rank waits in a collective for one that failed.
+   */
+  agree?: (ok: boolean) => boolean;
+}
+
+/** Thrown on the ranks whose own set-up succeeded when another rank's did not. */
+export class PeerSetupFailed extends Error {
+  constructor() {
+    super('another rank failed to set up this cell');
+    this.name = 'PeerSetupFailed';
+  }
+}
+
 /** Throws a UsageError when the backend cannot run the cell as specified. */
 export function checkBackendSupports(spec: CellSpec, backend: Backend): void {
   if (backend.name === 'cpu' && spec.dtype !== 'fp32') {
@@ -76,26 +68,53 @@ export function checkBackendSupports(spec: CellSpec, backend: Backend): void {
   }
 }
 
-export function runCell(spec: CellSpec, progress?: CellProgress): CellResult {
+export function runCell(spec: CellSpec, options: RunCellOptions | CellProgress = {}): CellResult {
+  const { progress, agree } = typeof options === 'function' ? { progress: options, agree: undefined } : options;
   const started = Date.now();
   const native = core();
-  if (spec.threads > 0) native.setThreads(spec.threads);
-  const { backend } = selectBackend(spec.backend);
-  checkBackendSupports(spec, backend);
-  native.setMemoryBudget(backend.device, spec.memoryBudget);
-  native.resetMemoryPeaks(backend.device);
-  const comm = openCommunicator(spec, backend);
+  let backend: Backend | undefined;
+  let comm: Communicator | undefined;
   let strategy: Strategy | undefined;
-  let result: CellResult;
+  let setupError: unknown;
   try {
+    if (spec.threads > 0) native.setThreads(spec.threads);
+    backend = selectBackend(spec.backend).backend;
+    checkBackendSupports(spec, backend);
+    native.setMemoryBudget(backend.device, spec.memoryBudget);
+    native.resetMemoryPeaks(backend.device);
+    comm = openCommunicator({ mode: spec.mode, ranks: spec.ranks, rank: spec.rank }, backend);
     const source = new SyntheticBatch(spec.seed, spec.classes);
     strategy = createStrategy({ backend, comm, config: spec, source, initialize: !spec.allocateOnly });
-    if (spec.allocateOnly) return allocationResult(spec, backend, comm, strategy, started);
-    result = measure(spec, backend, comm, strategy, started, progress);
+  } catch (error) {
+    setupError = error;
+  }
+  let result: CellResult;
+  let setupPeak: MemoryCounters | undefined;
+  try {
+    if (agree) {
+      // The agreement's own small buffers are not the cell's: outside the budget and the peak.
+      const device = backend?.device ?? 'cpu';
+      setupPeak = native.memoryStats(device);
+      native.setMemoryBudget(device, 0);
+      let everyRankOk: boolean;
+      try {
+        everyRankOk = agree(setupError === undefined);
+      } finally {
+        native.setMemoryBudget(device, spec.memoryBudget);
+        native.resetMemoryPeaks(device);
+      }
+      if (!everyRankOk) throw setupError ?? new PeerSetupFailed();
+    }
+    if (setupError !== undefined) throw setupError;
+    if (spec.allocateOnly) return allocationResult(spec, backend!, comm!, strategy!, started);
+    result = measure(spec, backend!, comm!, strategy!, started, progress, setupPeak);
   } finally {
     strategy?.dispose();
-    comm.dispose();
+    comm?.dispose();
+    // The budget is the cell's: what runs between cells (a real run's collectives) has none.
+    if (backend) native.setMemoryBudget(backend.device, 0);
   }
+  const activeBackend = backend!;
   // The GEMM floor: each trial's, timed right after it (same machine load), and the step's
   // compute over it per trial. When no trial had room for it, once more after the strategy is freed.
   const emulated = spec.mode === 'emulate';
@@ -104,12 +123,17 @@ export function runCell(spec: CellSpec, progress?: CellProgress): CellResult {
     const ratios = trials.map((t) => (t.stepMs - (emulated ? t.phasesMs.communication : 0)) / t.gemmMs);
     result.reference = { gemmMs: spread(trials.map((t) => t.gemmMs)), stepOverGemm: median(ratios) };
   } else {
-    const rows = spec.strategy === 'data-parallel' ? spec.batch / spec.ranks : spec.batch;
-    const gemmMs = measureGemmFloor(backend, rows, result.activeCentres ?? 0, spec.dim, spec.dtype, Math.max(2, spec.steps));
-    const computeMs = result.timing!.totalMs - result.timing!.modeledCommMs;
+    const rows = strategyOf(spec.strategy).gemmRows(spec);
+    const gemmMs = measureGemmFloor(activeBackend, rows, result.activeCentres ?? 0, spec.dim, spec.dtype, Math.max(2, spec.steps));
+    const computeMs = result.timing!.stepMs.median - (emulated ? result.timing!.modeledCommMs : 0);
     result.reference = { gemmMs, stepOverGemm: computeMs / gemmMs.median };
   }
   result.wallSeconds = (Date.now() - started) / 1000;
+  // A diverged step is not a measurement of training: say so rather than save a null loss.
+  if (result.loss !== undefined && !Number.isFinite(result.loss)) {
+    result.status = 'error';
+    result.error = `the loss is ${result.loss} (the step diverged: check --lr, --margin and --dtype); the timings are kept but describe a broken step`;
+  }
   return result;
 }
 
@@ -127,7 +151,8 @@ function allocationResult(spec: CellSpec, backend: Backend, comm: Communicator, 
   };
 }
 
-function measure(spec: CellSpec, backend: Backend, comm: Communicator, strategy: Strategy, started: number, progress?: CellProgress): CellResult {
+/** `setupPeak`: the memory counters at the end of the set-up, when the peaks were reset since. */
+function measure(spec: CellSpec, backend: Backend, comm: Communicator, strategy: Strategy, started: number, progress?: CellProgress, setupPeak?: MemoryCounters): CellResult {
   const timer = backend.createTimer();
   const phaseSamples: PhaseTimes[] = [];
   const losses: number[] = [];
@@ -161,7 +186,7 @@ function measure(spec: CellSpec, backend: Backend, comm: Communicator, strategy:
   // reference's buffers must not count in the step's memory: the peak so far is kept and the
   // peaks are reset after it (budget lifted while it runs).
   const trials: TrialTiming[] = [];
-  let peakStats: MemoryCounters | undefined;
+  let peakStats: MemoryCounters | undefined = setupPeak;
   let trialReference = true;
   const endTrial = () => {
     const first = samples.length - spec.steps;
@@ -173,7 +198,7 @@ function measure(spec: CellSpec, backend: Backend, comm: Communicator, strategy:
     if (trialReference) {
       try {
         core().setMemoryBudget(backend.device, 0);
-        const rows = spec.strategy === 'data-parallel' ? spec.batch / spec.ranks : spec.batch;
+        const rows = strategyOf(spec.strategy).gemmRows(spec);
         gemmMs = measureGemmFloor(backend, rows, strategy.activeCentres(), spec.dim, spec.dtype, Math.max(2, spec.steps)).median;
       } catch {
         trialReference = false; // no room for it next to the strategy: compare falls back to the cell's reference
@@ -193,16 +218,19 @@ function measure(spec: CellSpec, backend: Backend, comm: Communicator, strategy:
   }, { async: false }); // declared sync: tinybench would otherwise call it once more to find out
   bench.runSync();
 
-  const stepMs = spread(samples);
-  const phasesMs = zeroPhases();
-  for (const phase of PHASES) phasesMs[phase] = median(phaseSamples.map((p) => p[phase]));
   const emulated = spec.mode === 'emulate';
   const profile = interconnect(spec.interconnect, spec.gpusPerNode || undefined);
   const modeledCommMs = emulated ? modeledMilliseconds(stepRecords, profile) : 0;
-  // In emulate mode the measured 'communication' phase is local copies and synthesis of the
-  // peers' rows: replaced by the modeled time of the real collectives.
-  const computeMs = emulated ? median(samples.map((s, i) => s - phaseSamples[i].communication)) : stepMs.median;
-  const totalMs = computeMs + modeledCommMs;
+  // The one step time. In emulate mode the measured 'communication' phase is local copies and
+  // synthesis of the peers' rows: each step's is replaced by the modeled time of the real
+  // collectives, so every step counts exactly one communication time.
+  const computeSamples = emulated ? samples.map((s, i) => s - phaseSamples[i].communication) : samples;
+  const stepMs = spread(emulated ? computeSamples.map((c) => c + modeledCommMs) : samples);
+  const phasesMs = zeroPhases();
+  for (const phase of PHASES) phasesMs[phase] = median(phaseSamples.map((p) => p[phase]));
+  if (emulated) phasesMs.communication = modeledCommMs;
+  const computeMs = median(computeSamples);
+  const totalMs = stepMs.median;
   const last = core().memoryStats(backend.device);
   const stats = peakStats && peakStats.totalPeak >= last.totalPeak ? peakStats : last;
   const work = stepWork(spec, strategy.activeCentres(), strategy.shard.size);
@@ -217,9 +245,10 @@ function measure(spec: CellSpec, backend: Backend, comm: Communicator, strategy:
     timing: {
       stepMs,
       phasesMs,
+      communication: emulated ? 'modeled' : 'measured',
       modeledCommMs,
       totalMs,
-      imagesPerSecond: spec.batch / (totalMs / 1000),
+      imagesPerSecond: imagesPerSecond(spec.batch, totalMs),
       modeled: emulated && spec.ranks > 1,
       trials,
     },

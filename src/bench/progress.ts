@@ -3,11 +3,12 @@
  * line per finished cell and nothing in between.
  */
 import type { CellResult, CellSpec } from './results.js';
+import { methodLabel } from './method.js';
 
 export function describeCell(spec: CellSpec): string {
   const classes = spec.classes >= 1e6 ? `${spec.classes / 1e6}M` : spec.classes >= 1e3 ? `${spec.classes / 1e3}k` : `${spec.classes}`;
-  const rate = spec.strategy === 'partial-fc' ? ` rate ${spec.sampleRate} ${spec.update}` : '';
-  return `${spec.label ? `${spec.label} ` : ''}${spec.strategy}${rate} ${classes}@${spec.ranks} batch ${spec.batch}`;
+  // A label stands for the setting (often "1M@8"): it replaces classes@GPUs rather than repeat it.
+  return `${spec.label || `${classes}@${spec.ranks}`} ${methodLabel(spec)} batch ${spec.batch}`;
 }
 
 function formatSeconds(s: number): string {
@@ -67,7 +68,7 @@ export class Progress {
     }
     if (this.quiet) return;
     const what = result.status === 'completed' && result.timing
-      ? `${result.timing.totalMs.toFixed(1)} ms/step, ${Math.round(result.timing.imagesPerSecond)} img/s`
+      ? `${result.timing.stepMs.median.toFixed(1)} ms/step, ${Math.round(result.timing.imagesPerSecond)} img/s`
       : `${result.status}${result.error ? `: ${result.error.split('\n')[0]}` : ''}`;
     const line = `[cell ${index + 1}/${this.total}] ${describeCell(spec)}: ${reused ? 'kept from the previous run, ' : ''}${what}`;
     this.stream.write(this.live ? `\r\x1b[K${line}\n` : `${line}\n`);

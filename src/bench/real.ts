@@ -3,36 +3,27 @@
  * process, cell by cell in the same order (cells cannot run in child processes: the ranks of a
  * cell are the job's processes). Rank 0 gathers every rank's memory peak (the headline
  * peakBytes is the maximum, memory.perRankPeakBytes keeps them all), and only rank 0 prints
- * progress and the table and writes the results file and the report.
+ * progress and the table and writes the results file and the report (the command renders;
+ * the sweep is the shared executor of sweep.ts).
  *
  * Safety: at start-up the ranks compare a hash of their expanded cell specs (seed included) and
- * name a rank whose options differ; --gpus must equal the MPI world size. A failure on any rank
- * (a bad option, out of memory, an MPI error) prints "pfc-bench: rank R: <message>" and aborts
- * the whole job (MPI_Abort), so no rank is left waiting in a collective.
+ * name a rank whose options differ; --gpus must equal the MPI world size. A cell whose set-up
+ * fails on some rank (out of memory) is recorded alike by every rank and the job goes on; any
+ * other failure (a bad option, an MPI error inside a step) prints "pfc-bench: rank R: <message>"
+ * and aborts the whole job (MPI_Abort), so no rank is left waiting in a collective.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeSync } from 'node:fs';
+import { writeSync } from 'node:fs';
 import { core, MEMORY_CATEGORIES, type BytesByCategory } from '../core/binding.js';
-import { UsageError } from '../core/errors.js';
+import { UsageError, isOutOfMemory } from '../core/errors.js';
 import { selectBackend } from '../core/backend.js';
 import '../core/cpu-backend.js';
 import { abortMpi, allGatherInt32, broadcastInt32, currentRank, finalizeMpi, mpiWorld } from '../comm/mpi.js';
 import { modelMemory } from '../model/memory.js';
-import { cellId, runCell } from './cell.js';
+import { PeerSetupFailed, cellId, runCell } from './cell.js';
 import { runContext } from './context.js';
-import { Progress } from './progress.js';
-import { RESULTS_SCHEMA, RESULTS_SCHEMA_VERSION, parseResultsFile, type CellResult, type CellSpec, type ResultsFile } from './results.js';
-import { writeResultsAtomically } from './runner.js';
-import { resultsTable } from './table.js';
-
-export interface RealRunOptions {
-  outPath: string;
-  scenario: ResultsFile['scenario'];
-  resume: boolean;
-  quiet: boolean;
-  /** Render the report after the results (rank 0). */
-  report: boolean;
-}
+import type { CellResult, CellSpec, RunContext } from './results.js';
+import type { CellExecutor, StepProgress } from './sweep.js';
 
 /**
  * Spec fields that may differ across ranks: per-process resources (a per-GPU memory budget,
@@ -110,6 +101,17 @@ function decode(words: Int32Array, start: number, count: number): (number | null
     out.push(hi < 0 ? null : hi * 2 ** 31 + words[start + 2 * i + 1]);
   }
   return out;
+}
+
+/** Every rank's text, on every rank (UTF-8 bytes as int32 words, padded to the longest). */
+function gatherTexts(text: string, size: number): string[] {
+  const bytes = Buffer.from(text, 'utf8');
+  const lengths = allGatherInt32(Int32Array.of(bytes.length), size);
+  const longest = Math.max(1, ...lengths);
+  const padded = new Int32Array(longest);
+  bytes.forEach((b, i) => (padded[i] = b));
+  const all = allGatherInt32(padded, size);
+  return Array.from({ length: size }, (_, r) => Buffer.from(Uint8Array.from(all.subarray(r * longest, r * longest + lengths[r]))).toString('utf8'));
 }
 
 // --- failures ------------------------------------------------------------------------------------
@@ -221,8 +223,32 @@ function mergeMemory(result: CellResult, ranks: MemoryFigures[]): CellResult {
   };
 }
 
-/** Runs the matrix in real mode on this rank; rank 0 reports. Returns the exit code. */
-export async function runRealSweep(specs: CellSpec[], options: RealRunOptions): Promise<number> {
+/** Status codes every rank shares after a cell; the worst one is the cell's. */
+const STATUS_CODES = { completed: 0, peer: 1, oom: 2, error: 3 } as const;
+
+function statusCode(result: CellResult | undefined, error: unknown): number {
+  if (error instanceof PeerSetupFailed) return STATUS_CODES.peer;
+  if (error !== undefined) return isOutOfMemory(error) ? STATUS_CODES.oom : STATUS_CODES.error;
+  return result!.status === 'completed' ? STATUS_CODES.completed : result!.status === 'oom' ? STATUS_CODES.oom : STATUS_CODES.error;
+}
+
+export interface RealSession {
+  executor: CellExecutor;
+  context: RunContext;
+  rank: number;
+  size: number;
+  /** Rank 0 finishes writing before any rank leaves; then MPI ends cleanly everywhere. */
+  finish(): void;
+}
+
+/**
+ * Checks that every rank was given the same cells and that --gpus is the world size, then
+ * returns the executor that runs a cell on every rank together. A cell that fails on any rank
+ * while it is set up (out of memory, a bad allocation) ends on every rank alike: every rank
+ * records the same status and the job goes on to the next cell. A failure inside a step, with
+ * other ranks in a collective, still ends the job (it cannot be recovered from).
+ */
+export function startRealSession(specs: readonly CellSpec[], quiet: boolean, scenarioName: string): RealSession {
   const other = specs.find((s) => s.mode !== 'real');
   if (other) {
     throw new UsageError('--mode', `real mode runs every cell of the run under mpirun/srun; it cannot be mixed with '${other.mode}' cells in one run`);
@@ -238,75 +264,55 @@ export async function runRealSweep(specs: CellSpec[], options: RealRunOptions): 
         new UsageError('--gpus', `${wrong.ranks} does not equal the MPI world size ${size}; in real mode --gpus must be the number of ranks mpirun/srun started (mpirun -np ${wrong.ranks} ...)`),
       );
     }
-    const notes = [...new Set(specs.map((s) => s.backend))].map((b) => selectBackend(b).note);
-    const { backend } = selectBackend(specs[0].backend);
-    const quiet = options.quiet || rank !== 0;
-    if (!quiet) process.stderr.write(`pfc-bench: ${options.scenario.name}, ${specs.length} cell(s) in real mode on ${size} MPI rank(s) (${world.version}); ${notes.join('; ')}\n`);
-
-    // Cells a previous run finished: rank 0 reads the file and tells every rank which to skip.
-    const reused = new Map<number, CellResult>();
-    if (options.resume) {
-      const flags = new Int32Array(specs.length);
-      if (rank === 0 && existsSync(options.outPath)) {
-        const previous = parseResultsFile(readFileSync(options.outPath, 'utf8'), options.outPath);
-        const done = new Map(previous.cells.filter((c) => c.status === 'completed' || c.status === 'oom').map((c) => [c.id, c]));
-        specs.forEach((spec, i) => {
-          const cell = done.get(cellId(spec));
-          if (cell) {
-            reused.set(i, cell);
-            flags[i] = 1;
-          }
-        });
-      }
-      broadcastInt32(flags, 0).forEach((f, i) => {
-        if (f && rank !== 0) reused.set(i, {} as CellResult);
-      });
-    }
-
-    const results: ResultsFile = {
-      schema: RESULTS_SCHEMA,
-      schemaVersion: RESULTS_SCHEMA_VERSION,
-      scenario: options.scenario,
-      context: runContext({ ...backend.context(), mpi: world.version, mpiLibrary: world.library, mpiRanks: size }),
-      cells: [],
-    };
-    const progress = new Progress(process.stderr, quiet);
-    progress.begin(specs.length);
-    for (const [index, spec] of specs.entries()) {
-      const kept = reused.get(index);
-      if (kept) {
-        if (rank === 0) {
-          results.cells.push(kept);
-          progress.cellDone(index, spec, kept, true);
-        }
-        continue;
-      }
-      if (rank === 0) progress.cellStart(index, spec);
-      const result = runCell(spec, rank === 0 ? (p) => progress.step(p.phase, p.done, p.total) : undefined);
-      const memory = gatherMemory(result, size);
-      if (rank === 0) {
-        const merged = mergeMemory(result, memory);
-        results.cells.push(merged);
-        writeResultsAtomically(options.outPath, results);
-        progress.cellDone(index, spec, merged, false);
-      }
-    }
-    progress.end();
-    if (rank === 0) {
-      writeResultsAtomically(options.outPath, results);
-      process.stdout.write(`${resultsTable(results.cells)}\n`);
-      process.stdout.write(`results: ${options.outPath}\n`);
-      if (options.report) {
-        const { renderReportFor } = await import('../report/hook.js');
-        const written = await renderReportFor([options.outPath]);
-        for (const path of written) process.stdout.write(`report: ${path}\n`);
-      }
-    }
-    // Rank 0 finishes writing before any rank leaves; then MPI ends cleanly everywhere.
-    core().mpiBarrier();
-    finalizeMpi();
-    return rank === 0 && !results.cells.every((c) => c.status === 'completed') ? 1 : 0;
   } catch (error) {
     failRank(rank, error);
   }
+  const notes = [...new Set(specs.map((s) => s.backend))].map((b) => selectBackend(b).note);
+  const { backend } = selectBackend(specs[0].backend);
+  if (!quiet && rank === 0) process.stderr.write(`pfc-bench: ${scenarioName}, ${specs.length} cell(s) in real mode on ${size} MPI rank(s) (${world.version}); ${notes.join('; ')}\n`);
+
+  const run = async (spec: CellSpec, onStep: (p: StepProgress) => void): Promise<CellResult> => {
+    let result: CellResult | undefined;
+    let failure: unknown;
+    let everyRankSetUp: boolean | undefined;
+    try {
+      result = runCell(spec, {
+        progress: rank === 0 ? onStep : undefined,
+        agree: (ok) => (everyRankSetUp = allGatherInt32(Int32Array.of(ok ? 1 : 0), size).every((f) => f === 1)),
+      });
+    } catch (error) {
+      // Past the agreement, the other ranks are in a collective: only ending the job is safe.
+      if (everyRankSetUp !== false) failRank(rank, error);
+      failure = error;
+    }
+    const mine = statusCode(result, failure);
+    if (failure !== undefined && mine !== STATUS_CODES.peer) writeSync(2, `pfc-bench: rank ${rank}: ${(failure as Error).message ?? String(failure)}\n`);
+    const codes = [...allGatherInt32(Int32Array.of(mine), size)];
+    const worst = Math.max(...codes);
+    if (worst === STATUS_CODES.completed) {
+      const memory = gatherMemory(result!, size);
+      return rank === 0 ? mergeMemory(result!, memory) : result!;
+    }
+    const culprit = codes.indexOf(worst);
+    const status = worst === STATUS_CODES.oom ? 'oom' : 'error';
+    const message = failure !== undefined ? String((failure as Error).message ?? failure) : (result?.error ?? status);
+    const messages = gatherTexts(message.slice(0, 2000), size);
+    return { ...(result ?? {}), id: cellId(spec), status, spec, error: `rank ${culprit}: ${messages[culprit]}` };
+  };
+
+  const executor: CellExecutor = {
+    reports: rank === 0,
+    run,
+    shareKept: (kept) => [...broadcastInt32(Int32Array.from(kept.map((k) => (k ? 1 : 0))), 0)].map((f) => f === 1),
+  };
+  return {
+    executor,
+    context: runContext({ ...backend.context(), mpi: world.version, mpiLibrary: world.library, mpiRanks: size }),
+    rank,
+    size,
+    finish() {
+      core().mpiBarrier();
+      finalizeMpi();
+    },
+  };
 }

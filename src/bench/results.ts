@@ -8,9 +8,15 @@ import type { CollectiveRecord } from '../comm/communicator.js';
 import type { FcConfig } from '../strategies/config.js';
 
 export const RESULTS_SCHEMA = 'pfc-bench/results';
-export const RESULTS_SCHEMA_VERSION = 1;
+/** 2: one step time (stepMs includes exactly one communication time); statuses killed, timeout. */
+export const RESULTS_SCHEMA_VERSION = 2;
 
-export type CellStatus = 'completed' | 'oom' | 'error' | 'skipped';
+/**
+ * completed; oom (an allocation passed the device or the budget); error; killed (by a
+ * signal, named in `signal`); timeout (--cell-timeout). Files of version 1 may hold 'skipped'.
+ */
+export const CELL_STATUSES = ['completed', 'oom', 'error', 'killed', 'timeout'] as const;
+export type CellStatus = (typeof CELL_STATUSES)[number] | 'skipped';
 export type RunMode = 'single' | 'emulate' | 'real';
 
 export interface Spread {
@@ -59,22 +65,35 @@ export interface CellResult {
   status: CellStatus;
   spec: CellSpec;
   error?: string;
+  /** The signal that ended the cell's process (status 'killed'). */
+  signal?: string;
   startedAt?: string;
   wallSeconds?: number;
   backend?: string;
   device?: string;
   timing?: {
-    /** Measured compute (all of the step in real and single mode), per step. */
+    /**
+     * THE step time, per step: compute plus exactly one communication time, measured (real,
+     * single) or modeled (emulate: the emulated rank's local copies are replaced by the modeled
+     * collectives). The table, progress, reports, charts and images/s all use it.
+     */
     stepMs: Spread;
+    /** Median per phase; 'communication' is the same one communication time (measured or modeled). */
     phasesMs: PhaseTimes;
+    /** Which communication time stepMs includes. */
+    communication: 'measured' | 'modeled';
     /** Modeled communication per step (emulate mode), 0 otherwise. */
     modeledCommMs: number;
-    /** Per-step time used for images/s: measured + modeled communication. */
+    /** = stepMs.median (kept for older readers). */
     totalMs: number;
+    /** = global batch / stepMs.median. */
     imagesPerSecond: number;
     /** True when any part of the time is modeled rather than measured. */
     modeled: boolean;
-    /** Per trial: medians of its steps, and the GEMM reference measured right after it. */
+    /**
+     * Per trial: medians of its steps as measured (emulate: the local copies included, nothing
+     * modeled), and the GEMM reference measured right after it: compare's raw input.
+     */
     trials?: TrialTiming[];
   };
   memory?: {
@@ -159,8 +178,36 @@ export function parseResultsFile(text: string, path: string): ResultsFile {
     throw new Error(`${path}: not a JSON results file (${(error as Error).message})`);
   }
   if (data?.schema !== RESULTS_SCHEMA) throw new Error(`${path}: not a pfc-bench results file (schema is ${JSON.stringify(data?.schema)})`);
+  if (data.schemaVersion === 1 && Array.isArray(data.cells)) return upgradeFromVersion1(data);
   if (data.schemaVersion !== RESULTS_SCHEMA_VERSION) {
-    throw new Error(`${path}: results schema version ${data.schemaVersion} is not supported (this pfc-bench reads version ${RESULTS_SCHEMA_VERSION})`);
+    throw new Error(`${path}: results schema version ${data.schemaVersion} is not supported (this pfc-bench reads versions 1 and ${RESULTS_SCHEMA_VERSION})`);
   }
   return data;
+}
+
+/**
+ * Version 1 kept the emulated rank's measured local copies in stepMs and phasesMs and added
+ * the modeled time only to totalMs. Version 2 has one step time: the samples are shifted so
+ * their median is totalMs (the spread is approximate: the copies' own spread stays in it),
+ * and the communication phase is the modeled time.
+ */
+function upgradeFromVersion1(data: ResultsFile): ResultsFile {
+  for (const cell of data.cells) {
+    const t = cell.timing as (CellResult['timing'] & { communication?: string }) | undefined;
+    if (!t || t.communication) continue;
+    const modeled = cell.spec?.mode === 'emulate';
+    if (modeled) {
+      const shift = t.totalMs - t.stepMs.median;
+      const s = t.stepMs;
+      t.stepMs = { median: s.median + shift, mean: s.mean + shift, min: s.min + shift, p10: s.p10 + shift, p90: s.p90 + shift, max: s.max + shift, samples: s.samples.map((x) => x + shift) };
+      t.phasesMs = { ...t.phasesMs, communication: t.modeledCommMs };
+    }
+    t.communication = modeled ? 'modeled' : 'measured';
+  }
+  return { ...data, schemaVersion: RESULTS_SCHEMA_VERSION };
+}
+
+/** Images per second under the one step time. */
+export function imagesPerSecond(batch: number, stepMs: number): number {
+  return batch / (stepMs / 1000);
 }

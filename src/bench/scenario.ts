@@ -7,14 +7,15 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { packageRoot } from '../core/binding.js';
 import { UsageError, suggest } from '../core/errors.js';
-import { BACKEND_CHOICES } from '../core/backend.js';
-import { MARGINS, STRATEGY_NAMES, UPDATE_KINDS, STORAGE_DTYPES, DEFAULT_SGD, requireChoice, validateFcConfig } from '../strategies/config.js';
-import { INTERCONNECTS } from '../model/comm.js';
+import { UPDATE_KINDS, STORAGE_DTYPES, requireChoice, type StorageDType, type UpdateKind } from '../strategies/config.js';
+import { strategyOf, validateFcConfig } from '../strategies/registry.js';
+import type { Margin } from '../core/binding.js';
+import { FIELD_NAMES, RUN_MODES, builtinDefaults, parseField, parseBytes, parseCount } from './fields.js';
 import type { CellSpec, PublishedFigure, RunMode } from './results.js';
 
-export const RUN_MODES: readonly RunMode[] = ['single', 'emulate', 'real'];
+export { RUN_MODES, FIELD_NAMES, parseBytes, parseCount };
 
-/** The user-facing fields of a cell (scenario keys; CLI flags are their kebab-case). */
+/** The user-facing fields of a cell (scenario keys; CLI flags are their kebab-case; see fields.ts). */
 export interface CellFields {
   strategy?: string;
   classes?: number | string;
@@ -23,7 +24,7 @@ export interface CellFields {
   dim?: number;
   sampleRate?: number;
   update?: string;
-  margin?: string | { s: number; m1: number; m2: number; m3: number };
+  margin?: string | Margin;
   dtype?: string;
   mode?: string;
   rank?: number;
@@ -43,38 +44,8 @@ export interface CellFields {
   published?: PublishedFigure;
 }
 
-export const FIELD_NAMES = [
-  'strategy', 'classes', 'gpus', 'batch', 'dim', 'sampleRate', 'update', 'margin', 'dtype', 'mode', 'rank', 'backend',
-  'steps', 'warmup', 'trials', 'interconnect', 'gpusPerNode', 'gpuMemory', 'seed', 'threads', 'lr', 'momentum',
-  'weightDecay', 'label', 'published',
-] as const;
-
-export const BUILTIN_DEFAULTS: Required<Omit<CellFields, 'published' | 'label'>> & { label: string } = {
-  strategy: 'partial-fc',
-  classes: 1_000_000,
-  gpus: 8,
-  batch: 1024,
-  dim: 512,
-  sampleRate: 0.1,
-  update: 'sparse',
-  margin: 'cosface',
-  dtype: 'fp32',
-  mode: 'emulate',
-  rank: 0,
-  backend: 'auto',
-  steps: 3,
-  warmup: 1,
-  trials: 1,
-  interconnect: 'pcie-gen3',
-  gpusPerNode: 0,
-  gpuMemory: 0,
-  seed: 1,
-  threads: 0,
-  lr: DEFAULT_SGD.lr,
-  momentum: DEFAULT_SGD.momentum,
-  weightDecay: DEFAULT_SGD.weightDecay,
-  label: '',
-};
+/** A field swept from the command line: every cell runs once per value. */
+export type Sweeps = Record<string, unknown[]>;
 
 export interface Scenario {
   name: string;
@@ -86,6 +57,8 @@ export interface Scenario {
 }
 
 const SCENARIO_KEYS = ['name', 'description', 'defaults', 'cells', 'matrix'];
+/** A scenario's name names its results file under reports/: no folders, no hidden files. */
+const SCENARIO_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 export function scenarioDir(): string {
   return join(packageRoot(), 'bench', 'scenarios');
@@ -96,25 +69,8 @@ export function builtinScenarioNames(): string[] {
   return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => basename(f, '.json')).sort() : [];
 }
 
-/** Parses "11GiB", "32 GB", "512MiB" or a byte count. */
-export function parseBytes(option: string, value: string | number): number {
-  if (typeof value === 'number') {
-    if (value >= 0 && Number.isFinite(value)) return Math.floor(value);
-    throw new UsageError(option, `expected a size such as 11GiB, got ${value}`);
-  }
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)?\s*$/i.exec(value);
-  if (!match) throw new UsageError(option, `expected a size such as 11GiB or 32GB, got '${value}'`);
-  const units: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40 };
-  return Math.floor(Number(match[1]) * units[(match[2] ?? 'B').toLowerCase()]);
-}
-
-/** Parses 1000000, "1M", "10M", "125k". */
-export function parseCount(option: string, value: number | string): number {
-  if (typeof value === 'number') return value;
-  const match = /^\s*(\d+(?:\.\d+)?)\s*([kKmMgG]?)\s*$/.exec(value);
-  if (!match) throw new UsageError(option, `expected a count such as 1000000 or 1M, got '${value}'`);
-  const scale = { '': 1, k: 1e3, m: 1e6, g: 1e9 }[match[2].toLowerCase() as '' | 'k' | 'm' | 'g'];
-  return Math.round(Number(match[1]) * scale);
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function checkKeys(where: string, object: Record<string, unknown>, allowed: readonly string[]): void {
@@ -125,32 +81,44 @@ function checkKeys(where: string, object: Record<string, unknown>, allowed: read
   }
 }
 
+/** Checks a cell object's keys and parses each value with the field table (errors name the flag). */
+function checkCell(where: string, value: unknown): CellFields {
+  if (!isObject(value)) throw new UsageError(where, `expected an object of cell fields, got ${JSON.stringify(value)}`);
+  checkKeys(where, value, FIELD_NAMES);
+  for (const [k, v] of Object.entries(value)) parseField(k, v);
+  return value as CellFields;
+}
+
 export function parseScenario(data: unknown, file?: string): Scenario {
   const where = file ?? 'scenario';
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new UsageError(where, 'expected a JSON object');
-  const raw = data as Record<string, unknown>;
-  checkKeys(where, raw, SCENARIO_KEYS);
-  if (typeof raw.name !== 'string' || !raw.name) throw new UsageError(`${where}: name`, 'expected a non-empty string');
-  const defaults = (raw.defaults ?? {}) as CellFields;
-  checkKeys(`${where}: defaults`, defaults as Record<string, unknown>, FIELD_NAMES);
-  const cells = (raw.cells ?? []) as CellFields[];
-  if (!Array.isArray(cells)) throw new UsageError(`${where}: cells`, 'expected an array of cell objects');
-  cells.forEach((c, i) => checkKeys(`${where}: cells[${i}]`, c as Record<string, unknown>, FIELD_NAMES));
-  const matrix = raw.matrix as Record<string, unknown[]> | undefined;
-  if (matrix !== undefined) {
-    checkKeys(`${where}: matrix`, matrix, FIELD_NAMES);
-    for (const [k, v] of Object.entries(matrix)) {
+  if (!isObject(data)) throw new UsageError(where, 'expected a JSON object');
+  checkKeys(where, data, SCENARIO_KEYS);
+  if (typeof data.name !== 'string' || !SCENARIO_NAME.test(data.name)) {
+    throw new UsageError(`${where}: name`, `expected a name of letters, digits, '.', '_' or '-' (it names the results file), got ${JSON.stringify(data.name)}`);
+  }
+  if (data.description !== undefined && typeof data.description !== 'string') throw new UsageError(`${where}: description`, 'expected a string');
+  const defaults = checkCell(`${where}: defaults`, data.defaults ?? {});
+  if (data.cells !== undefined && !Array.isArray(data.cells)) throw new UsageError(`${where}: cells`, 'expected an array of cell objects');
+  const cells = ((data.cells ?? []) as unknown[]).map((c, i) => checkCell(`${where}: cells[${i}]`, c));
+  let matrix: Record<string, unknown[]> | undefined;
+  if (data.matrix !== undefined) {
+    if (!isObject(data.matrix)) throw new UsageError(`${where}: matrix`, `expected an object of field: [values], got ${JSON.stringify(data.matrix)}`);
+    checkKeys(`${where}: matrix`, data.matrix, FIELD_NAMES);
+    matrix = {};
+    for (const [k, v] of Object.entries(data.matrix)) {
       if (!Array.isArray(v) || v.length === 0) throw new UsageError(`${where}: matrix.${k}`, 'expected a non-empty array of values');
+      for (const item of v) parseField(k, item);
+      matrix[k] = v;
     }
   }
   if (cells.length === 0 && !matrix) throw new UsageError(where, 'a scenario needs cells, a matrix, or both');
-  return { name: raw.name, description: String(raw.description ?? ''), file, defaults, cells, matrix };
+  return { name: data.name, description: String(data.description ?? ''), file, defaults, cells, matrix };
 }
 
 /** A built-in scenario by name, or a JSON file by path. */
 export function loadScenario(nameOrPath: string): Scenario {
   const builtin = join(scenarioDir(), `${nameOrPath}.json`);
-  const path = existsSync(builtin) ? builtin : nameOrPath;
+  const path = SCENARIO_NAME.test(nameOrPath) && existsSync(builtin) ? builtin : nameOrPath;
   if (!existsSync(path)) {
     const names = builtinScenarioNames();
     throw new UsageError('--scenario', `no built-in scenario or file '${nameOrPath}'; built-in: ${names.join(', ')}${suggest(nameOrPath, names)}`);
@@ -159,91 +127,92 @@ export function loadScenario(nameOrPath: string): Scenario {
   try {
     data = JSON.parse(readFileSync(path, 'utf8'));
   } catch (error) {
-    throw new UsageError('--scenario', `${path} is not valid JSON: ${(error as Error).message}`);
+    throw new UsageError('--scenario', `${path} is not a readable JSON file: ${(error as Error).message}`);
   }
   return parseScenario(data, path);
 }
 
-function crossProduct(matrix: Record<string, unknown[]>): CellFields[] {
-  let rows: CellFields[] = [{}];
+function crossProduct(matrix: Record<string, unknown[]>): Record<string, unknown>[] {
+  let rows: Record<string, unknown>[] = [{}];
   for (const [key, values] of Object.entries(matrix)) {
     rows = rows.flatMap((row) => values.map((v) => ({ ...row, [key]: v })));
   }
   return rows;
 }
 
-/** The scenario's cells: defaults < cell < overrides, each resolved and validated. */
-export function expandScenario(scenario: Scenario, overrides: CellFields = {}): CellSpec[] {
-  const base = scenario.cells.length ? scenario.cells : [{}];
+/**
+ * The scenario's cells: defaults < cell < overrides, each resolved and validated; `sweeps`
+ * (comma lists on the command line) multiply every cell, as a matrix in a scenario file does.
+ * A label belongs to the cell it was written for: when an override or sweep changes a field
+ * the cell set itself, the label (and published figure) no longer describes it and is dropped;
+ * cells that come out measuring the same thing are run once (the first, with its label).
+ */
+export function expandScenario(scenario: Scenario, overrides: CellFields = {}, sweeps: Sweeps = {}): CellSpec[] {
+  const base: Record<string, unknown>[] = scenario.cells.length ? (scenario.cells as Record<string, unknown>[]) : [{}];
   const rows = scenario.matrix ? base.flatMap((cell) => crossProduct(scenario.matrix!).map((m) => ({ ...cell, ...m }))) : base;
-  return rows.map((row) => resolveCell({ ...BUILTIN_DEFAULTS, ...scenario.defaults, ...row, ...overrides }));
-}
-
-function requireNumber(option: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw new UsageError(option, `expected a number, got ${JSON.stringify(value)}`);
-  return value;
-}
-
-function requireInt(option: string, value: unknown, min: number): number {
-  const n = requireNumber(option, value);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(option, `expected an integer >= ${min}, got ${n}`);
-  return n;
-}
-
-export function resolveMargin(value: CellFields['margin']): CellSpec['margin'] {
-  if (typeof value === 'string') {
-    const named = MARGINS[value];
-    if (named) return { ...named };
-    const parts = value.split(',').map(Number);
-    if (parts.length === 4 && parts.every(Number.isFinite)) return { s: parts[0], m1: parts[1], m2: parts[2], m3: parts[3] };
-    const names = Object.keys(MARGINS);
-    throw new UsageError('--margin', `expected one of ${names.join(', ')} or "s,m1,m2,m3", got '${value}'${suggest(value, names)}`);
+  const changes = crossProduct(sweeps).map((sweep) => ({ ...(overrides as Record<string, unknown>), ...sweep }));
+  const specs: CellSpec[] = [];
+  const seen = new Set<string>();
+  const seenMeasured = new Set<string>();
+  for (const row of rows) {
+    for (const change of changes) {
+      const staleLabel = Object.keys(change).some((k) => k !== 'label' && k in row && JSON.stringify(row[k]) !== JSON.stringify(change[k]));
+      const explicit: Record<string, unknown> = { ...scenario.defaults, ...row, ...change };
+      if (staleLabel && !('label' in change)) delete explicit.label;
+      if (staleLabel) delete explicit.published; // a published figure is of the cell as written
+      // Single mode is one rank: an unset --gpus means 1, not the 8 of the built-in defaults.
+      if (explicit.mode === 'single' && explicit.gpus === undefined) explicit.gpus = 1;
+      const spec = resolveCell({ ...builtinDefaults(), ...explicit } as CellFields);
+      const { label: _label, published: _published, ...measured } = spec;
+      const full = JSON.stringify(spec);
+      const same = JSON.stringify(measured);
+      // Cells written apart stay apart; a cell an override made equal to another is run once.
+      if (seen.has(full) || (staleLabel && seenMeasured.has(same))) continue;
+      seen.add(full);
+      seenMeasured.add(same);
+      specs.push(spec);
+    }
   }
-  if (value && typeof value === 'object') return { s: value.s, m1: value.m1, m2: value.m2, m3: value.m3 };
-  throw new UsageError('--margin', 'expected a margin name or {s, m1, m2, m3}');
+  return specs;
 }
 
 /** Turns user fields into a validated CellSpec; every error names the option. */
 export function resolveCell(f: CellFields): CellSpec {
-  const strategy = requireChoice('--strategy', String(f.strategy), STRATEGY_NAMES);
-  const mode = requireChoice('--mode', String(f.mode), RUN_MODES);
-  const ranks = requireInt('--gpus', f.gpus, 1);
-  // A scenario's default sample rate applies to Partial FC; the other strategies use every centre.
-  const sampleRate = strategy === 'partial-fc' ? requireNumber('--sample-rate', f.sampleRate) : 1;
-  const interconnectName = String(f.interconnect);
-  if (!INTERCONNECTS[interconnectName]) {
-    const names = Object.keys(INTERCONNECTS);
-    throw new UsageError('--interconnect', `unknown profile '${interconnectName}'; expected one of ${names.join(', ')}${suggest(interconnectName, names)}`);
-  }
+  const value = <T>(key: keyof CellFields): T => parseField(key, f[key]) as T;
+  const strategy = strategyOf(value<string>('strategy'));
+  const mode = value<RunMode>('mode');
+  const ranks = value<number>('gpus');
+  // A scenario's default sample rate applies to the strategies that sample; the others use every centre.
+  const sampleRate = strategy.samples ? value<number>('sampleRate') : 1;
   const config = validateFcConfig({
-    strategy,
-    classes: parseCount('--classes', f.classes as number | string),
+    strategy: strategy.name,
+    classes: value<number>('classes'),
     ranks,
-    batch: requireInt('--batch', f.batch, 1),
-    dim: requireInt('--dim', f.dim, 1),
+    batch: value<number>('batch'),
+    dim: value<number>('dim'),
     sampleRate,
-    update: requireChoice('--update', String(f.update), UPDATE_KINDS),
-    margin: resolveMargin(f.margin),
-    sgd: { lr: requireNumber('--lr', f.lr), momentum: requireNumber('--momentum', f.momentum), weightDecay: requireNumber('--weight-decay', f.weightDecay) },
-    seed: requireInt('--seed', f.seed, 0),
-    dtype: requireChoice('--dtype', String(f.dtype), STORAGE_DTYPES),
+    update: requireChoice('--update', value<string>('update'), UPDATE_KINDS) as UpdateKind,
+    margin: value<Margin>('margin'),
+    sgd: { lr: value<number>('lr'), momentum: value<number>('momentum'), weightDecay: value<number>('weightDecay') },
+    seed: value<number>('seed'),
+    dtype: requireChoice('--dtype', value<string>('dtype'), STORAGE_DTYPES) as StorageDType,
   });
-  const rank = requireInt('--rank', f.rank, 0);
+  const rank = value<number>('rank');
   if (rank >= ranks) throw new UsageError('--rank', `rank ${rank} is outside 0..${ranks - 1} for ${ranks} GPUs`);
   if (mode === 'single' && ranks !== 1) throw new UsageError('--mode', `single mode runs one rank; use --gpus 1 or --mode emulate (got --gpus ${ranks})`);
   return {
     ...config,
     mode,
     rank,
-    backend: requireChoice('--backend', String(f.backend), BACKEND_CHOICES),
-    steps: requireInt('--steps', f.steps, 1),
-    warmup: requireInt('--warmup', f.warmup, 0),
-    trials: requireInt('--trials', f.trials, 1),
-    interconnect: interconnectName,
-    gpusPerNode: requireInt('--gpus-per-node', f.gpusPerNode, 0),
-    memoryBudget: parseBytes('--gpu-memory', f.gpuMemory ?? 0),
-    threads: requireInt('--threads', f.threads, 0),
-    label: String(f.label ?? ''),
-    ...(f.published ? { published: f.published } : {}),
+    backend: value<CellSpec['backend']>('backend'),
+    steps: value<number>('steps'),
+    warmup: value<number>('warmup'),
+    trials: value<number>('trials'),
+    interconnect: value<string>('interconnect'),
+    gpusPerNode: value<number>('gpusPerNode'),
+    memoryBudget: value<number>('gpuMemory'),
+    threads: value<number>('threads'),
+    label: f.label === undefined ? '' : value<string>('label'),
+    ...(f.published ? { published: value<PublishedFigure>('published') } : {}),
   };
 }

@@ -5,11 +5,11 @@
  * kinds, labels and byte counts), so a real run's log feeds the same communication model.
  *
  * Importing this module registers the communicator for `--mode real` when the addon was
- * built with MPI (src/bench/modules.ts imports it).
+ * built with MPI (src/bench/modules.ts imports it) in the communicator registry.
  */
 import { core, type MpiInitInfo, type NativeTensor } from '../core/binding.js';
 import { UsageError } from '../core/errors.js';
-import { registerRealCommunicator } from '../bench/cell.js';
+import { registerCommunicator } from './registry.js';
 import { RecordingCommunicator, tensorBytes, type PeerSynthesizer, type ReduceOp } from './communicator.js';
 
 let world: MpiInitInfo | undefined;
@@ -141,7 +141,7 @@ function register(): void {
     return; // no native build: `run` reports that itself
   }
   if (reason !== null) return;
-  registerRealCommunicator('cpu', (spec) => {
+  registerCommunicator('real', 'cpu', (spec) => {
     const info = mpiWorld();
     if (spec.ranks !== info.size) {
       throw new UsageError('--gpus', `${spec.ranks} does not equal the MPI world size ${info.size}; in real mode --gpus must be the number of ranks mpirun/srun started`);

@@ -6,7 +6,7 @@
  */
 import { core, type NativeTensor } from '../core/binding.js';
 import { UsageError } from '../core/errors.js';
-import { registerRealCommunicator } from '../bench/cell.js';
+import { registerCommunicator } from './registry.js';
 import { RecordingCommunicator, tensorBytes, type PeerSynthesizer, type ReduceOp } from './communicator.js';
 import { broadcastInt32, mpiUnavailableReason, mpiWorld } from './mpi.js';
 
@@ -76,7 +76,7 @@ function register(): void {
     return;
   }
   if (!native.buildInfo().cuda || !native.ncclInit) return;
-  registerRealCommunicator('cuda', (spec) => {
+  registerCommunicator('real', 'cuda', (spec) => {
     const withMpi = mpiUnavailableReason() === null;
     const { rank, size } = withMpi ? mpiWorld() : { rank: 0, size: 1 };
     if (spec.ranks !== size) {

@@ -1,7 +1,9 @@
 /**
  * `pfc-bench compare BASELINE.json CURRENT.json [--threshold 1.15] [--memory-tolerance 0]
- * [--min-phase-effect 0.075] [--json] [--all]`: exit 0 when nothing regressed, 1 when
- * something did (or a baseline cell is missing or failed in the current run), 2 on bad input.
+ * [--min-phase-effect 0.075] [--min-trials 3] [--reference-bound 3] [--json] [--all]`: exit 0
+ * when nothing regressed, 1 when something did (or a baseline cell is missing or failed in the
+ * current run), 3 when a slowdown is inconclusive (too few trials, or the GEMM reference moved
+ * beyond the bound), 2 on bad input.
  */
 import { UsageError } from '../core/errors.js';
 import { parseOptions, type OptionSpec } from '../options.js';
@@ -9,13 +11,18 @@ import { DEFAULT_COMPARE_OPTIONS, compareResults, readResults, type CompareOptio
 import { formatComparison } from './format.js';
 
 export const COMPARE_USAGE =
-  'pfc-bench compare BASELINE.json CURRENT.json [--threshold 1.15] [--memory-tolerance 0] [--min-phase-effect 0.075] [--json] [--all]';
+  'pfc-bench compare BASELINE.json CURRENT.json [--threshold 1.15] [--memory-tolerance 0] [--min-phase-effect 0.075] [--min-trials 3] [--reference-bound 3] [--json] [--all]';
 
-const NUMBERS = ['threshold', 'memory-tolerance', 'min-phase-effect'] as const;
+/** Exit codes: ok, regressed, inconclusive (2 is a usage error). */
+export const COMPARE_EXIT_CODES = { ok: 0, regressed: 1, inconclusive: 3 } as const;
+
+const NUMBERS = ['threshold', 'memory-tolerance', 'min-phase-effect', 'min-trials', 'reference-bound'] as const;
 const OPTIONS: Record<string, OptionSpec> = {
   threshold: { kind: 'string', help: 'a ratio above 1, e.g. 1.15' },
   'memory-tolerance': { kind: 'string', help: 'a relative tolerance in [0, 1]' },
   'min-phase-effect': { kind: 'string', help: 'a share of the step in [0, 1]' },
+  'min-trials': { kind: 'string', help: 'trials per side below which a slowdown is inconclusive (3)' },
+  'reference-bound': { kind: 'string', help: 'GEMM reference ratio beyond which a slowdown is inconclusive (3)' },
   json: { kind: 'boolean', help: 'JSON output' },
   all: { kind: 'boolean', help: 'every metric, not only findings' },
 };
@@ -43,6 +50,9 @@ export function parseCompareArgs(argv: readonly string[]): CompareArgs {
   if (options.threshold === 1) throw new UsageError('--threshold', 'must be above 1 (a ratio of normalized times, e.g. 1.15)');
   options.memoryTolerance = number('memory-tolerance', 0, 1, options.memoryTolerance);
   options.minPhaseEffect = number('min-phase-effect', 0, 1, options.minPhaseEffect);
+  options.minTrials = number('min-trials', 1, 1000, options.minTrials);
+  if (!Number.isInteger(options.minTrials)) throw new UsageError('--min-trials', `expected a whole number, got ${options.minTrials}`);
+  options.referenceBound = number('reference-bound', 1, 1000, options.referenceBound);
   return { baseline: paths[0], current: paths[1], options, json: values.json === true, all: values.all === true };
 }
 
@@ -59,5 +69,5 @@ export function compareCommand(argv: readonly string[], write: (text: string) =>
   const current = read(args.current, 'CURRENT');
   const comparison = compareResults(baseline, current, args.options, { baseline: args.baseline, current: args.current });
   write(args.json ? `${JSON.stringify(comparison, null, 1)}\n` : `${formatComparison(comparison, args.all)}\n`);
-  return comparison.ok ? 0 : 1;
+  return COMPARE_EXIT_CODES[comparison.verdict];
 }

@@ -20,11 +20,18 @@
  * longer reference, cannot fail a check on noise; and 4. the metric is slower in milliseconds
  * too: when the machine got faster but its GEMMs got faster still (memory-bound kernels and
  * GEMMs do not scale alike), the normalized ratio alone would call a faster step a regression.
+ *
+ * Evidence. A slowdown that meets the rule is 'inconclusive', never 'regressed', when the
+ * evidence cannot carry it: fewer than minTrials trials on a side (with one trial the
+ * consistency test passes trivially), or a GEMM reference that itself moved by more than
+ * referenceBound (a machine under heavy contention: the normalization no longer cancels it).
+ * The comparison's verdict is then 'inconclusive' (its own exit code), not a failure.
  */
 import { readFileSync } from 'node:fs';
 import { PHASES } from '../core/backend.js';
 import { parseResultsFile, type CellResult, type ResultsFile } from '../bench/results.js';
 import { quantile } from '../bench/stats.js';
+import { methodLabel } from '../bench/method.js';
 
 export interface CompareOptions {
   /** Normalized-time ratio above which a consistent slowdown is a regression. */
@@ -33,13 +40,19 @@ export interface CompareOptions {
   memoryTolerance: number;
   /** A phase must add at least this share of the baseline step to be judged a regression. */
   minPhaseEffect: number;
+  /** Fewer trials than this on either side: a slowdown is inconclusive. */
+  minTrials: number;
+  /** The GEMM reference moved by more than this factor (either way): a slowdown is inconclusive. */
+  referenceBound: number;
 }
 
-export const DEFAULT_COMPARE_OPTIONS: CompareOptions = { threshold: 1.15, memoryTolerance: 0, minPhaseEffect: 0.075 };
+export const DEFAULT_COMPARE_OPTIONS: CompareOptions = { threshold: 1.15, memoryTolerance: 0, minPhaseEffect: 0.075, minTrials: 3, referenceBound: 3 };
 
-export type TimingVerdict = 'ok' | 'faster' | 'regressed' | 'slower (inconsistent)' | 'slower (immaterial)' | 'slower (normalized only)';
+export type TimingVerdict = 'ok' | 'faster' | 'regressed' | 'inconclusive' | 'slower (inconsistent)' | 'slower (immaterial)' | 'slower (normalized only)';
 export type FigureVerdict = 'equal' | 'within tolerance' | 'smaller' | 'larger' | 'changed';
-export type CellVerdict = 'ok' | 'regressed' | 'missing' | 'not completed' | 'incomparable' | 'new' | 'not run in baseline';
+export type CellVerdict = 'ok' | 'regressed' | 'inconclusive' | 'missing' | 'not completed' | 'incomparable' | 'new' | 'not run in baseline';
+/** ok (exit 0), regressed (exit 1), inconclusive (exit 3: a slowdown the evidence cannot carry). */
+export type ComparisonVerdict = 'ok' | 'regressed' | 'inconclusive';
 
 /** Normalized samples of one metric: time / reference, one per trial, with raw medians. */
 export interface MetricSide {
@@ -89,6 +102,8 @@ export interface CellComparison {
   referenceRatio?: number;
   /** True when a side lacks per-trial data: each run's cell-level medians stand in. */
   coarse?: boolean;
+  /** Why a slowdown of this cell is inconclusive. */
+  inconclusive?: string;
   timing: TimingRow[];
   figures: FigureRow[];
 }
@@ -102,7 +117,9 @@ export interface Regression {
 }
 
 export interface Comparison {
+  /** No regression (an inconclusive comparison is ok: nothing was shown to regress). */
   ok: boolean;
+  verdict: ComparisonVerdict;
   options: CompareOptions;
   baseline: SideInfo;
   current: SideInfo;
@@ -134,10 +151,7 @@ export function readResults(path: string): ResultsFile {
 
 /** What a cell says about its strategy, for a reader: "partial-fc 0.1 sparse". */
 export function strategyName(cell: CellResult): string {
-  const s = cell.spec;
-  if (s.strategy === 'partial-fc') return `partial-fc ${s.sampleRate} ${s.update}`;
-  if (s.strategy === 'model-parallel') return `model-parallel ${s.update}`;
-  return s.strategy;
+  return methodLabel(cell.spec, true);
 }
 
 function cellLabel(cell: CellResult): string {
@@ -332,6 +346,12 @@ export function compareResults(baseline: ResultsFile, current: ResultsFile, opti
       const bRef = quantile(base.map((c) => c.reference?.gemmMs.median ?? NaN).sort((a, b) => a - b), 0.5);
       const cRef = quantile(cur.map((c) => c.reference?.gemmMs.median ?? NaN).sort((a, b) => a - b), 0.5);
       entry.referenceRatio = cRef / bRef;
+      const why = weakEvidence(t.trials, entry.referenceRatio, options);
+      if (why && entry.timing.some((r) => r.verdict === 'regressed')) {
+        for (const row of entry.timing) if (row.verdict === 'regressed') row.verdict = 'inconclusive';
+        entry.inconclusive = why;
+        entry.verdict = 'inconclusive';
+      }
     }
     if (entry.timing.some((r) => r.verdict === 'regressed') || entry.figures.some((f) => f.failed)) {
       entry.verdict = 'regressed';
@@ -360,5 +380,19 @@ export function compareResults(baseline: ResultsFile, current: ResultsFile, opti
     for (const row of cell.timing) if (row.verdict === 'regressed') regressions.push({ cell: cell.id, strategy: cell.strategy, metric: row.metric, ratio: row.ratio, verdict: 'regressed' });
     for (const row of cell.figures) if (row.failed) regressions.push({ cell: cell.id, strategy: cell.strategy, metric: row.metric, ratio: row.ratio, verdict: row.verdict });
   }
-  return { ok: regressions.length === 0, options, baseline: bi, current: ci, notes, cells, regressions };
+  const inconclusive = cells.filter((c) => c.verdict === 'inconclusive');
+  for (const cell of inconclusive) notes.push(`${cell.label} ${cell.strategy}: a slowdown is inconclusive: ${cell.inconclusive}`);
+  const verdict: ComparisonVerdict = regressions.length ? 'regressed' : inconclusive.length ? 'inconclusive' : 'ok';
+  return { ok: regressions.length === 0, verdict, options, baseline: bi, current: ci, notes, cells, regressions };
+}
+
+/** Why the timings of a cell cannot carry a regression verdict, or undefined when they can. */
+function weakEvidence(trials: { baseline: number; current: number }, referenceRatio: number, options: CompareOptions): string | undefined {
+  if (trials.baseline < options.minTrials || trials.current < options.minTrials) {
+    return `${trials.baseline} baseline and ${trials.current} current trial(s); at least ${options.minTrials} per side are needed (record with --trials ${options.minTrials} or more)`;
+  }
+  if (Number.isFinite(referenceRatio) && (referenceRatio > options.referenceBound || referenceRatio < 1 / options.referenceBound)) {
+    return `the GEMM reference itself ran ${referenceRatio.toFixed(2)}x the baseline's time (bound ${options.referenceBound}x): the machine was too differently loaded for normalization to cancel`;
+  }
+  return undefined;
 }

@@ -10,6 +10,7 @@ const x = (v: number) => (Number.isFinite(v) ? (Math.abs(v) >= 0.995 || v === 0 
 const bytes = (v: number | null) => (v === null ? '-' : String(v));
 
 function mark(verdict: string): string {
+  if (verdict === 'inconclusive') return '?? INCONCLUSIVE ??';
   return verdict === 'regressed' || verdict === 'larger' || verdict === 'changed' ? `** ${verdict.toUpperCase()} **` : verdict;
 }
 
@@ -59,7 +60,10 @@ export function formatComparison(c: Comparison, all = false): string {
   }
   for (const note of c.notes) out.push(`note: ${note}`);
   out.push('');
-  if (c.ok) {
+  if (c.verdict === 'inconclusive') {
+    const cells = c.cells.filter((x) => x.verdict === 'inconclusive');
+    out.push(`INCONCLUSIVE: ${cells.length} cell(s) look slower but the evidence cannot carry a verdict (see the notes); no regression shown`);
+  } else if (c.ok) {
     out.push(`OK: no regression in ${c.cells.filter((x) => x.verdict === 'ok').length} compared cell(s)`);
   } else {
     out.push(`REGRESSION: ${c.regressions.length} finding(s)`);

@@ -15,7 +15,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeResultsAtomically } from '../bench/runner.js';
+import { writeResultsAtomically } from '../bench/sweep.js';
 import type { ResultsFile } from '../bench/results.js';
 import { readResults } from './compare.js';
 

@@ -84,7 +84,30 @@ export function selectBackend(choice: string): { backend: Backend; note: string 
 }
 
 /** Allocates a tensor on the backend's device, accounted under `category`. */
+/** Tensors allocated inside freeOnFailure's callback, innermost scope last. */
+const scopes: NativeTensor[][] = [];
+
 export function allocate(backend: Backend, category: MemoryCategory, dtype: DType, rows: number, cols = 1): NativeTensor {
   const Tensor = core().NativeTensor;
-  return new Tensor(backend.device, category, dtype, rows, cols);
+  const tensor = new Tensor(backend.device, category, dtype, rows, cols);
+  scopes.at(-1)?.push(tensor);
+  return tensor;
+}
+
+/**
+ * Runs `build` (a strategy's constructor); when it throws, for instance out of memory half way
+ * through its buffers, frees what it had allocated, so that the process (one rank of a real
+ * run, which goes on to its next cell) does not carry the leftovers into the next cell.
+ */
+export function freeOnFailure<T>(build: () => T): T {
+  const allocated: NativeTensor[] = [];
+  scopes.push(allocated);
+  try {
+    return build();
+  } catch (error) {
+    for (const t of allocated) if (!t.freed) t.free();
+    throw error;
+  } finally {
+    scopes.pop();
+  }
 }

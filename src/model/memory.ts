@@ -1,58 +1,35 @@
 /**
  * Analytic memory model: the bytes per category that one rank of a strategy allocates, from
- * the shapes alone (it mirrors the buffers each strategy file allocates). The runner prints
- * it beside the measured figure, and the capacity search uses it to bracket the answer.
+ * the shapes alone (each strategy's descriptor holds its own model, mirroring its buffers).
+ * The runner prints it beside the measured figure, and the capacity search uses it to bracket
+ * the answer.
  */
-import { MEMORY_CATEGORIES, type BytesByCategory } from '../core/binding.js';
-import { localBatch, shardOf, type FcConfig } from '../strategies/config.js';
-import { sampledCapacity } from '../strategies/partial-fc.js';
+import type { BytesByCategory } from '../core/binding.js';
+import { strategyOf } from '../strategies/registry.js';
+import type { FcConfig } from '../strategies/config.js';
+import { totalBytes } from './bytes.js';
 
-const STORAGE_BYTES = { fp32: 4, bf16: 2, fp16: 2 } as const;
-
-export function zeroBytes(): BytesByCategory {
-  return Object.fromEntries(MEMORY_CATEGORIES.map((c) => [c, 0])) as BytesByCategory;
-}
-
-export function totalBytes(bytes: BytesByCategory): number {
-  return MEMORY_CATEGORIES.reduce((sum, c) => sum + bytes[c], 0);
-}
+export { totalBytes, zeroBytes } from './bytes.js';
 
 /**
  * Bytes per category held by rank `rank` of `config`. `libraryWorkspace` is what the backend's
  * libraries take from the tagged allocator (cuBLAS's workspace on CUDA, under 'workspace').
  */
 export function modelMemory(config: FcConfig, rank: number, libraryWorkspace = 0): BytesByCategory {
-  const f = 4;
-  const s = STORAGE_BYTES[config.dtype];
-  const D = config.dim;
-  const B = config.batch;
-  const b = localBatch(config);
-  const m = zeroBytes();
-  if (config.strategy === 'data-parallel') {
-    const C = config.classes;
-    m.centres = C * D * f;
-    m.optimizer = C * D * f;
-    m.features = b * D * f + b * D * s + b * f + b * D * f;
-    m.workspace = 6 * b * f + f + libraryWorkspace;
-    m.activeCentres = C * D * s + C * f;
-    m.weightGrad = C * D * f;
-    m.logits = b * C * s;
-    return m;
-  }
-  const shard = shardOf(config.classes, config.ranks, rank);
-  const A = config.strategy === 'partial-fc' ? sampledCapacity(B, shard.size, config.sampleRate) : shard.size;
-  m.centres = shard.size * D * f;
-  m.optimizer = shard.size * D * f;
-  m.features = b * D * f + B * D * f + B * D * s + B * f + B * D * f;
-  m.communication = b * D * f;
-  m.workspace = b * f + 6 * B * f + (config.strategy === 'partial-fc' ? shard.size * 8 + A * f : 0) + libraryWorkspace;
-  m.activeCentres = A * D * s + A * f;
-  m.weightGrad = A * D * f;
-  m.logits = B * A * s;
-  return m;
+  const bytes = strategyOf(config.strategy).memory(config, rank);
+  bytes.workspace += libraryWorkspace;
+  return bytes;
 }
 
 /** The rank with the largest model total (rank 0 holds the largest shard). */
 export function modelPeakBytes(config: FcConfig): number {
   return totalBytes(modelMemory(config, 0));
+}
+
+/**
+ * A cell's modeled bytes per category: the figure its result carries, or (a cell that ran out
+ * of memory or failed before measuring) the same analytic model computed from its spec.
+ */
+export function cellModelBytes(cell: { spec: FcConfig & { mode?: string; rank?: number }; memory?: { modelBytes?: BytesByCategory } }): BytesByCategory {
+  return cell.memory?.modelBytes ?? modelMemory(cell.spec, cell.spec.mode === 'emulate' ? (cell.spec.rank ?? 0) : 0);
 }

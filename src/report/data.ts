@@ -3,6 +3,7 @@
  * the seed-style settings, identity sweeps, capacity figures, and number formatting. Reports
  * read results files only, so this is also how old runs are re-rendered.
  */
+import { methodOrder, methodTitle } from '../bench/method.js';
 import { basename } from 'node:path';
 import { MEMORY_CATEGORIES } from '../core/binding.js';
 import { PHASES } from '../core/backend.js';
@@ -36,20 +37,13 @@ export function reportCells(files: readonly LoadedResults[]): ReportCell[] {
   return files.flatMap((f, runIndex) => f.file.cells.map((cell) => ({ cell, run: f.run, runIndex })));
 }
 
-const METHOD_ORDER = ['data-parallel', 'model-parallel', 'partial-fc'];
-
+/** "Partial FC 0.1 (sparse)", from the strategy's descriptor. */
 export function methodName(spec: Pick<CellSpec, 'strategy' | 'sampleRate' | 'update'>): string {
-  if (spec.strategy === 'partial-fc') return `Partial FC ${spec.sampleRate} (${spec.update})`;
-  if (spec.strategy === 'model-parallel') return 'Model Parallel';
-  if (spec.strategy === 'data-parallel') return 'Data Parallel';
-  return String(spec.strategy);
+  return methodTitle(spec);
 }
 
-/** Sort key: data parallel, model parallel, then Partial FC by descending rate. */
-export function methodOrder(spec: Pick<CellSpec, 'strategy' | 'sampleRate'>): number {
-  const i = METHOD_ORDER.indexOf(spec.strategy);
-  return (i < 0 ? METHOD_ORDER.length : i) * 10 + (spec.strategy === 'partial-fc' ? 1 - spec.sampleRate : 0);
-}
+/** Sort key: the registry's order (data parallel, model parallel, Partial FC by descending rate). */
+export { methodOrder };
 
 /** 1000000 -> "1M", 125000 -> "125k", 1400000 -> "1.4M". */
 export function countLabel(n: number): string {
@@ -88,9 +82,11 @@ export function uniqueNames(names: string[]): string[] {
 }
 
 /** How a cell's figures were obtained, in words (empty when everything was measured for real). */
+/** How a cell's step time was obtained, including which communication time it counts. */
 export function provenance(cell: CellResult): string {
   if (cell.spec.mode === 'emulate') return `emulated rank ${cell.spec.rank} of ${cell.spec.ranks}; communication modeled (${cell.spec.interconnect})`;
   if (cell.timing?.modeled) return 'communication modeled';
+  if (cell.spec.mode === 'real' && cell.spec.ranks > 1) return `${cell.spec.ranks} ranks; communication measured`;
   return '';
 }
 

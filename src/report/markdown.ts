@@ -4,6 +4,7 @@
  * parallel) side by side; then every cell, the failures with their errors, and the charts.
  * Every emulated or modeled figure says so next to the number.
  */
+import { cellModelBytes } from '../model/memory.js';
 import type { CellResult } from '../bench/results.js';
 import {
   MB,
@@ -79,7 +80,7 @@ export const CELLS_HEADER = ['Setting', 'Method', 'Identities', 'GPUs', 'BatchSi
 export function cellRow(cell: CellResult): string[] {
   const t = cell.timing;
   const m = cell.memory;
-  const modelTotal = m?.modelBytes ? Object.values(m.modelBytes).reduce((a, b) => a + b, 0) : undefined;
+  const modelTotal = Object.values(cellModelBytes(cell)).reduce((a, b) => a + b, 0);
   return [
     settingName(cell),
     methodName(cell.spec),
@@ -87,7 +88,7 @@ export function cellRow(cell: CellResult): string[] {
     String(cell.spec.ranks),
     String(cell.spec.batch),
     oursMemory(cell),
-    modelTotal !== undefined ? `${fmt(modelTotal / MB)} (modeled)` : '-',
+    `${fmt(modelTotal / MB)} (modeled)`,
     t ? `${fmt(t.stepMs.median)} (${fmt(t.stepMs.p10)}-${fmt(t.stepMs.p90)})` : '-',
     oursThroughput(cell),
     provenance(cell) || 'measured',
@@ -96,7 +97,7 @@ export function cellRow(cell: CellResult): string[] {
 }
 
 export const NOTE =
-  "Memory/M is in MB (10^6 bytes). Ours is the FC layer of one rank as the core allocates it (peak of the tagged total); the published figure is the whole GPU (backbone, activations, CUDA context) as nvidia-smi shows it. Our throughput is the FC layer alone: global batch / step time. 'emulated' = one rank of an N-GPU run computed in this process; 'comm. modeled' = its collectives' time comes from an alpha-beta model of the interconnect, not a measurement. Compare ratios, not absolute figures.";
+  "Memory/M is in MB (10^6 bytes). Ours is the FC layer of one rank as the core allocates it (peak of the tagged total); the published figure is the whole GPU (backbone, activations, CUDA context) as nvidia-smi shows it. Our throughput is the FC layer alone: global batch / step time, where the step time (the median in 'Step ms') includes exactly one communication time, measured or modeled as 'How obtained' says. 'emulated' = one rank of an N-GPU run computed in this process; 'comm. modeled' = its collectives' time comes from an alpha-beta model of the interconnect, not a measurement. Compare ratios, not absolute figures.";
 
 export interface MarkdownOptions {
   /** Chart images to embed, relative to the Markdown file. */

@@ -5,8 +5,8 @@
 import type { Margin } from '../core/binding.js';
 import { UsageError, suggest } from '../core/errors.js';
 
-export const STRATEGY_NAMES = ['data-parallel', 'model-parallel', 'partial-fc'] as const;
-export type StrategyName = (typeof STRATEGY_NAMES)[number];
+/** A registered strategy's name (registry.ts lists them and validates the name). */
+export type StrategyName = string;
 export const UPDATE_KINDS = ['sparse', 'dense'] as const;
 export type UpdateKind = (typeof UPDATE_KINDS)[number];
 export const STORAGE_DTYPES = ['fp32', 'bf16', 'fp16'] as const;
@@ -80,9 +80,11 @@ export function requireChoice<T extends string>(option: string, value: string, a
   return value as T;
 }
 
-/** Throws a UsageError naming the first option that makes the configuration impossible. */
-export function validateFcConfig(config: FcConfig): FcConfig {
-  requireChoice('--strategy', config.strategy, STRATEGY_NAMES);
+/**
+ * Throws a UsageError naming the first option that makes the shapes impossible (whatever the
+ * strategy; registry.ts's validateFcConfig adds what depends on the strategy).
+ */
+export function validateFcShapes(config: FcConfig): FcConfig {
   requireChoice('--update', config.update, UPDATE_KINDS);
   requireChoice('--dtype', config.dtype, STORAGE_DTYPES);
   requireInteger('--gpus', config.ranks, 1);
@@ -98,9 +100,6 @@ export function validateFcConfig(config: FcConfig): FcConfig {
   }
   if (!(config.sampleRate > 0 && config.sampleRate <= 1)) {
     throw new UsageError('--sample-rate', `expected a number in (0, 1], got ${config.sampleRate}`);
-  }
-  if (config.strategy !== 'partial-fc' && config.sampleRate !== 1) {
-    throw new UsageError('--sample-rate', `only partial-fc samples centres; ${config.strategy} needs rate 1 (got ${config.sampleRate})`);
   }
   const smallest = shardOf(config.classes, config.ranks, config.ranks - 1).size;
   if (numSampled(config.sampleRate, smallest) < 1) {

@@ -7,6 +7,8 @@ import { allocate, type StepTimer } from '../core/backend.js';
 import { streamId } from './batch.js';
 import { localBatch, type Shard } from './config.js';
 import { TensorOwner, type Strategy, type StrategyContext } from './strategy.js';
+import type { StrategyDescriptor } from './descriptor.js';
+import { STORAGE_BYTES, fcStepWork, zeroBytes } from '../model/bytes.js';
 
 export class DataParallelFc implements Strategy {
   readonly name = 'data-parallel' as const;
@@ -119,3 +121,33 @@ export class DataParallelFc implements Strategy {
 export function createDataParallel(ctx: StrategyContext): Strategy {
   return new DataParallelFc(ctx);
 }
+
+export const dataParallel: StrategyDescriptor = {
+  name: 'data-parallel',
+  summary: 'every rank holds all C centres and its local batch; the C x D gradient is all-reduced',
+  samples: false,
+  colours: ['#59a14f'],
+  order: 0,
+  create: createDataParallel,
+  memory(config) {
+    const f = 4;
+    const s = STORAGE_BYTES[config.dtype];
+    const C = config.classes;
+    const D = config.dim;
+    const b = localBatch(config);
+    const m = zeroBytes();
+    m.centres = C * D * f;
+    m.optimizer = C * D * f;
+    m.features = b * D * f + b * D * s + b * f + b * D * f;
+    m.workspace = 6 * b * f + f;
+    m.activeCentres = C * D * s + C * f;
+    m.weightGrad = C * D * f;
+    m.logits = b * C * s;
+    return m;
+  },
+  work: (config, active, shardSize) => fcStepWork({ rows: localBatch(config), active, dim: config.dim, storageBytes: STORAGE_BYTES[config.dtype], updatedRows: shardSize }),
+  gemmRows: (config) => localBatch(config),
+  title: () => 'Data Parallel',
+  label: () => 'data-parallel',
+  sortKey: () => 0,
+};

@@ -6,6 +6,8 @@ import { core } from '../core/binding.js';
 import { ShardedSoftmaxFc, type ActiveSet } from './sharded-softmax.js';
 import type { Shard } from './config.js';
 import type { Strategy, StrategyContext } from './strategy.js';
+import type { StrategyDescriptor } from './descriptor.js';
+import { shardedMemory, shardedWork } from './sharded-model.js';
 
 /** Every centre of the shard is active; labels are shifted into the shard. */
 export function allCentres(shard: Shard): ActiveSet {
@@ -21,3 +23,18 @@ export function allCentres(shard: Shard): ActiveSet {
 export function createModelParallel(ctx: StrategyContext): Strategy {
   return new ShardedSoftmaxFc('model-parallel', ctx, (shard) => allCentres(shard));
 }
+
+export const modelParallel: StrategyDescriptor = {
+  name: 'model-parallel',
+  summary: 'C/N centres per rank, every one active; the softmax distributed over the shards',
+  samples: false,
+  colours: ['#4e79a7'],
+  order: 1,
+  create: createModelParallel,
+  memory: (config, rank) => shardedMemory(config, rank, (shardSize) => shardSize, () => 0),
+  work: (config, active, shardSize) => shardedWork(config, active, shardSize),
+  gemmRows: (config) => config.batch,
+  title: () => 'Model Parallel',
+  label: (config, detailed) => (detailed ? `model-parallel ${config.update}` : 'model-parallel'),
+  sortKey: () => 0,
+};

@@ -10,6 +10,8 @@ import { streamId } from './batch.js';
 import { numSampled, type Shard } from './config.js';
 import { ShardedSoftmaxFc, type ActiveSet } from './sharded-softmax.js';
 import type { Strategy, StrategyContext, TensorOwner } from './strategy.js';
+import type { StrategyDescriptor } from './descriptor.js';
+import { shardedMemory, shardedWork } from './sharded-model.js';
 
 /** Most centres a step can activate: all positives (at most min(B, C_r)) or the sampled count. */
 export function sampledCapacity(batch: number, shardSize: number, sampleRate: number): number {
@@ -39,3 +41,20 @@ export function createPartialFc(ctx: StrategyContext): Strategy {
     };
   });
 }
+
+export const partialFc: StrategyDescriptor = {
+  name: 'partial-fc',
+  summary: 'model parallel over a sampled subset: every positive plus random negatives, rho * C_r in all',
+  samples: true,
+  colours: ['#f28e2b', '#e15759', '#b07aa1', '#edc948', '#9c755f', '#76b7b2'],
+  order: 2,
+  create: createPartialFc,
+  // Selection workspace: the sampling keys (2 int32 per centre of the shard) and the indices.
+  memory: (config, rank) => shardedMemory(config, rank, (shardSize) => sampledCapacity(config.batch, shardSize, config.sampleRate), (shardSize, capacity) => shardSize * 8 + capacity * 4),
+  // A dense update touches every row of the shard; the others (sparse) the active rows only.
+  work: (config, active, shardSize) => shardedWork(config, active, config.update === 'dense' ? shardSize : active),
+  gemmRows: (config) => config.batch,
+  title: (config) => `Partial FC ${config.sampleRate} (${config.update})`,
+  label: (config) => `partial-fc ${config.sampleRate} ${config.update}`,
+  sortKey: (config) => 1 - config.sampleRate,
+};

@@ -1,6 +1,7 @@
 /** The plain-text table `pfc-bench run` prints: one row per cell, seed-table columns first. */
-import type { CellResult } from './results.js';
-import { totalBytes } from '../model/memory.js';
+import type { CellResult } from '../bench/results.js';
+import { methodLabel } from '../bench/method.js';
+import { cellModelBytes, totalBytes } from '../model/memory.js';
 
 const MB = 1e6;
 
@@ -11,9 +12,10 @@ function pad(cells: string[][]): string {
 
 export function resultsTable(cells: readonly CellResult[]): string {
   const rows = [['Setting', 'Method', 'GPUs', 'Batch', 'Memory/MB', 'Model/MB', 'Step ms', 'p10-p90 ms', 'Comm ms', 'img/s', 'x GEMMs', 'Status']];
+  // Step ms and its spread are THE step time (timing.stepMs); Comm ms is the communication it includes.
   for (const cell of cells) {
     const s = cell.spec;
-    const method = s.strategy === 'partial-fc' ? `partial-fc ${s.sampleRate} ${s.update}` : s.strategy;
+    const method = methodLabel(s);
     const t = cell.timing;
     const m = cell.memory;
     const modeled = t?.modeled ? '*' : '';
@@ -23,17 +25,17 @@ export function resultsTable(cells: readonly CellResult[]): string {
       `${s.ranks}`,
       `${s.batch}`,
       m ? (m.peakBytes / MB).toFixed(0) : '-',
-      m ? (totalBytes(m.modelBytes) / MB).toFixed(0) : '-',
-      t ? (t.totalMs - t.modeledCommMs).toFixed(1) : '-',
+      (totalBytes(cellModelBytes(cell)) / MB).toFixed(0),
+      t ? t.stepMs.median.toFixed(1) : '-',
       t ? `${t.stepMs.p10.toFixed(1)}-${t.stepMs.p90.toFixed(1)}` : '-',
-      t ? `${t.modeledCommMs.toFixed(2)}${modeled}` : '-',
+      t ? `${t.phasesMs.communication.toFixed(2)}${modeled}` : '-',
       t ? `${Math.round(t.imagesPerSecond)}${modeled}` : '-',
       cell.reference ? cell.reference.stepOverGemm.toFixed(2) : '-',
       cell.status + (cell.error ? `: ${cell.error.split('\n')[0].slice(0, 60)}` : ''),
     ]);
   }
   const anyModeled = cells.some((c) => c.timing?.modeled);
-  return pad(rows) + (anyModeled ? '\n* includes modeled communication (emulated rank; collectives not sent)' : '');
+  return pad(rows) + (anyModeled ? '\n* includes modeled communication (emulated rank; collectives not sent): Step ms counts the modeled, not the measured, communication' : '');
 }
 
 /** Capacity answers: largest identity count per strategy, GPUs and budget. */
@@ -44,7 +46,7 @@ export function capacityTable(cells: readonly CellResult[]): string {
     const s = cell.spec;
     const c = cell.capacity;
     rows.push([
-      s.strategy === 'partial-fc' ? `partial-fc ${s.sampleRate}` : s.strategy,
+      methodLabel(s),
       `${s.ranks}`,
       `${s.batch}`,
       (s.memoryBudget / GiB).toFixed(1),

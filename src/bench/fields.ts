@@ -1,0 +1,214 @@
+/**
+ * The one table of a cell's fields: scenario key, command-line flag, default, parser and help.
+ * The CLI options, the scenario key checks, the built-in defaults, `--help` and the results'
+ * config schema are all generated from it, and every value (a CLI string or a scenario's JSON
+ * value) is parsed by the same function, so a value is valid in one place exactly when it is
+ * valid in the other. Checks that involve several fields (batch divisible by GPUs, ...) are in
+ * resolveCell (scenario.ts) and validateFcConfig.
+ */
+import { UsageError, suggest } from '../core/errors.js';
+import { BACKEND_CHOICES } from '../core/backend.js';
+import type { Margin } from '../core/binding.js';
+import { DEFAULT_SGD, MARGINS, STORAGE_DTYPES, UPDATE_KINDS } from '../strategies/config.js';
+import { STRATEGY_NAMES, strategyDescriptors } from '../strategies/registry.js';
+import { INTERCONNECTS } from '../model/comm.js';
+import type { PublishedFigure } from './results.js';
+
+export const RUN_MODES = ['single', 'emulate', 'real'] as const;
+
+export interface Field {
+  /** The scenario key (camelCase). */
+  key: string;
+  /** The command-line flag (without --), or null for scenario-only keys. */
+  flag: string | null;
+  /** What an unset field is; undefined means "no default" (optional). */
+  default: unknown;
+  /** A comma list on the command line sweeps the field (a matrix dimension). */
+  sweep: boolean;
+  /** JSON-schema-like type, for the results' config schema. */
+  type: 'string' | 'integer' | 'number' | 'object';
+  help: string;
+  /** Parses a CLI string or a scenario JSON value; throws a UsageError naming `option`. */
+  parse(value: unknown, option: string): unknown;
+}
+
+const NUMBER_TEXT = /^\s*[+-]?(\d+(\.\d*)?|\.\d+)(e[+-]?\d+)?\s*$/i;
+
+function describe(value: unknown): string {
+  return typeof value === 'string' ? `'${value}'` : JSON.stringify(value) ?? String(value);
+}
+
+function toNumber(value: unknown, option: string): number {
+  if (typeof value === 'number' && Number.isFinite(value)) return value;
+  if (typeof value === 'string' && NUMBER_TEXT.test(value)) return Number(value);
+  throw new UsageError(option, `expected a number, got ${describe(value)}`);
+}
+
+/** A number in [min, max]; `range` says so in words when the bounds are not plain (e.g. "(0, 1]"). */
+export function parseNumber(min: number, max = Infinity, range?: string): Field['parse'] {
+  const words = range ?? (max === Infinity ? `>= ${min}` : `in [${min}, ${max}]`);
+  return (value, option) => {
+    const n = toNumber(value, option);
+    if (n < min || n > max) throw new UsageError(option, `expected a number ${words}, got ${n}`);
+    return n;
+  };
+}
+
+export function parseInteger(min: number): Field['parse'] {
+  return (value, option) => {
+    const n = toNumber(value, option);
+    if (!Number.isInteger(n) || n < min) throw new UsageError(option, `expected an integer >= ${min}, got ${n}`);
+    return n;
+  };
+}
+
+export function parseChoice(allowed: () => readonly string[]): Field['parse'] {
+  return (value, option) => {
+    const names = allowed();
+    if (typeof value !== 'string' || !names.includes(value)) {
+      const hint = typeof value === 'string' ? suggest(value, names) : '';
+      throw new UsageError(option, `unknown value ${describe(value)}; expected one of ${names.join(', ')}${hint}`);
+    }
+    return value;
+  };
+}
+
+/** 1000000, "1M", "10M", "125k", "1.5M"; the count must come out a whole number. */
+export function parseCount(option: string, value: unknown): number {
+  if (typeof value === 'number') {
+    if (Number.isInteger(value) && value >= 1) return value;
+    throw new UsageError(option, `expected a whole count such as 1000000 or 1M, got ${value}`);
+  }
+  const match = typeof value === 'string' ? /^\s*(\d+(?:\.\d+)?)\s*([kKmMgG]?)\s*$/.exec(value) : null;
+  if (!match) throw new UsageError(option, `expected a count such as 1000000 or 1M, got ${describe(value)}`);
+  const scale = { '': 1, k: 1e3, m: 1e6, g: 1e9 }[match[2].toLowerCase() as '' | 'k' | 'm' | 'g'];
+  const count = Number(match[1]) * scale;
+  // 1.5M is a count; 1.5 is not (it used to be rounded silently).
+  const whole = Math.round(count);
+  if (Math.abs(count - whole) > 1e-6 * Math.max(1, count) || whole < 1) {
+    throw new UsageError(option, `expected a whole count >= 1 such as 1000000 or 1M, got '${value}'`);
+  }
+  return whole;
+}
+
+const BYTE_UNITS: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40 };
+
+/** "11GiB", "32 GB", "512MiB" or a byte count (0 = no budget). */
+export function parseBytes(option: string, value: unknown): number {
+  if (typeof value === 'number') {
+    if (value >= 0 && Number.isFinite(value)) return Math.floor(value);
+    throw new UsageError(option, `expected a size such as 11GiB, got ${value}`);
+  }
+  const match = typeof value === 'string' ? /^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)?\s*$/i.exec(value) : null;
+  if (!match) throw new UsageError(option, `expected a size such as 11GiB or 32GB, got ${describe(value)}`);
+  return Math.floor(Number(match[1]) * BYTE_UNITS[(match[2] ?? 'B').toLowerCase()]);
+}
+
+/** A margin name, "s,m1,m2,m3", or {s, m1, m2, m3}. */
+export function parseMargin(value: unknown, option = '--margin'): Margin {
+  const names = Object.keys(MARGINS);
+  if (typeof value === 'string') {
+    const named = MARGINS[value];
+    if (named) return { ...named };
+    const parts = value.split(',');
+    if (parts.length === 4 && parts.every((p) => NUMBER_TEXT.test(p))) {
+      const [s, m1, m2, m3] = parts.map(Number);
+      return { s, m1, m2, m3 };
+    }
+    throw new UsageError(option, `expected one of ${names.join(', ')} or "s,m1,m2,m3", got '${value}'${suggest(value, names)}`);
+  }
+  if (value && typeof value === 'object' && !Array.isArray(value)) {
+    const m = value as Record<string, unknown>;
+    const keys = Object.keys(m);
+    const extra = keys.find((k) => !['s', 'm1', 'm2', 'm3'].includes(k));
+    if (extra !== undefined || keys.length !== 4 || !keys.every((k) => typeof m[k] === 'number' && Number.isFinite(m[k]))) {
+      throw new UsageError(option, `expected {s, m1, m2, m3} with four finite numbers, got ${describe(value)}`);
+    }
+    return { s: m.s as number, m1: m.m1 as number, m2: m.m2 as number, m3: m.m3 as number };
+  }
+  throw new UsageError(option, `expected a margin name (${names.join(', ')}), "s,m1,m2,m3" or {s, m1, m2, m3}, got ${describe(value)}`);
+}
+
+function parseLabel(value: unknown, option: string): string {
+  if (typeof value !== 'string') throw new UsageError(option, `expected a string, got ${describe(value)}`);
+  return value;
+}
+
+function parsePublished(value: unknown, option: string): PublishedFigure {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new UsageError(option, `expected {source, memoryMB?, imagesPerSecond?, largestClasses?}, got ${describe(value)}`);
+  const p = value as Record<string, unknown>;
+  if (typeof p.source !== 'string') throw new UsageError(`${option}.source`, 'expected a string naming the source');
+  for (const k of Object.keys(p)) {
+    if (k === 'source') continue;
+    if (!['memoryMB', 'imagesPerSecond', 'largestClasses'].includes(k)) throw new UsageError(option, `unknown key '${k}'; allowed: source, memoryMB, imagesPerSecond, largestClasses`);
+    if (typeof p[k] !== 'number' || !Number.isFinite(p[k])) throw new UsageError(`${option}.${k}`, `expected a number, got ${describe(p[k])}`);
+  }
+  return p as unknown as PublishedFigure;
+}
+
+function field(key: string, flag: string | null, type: Field['type'], def: unknown, sweep: boolean, help: string, parse: Field['parse']): Field {
+  return { key, flag, type, default: def, sweep, help, parse };
+}
+
+/** Every field of a cell, in help order. */
+export const CELL_FIELDS: readonly Field[] = [
+  field('strategy', 'strategy', 'string', 'partial-fc', true, strategyDescriptors().map((d) => `${d.name}: ${d.summary}`).join('; '), parseChoice(() => STRATEGY_NAMES)),
+  field('classes', 'classes', 'integer', 1_000_000, true, 'identities C over all GPUs (1000000, 1M, 125k)', (v, o) => parseCount(o, v)),
+  field('gpus', 'gpus', 'integer', 8, true, 'GPUs (ranks) N (1 in single mode)', parseInteger(1)),
+  field('batch', 'batch', 'integer', 1024, true, 'global batch B (divisible by --gpus)', parseInteger(1)),
+  field('dim', 'dim', 'integer', 512, true, 'embedding dimension D', parseInteger(1)),
+  field('sampleRate', 'sample-rate', 'number', 0.1, true, 'Partial FC sample rate rho in (0, 1]; other strategies use every centre', parseNumber(Number.MIN_VALUE, 1, 'in (0, 1]')),
+  field('update', 'update', 'string', 'sparse', true, `${UPDATE_KINDS.join(' | ')} (sparse: seed, v1; dense: arcface_torch, v2)`, parseChoice(() => UPDATE_KINDS)),
+  field('margin', 'margin', 'object', 'cosface', false, `${Object.keys(MARGINS).join(' | ')} | "s,m1,m2,m3"`, (v, o) => parseMargin(v, o)),
+  field('dtype', 'dtype', 'string', 'fp32', true, `${STORAGE_DTYPES.join(' | ')} storage (bf16/fp16 need the CUDA backend)`, parseChoice(() => STORAGE_DTYPES)),
+  field('mode', 'mode', 'string', 'emulate', true, 'emulate (one rank of N) | single (one rank) | real (under mpirun)', parseChoice(() => RUN_MODES)),
+  field('rank', 'rank', 'integer', 0, true, 'the rank to emulate', parseInteger(0)),
+  field('backend', 'backend', 'string', 'auto', false, `${BACKEND_CHOICES.join(' | ')}`, parseChoice(() => BACKEND_CHOICES)),
+  field('steps', 'steps', 'integer', 3, false, 'measured steps per trial', parseInteger(1)),
+  field('warmup', 'warmup', 'integer', 1, false, 'discarded warm-up steps', parseInteger(0)),
+  field('trials', 'trials', 'integer', 1, false, 'trials (compare needs at least 3)', parseInteger(1)),
+  field('interconnect', 'interconnect', 'string', 'pcie-gen3', true, `communication model profile: ${Object.keys(INTERCONNECTS).join(' | ')}`, parseChoice(() => Object.keys(INTERCONNECTS))),
+  field('gpusPerNode', 'gpus-per-node', 'integer', 0, false, 'GPUs per node for the communication model (0: the profile default, 8)', parseInteger(0)),
+  field('gpuMemory', 'gpu-memory', 'integer', 0, true, 'per-GPU memory budget, e.g. 11GiB (0: none; allocations past it are out of memory)', (v, o) => parseBytes(o, v)),
+  field('seed', 'seed', 'integer', 1, true, 'random seed; same seed, same samples', parseInteger(0)),
+  field('threads', 'threads', 'integer', 0, true, 'CPU threads (0: all cores)', parseInteger(0)),
+  field('lr', 'lr', 'number', DEFAULT_SGD.lr, false, 'SGD learning rate', parseNumber(0)),
+  field('momentum', 'momentum', 'number', DEFAULT_SGD.momentum, false, 'SGD momentum in [0, 1)', parseNumber(0, 1 - Number.EPSILON, 'in [0, 1)')),
+  field('weightDecay', 'weight-decay', 'number', DEFAULT_SGD.weightDecay, false, 'SGD weight decay', parseNumber(0)),
+  field('label', 'label', 'string', '', false, 'a tag shown in reports', parseLabel),
+  field('published', null, 'object', undefined, false, 'the published figure this cell reproduces (scenario files only)', parsePublished),
+];
+
+export const FIELD_NAMES: readonly string[] = CELL_FIELDS.map((f) => f.key);
+
+const BY_KEY = new Map(CELL_FIELDS.map((f) => [f.key, f]));
+
+export function fieldByKey(key: string): Field | undefined {
+  return BY_KEY.get(key);
+}
+
+/** The option a field's errors name: its flag, or its scenario key when it has none. */
+export function optionName(f: Field): string {
+  return f.flag ? `--${f.flag}` : f.key;
+}
+
+/** Built-in defaults, from the table. */
+export function builtinDefaults(): Record<string, unknown> {
+  return Object.fromEntries(CELL_FIELDS.filter((f) => f.default !== undefined).map((f) => [f.key, f.default]));
+}
+
+/** Parses one field's value (CLI string or scenario JSON value); errors name the flag. */
+export function parseField(key: string, value: unknown): unknown {
+  const f = BY_KEY.get(key);
+  if (!f) throw new UsageError(key, `unknown field${suggest(key, FIELD_NAMES)}`);
+  return f.parse(value, optionName(f));
+}
+
+/** The results' config schema (JSON-schema style), generated from the table. */
+export function cellConfigSchema(): Record<string, unknown> {
+  return {
+    type: 'object',
+    additionalProperties: false,
+    properties: Object.fromEntries(CELL_FIELDS.map((f) => [f.key, { type: f.type, description: f.help, ...(f.default !== undefined ? { default: f.default } : {}) }])),
+  };
+}

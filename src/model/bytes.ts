@@ -1,0 +1,34 @@
+/** Bytes per memory category: the unit of every memory model (a leaf module: strategy files use it). */
+import { MEMORY_CATEGORIES, type BytesByCategory } from '../core/binding.js';
+
+export const STORAGE_BYTES = { fp32: 4, bf16: 2, fp16: 2 } as const;
+
+export function zeroBytes(): BytesByCategory {
+  return Object.fromEntries(MEMORY_CATEGORIES.map((c) => [c, 0])) as BytesByCategory;
+}
+
+export function totalBytes(bytes: BytesByCategory): number {
+  return MEMORY_CATEGORIES.reduce((sum, c) => sum + bytes[c], 0);
+}
+
+/** FLOPs and bytes of one FC step. */
+export interface StepWork {
+  gemmFlops: number;
+  flops: number;
+  bytes: number;
+}
+
+/**
+ * The work of an FC step from its shapes: three GEMMs of rows x active x D (2 * rows * A * D
+ * FLOPs each), the memory-bound passes over the logits (margin, exp, backward: read + write
+ * each), and the update of `updatedRows` centres (weights, momentum, gradient, decay).
+ */
+export function fcStepWork(shape: { rows: number; active: number; dim: number; storageBytes: number; updatedRows: number }): StepWork {
+  const { rows, active: A, dim: D, storageBytes: s, updatedRows } = shape;
+  const gemmFlops = 3 * 2 * rows * A * D;
+  const elementwiseFlops = 3 * 4 * rows * A;
+  const logitsBytes = 3 * 2 * rows * A * s;
+  const gemmBytes = 3 * (rows * D + A * D) * s + rows * A * s * 3;
+  const updateBytes = updatedRows * D * 4 * 4 + A * D * 4;
+  return { gemmFlops, flops: gemmFlops + elementwiseFlops, bytes: logitsBytes + gemmBytes + updateBytes };
+}

@@ -1,0 +1,120 @@
+/**
+ * The run and capacity command lines: their options (the cell fields come from the field
+ * table, bench/fields.ts), the generated help, and planRun, which turns argv into validated
+ * cells without running anything (the CLI and the property test use it).
+ */
+import { join } from 'node:path';
+import { UsageError, suggest } from './core/errors.js';
+import { optionHelp, parseOptions, type OptionSpec, type ParsedOptions } from './options.js';
+import { packageRoot } from './core/binding.js';
+import { builtinScenarioNames, expandScenario, loadScenario, type CellFields, type Scenario, type Sweeps } from './bench/scenario.js';
+import { CELL_FIELDS } from './bench/fields.js';
+import { CELL_STATUSES, type CellSpec, type CellStatus, type ResultsFile } from './bench/results.js';
+
+/** The cell fields as options, generated from the field table (bench/fields.ts). */
+export const CELL_OPTIONS: Record<string, OptionSpec> = Object.fromEntries(
+  CELL_FIELDS.filter((f) => f.flag !== null).map((f) => [
+    f.flag!,
+    {
+      field: f.key,
+      kind: 'string',
+      list: f.sweep,
+      help: `${f.help}${f.default !== undefined && f.default !== '' ? ` [${typeof f.default === 'object' ? JSON.stringify(f.default) : String(f.default)}]` : ''}`,
+      parse: (value: string, option: string) => f.parse(value, option),
+    } satisfies OptionSpec,
+  ]),
+);
+
+const STATUSES_KEPT = CELL_STATUSES.filter((s) => s !== 'completed');
+
+function parseStatuses(value: string, option: string): CellStatus {
+  if (!(STATUSES_KEPT as readonly string[]).includes(value)) throw new UsageError(option, `unknown status '${value}'${suggest(value, STATUSES_KEPT)}; expected a comma list of ${STATUSES_KEPT.join(', ')}`);
+  return value as CellStatus;
+}
+
+function nonNegative(value: string, option: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new UsageError(option, `expected a number of seconds >= 0, got '${value}'`);
+  return n;
+}
+
+export const RUN_OPTIONS: Record<string, OptionSpec> = {
+  scenario: { kind: 'string', help: `a built-in scenario (${builtinScenarioNames().join(', ')}) or a JSON file; flags override its fields` },
+  out: { kind: 'string', help: 'results JSON path (reports/<scenario>-<time>.json)' },
+  resume: { kind: 'boolean', help: 'keep the completed cells of --out and run every other one again' },
+  keep: { kind: 'string', list: true, parse: parseStatuses, help: `with --resume, also keep cells of these statuses (${STATUSES_KEPT.join(', ')})` },
+  'cell-timeout': { kind: 'number', parse: nonNegative, help: 'seconds before a cell is killed (status timeout; 0 = never)' },
+  quiet: { kind: 'boolean', help: 'no progress output' },
+  'no-report': { kind: 'boolean', help: 'write results only, no report' },
+  help: { kind: 'boolean', help: 'this help' },
+  ...CELL_OPTIONS,
+};
+
+export const SUMMARY = `pfc-bench: what the classification layer of face recognition costs, model parallel vs Partial FC
+
+Usage:
+  pfc-bench run [--scenario NAME|FILE] [options]   measure, print a table, write results JSON (+ report)
+  pfc-bench report RESULTS.json [...more] [--out DIR] [--format html,md,csv,svg,png]
+                                                   re-render the report (HTML, Markdown, CSV, charts) of results files
+  pfc-bench capacity [--scenario capacity] [opts] largest identity count per strategy for a --gpu-memory budget
+  pfc-bench compare BASELINE.json CURRENT.json [--threshold 1.15] [--memory-tolerance 0] [--json] [--all]
+                                                   regression check: exit 0 ok, 1 regressed, 3 inconclusive, 2 bad input
+  pfc-bench scenarios                              list built-in scenarios
+  pfc-bench info                                   backends, build and devices
+  pfc-bench COMMAND --help                         a command's options
+`;
+
+export const USAGE = `${SUMMARY}
+run and capacity options (a comma list, e.g. --classes 1M,2M --strategy model-parallel,partial-fc,
+sweeps every combination, as a scenario's matrix does):
+${optionHelp(RUN_OPTIONS)}
+`;
+
+/** The overrides (one value) and sweeps (comma lists) of the cell flags given. */
+export function cellOverrides(options: ParsedOptions): { overrides: CellFields; sweeps: Sweeps } {
+  const overrides: Record<string, unknown> = {};
+  const sweeps: Sweeps = {};
+  for (const [name, spec] of Object.entries(CELL_OPTIONS)) {
+    const value = options[name];
+    if (value === undefined || !spec.field) continue;
+    if (Array.isArray(value)) sweeps[spec.field] = value;
+    else overrides[spec.field] = value;
+  }
+  return { overrides: overrides as CellFields, sweeps };
+}
+
+function customScenario(): Scenario {
+  return { name: 'custom', description: 'A case given by command-line flags.', defaults: {}, cells: [{}] };
+}
+
+export function noArguments(command: string, argv: readonly string[]): void {
+  if (argv.length) throw new UsageError(command, `takes no arguments, got '${argv[0]}'; usage: pfc-bench ${command}`);
+}
+
+export interface Plan {
+  scenario: Scenario;
+  specs: CellSpec[];
+  options: ParsedOptions;
+  outPath: string;
+  info: ResultsFile['scenario'];
+}
+
+/**
+ * Parses and validates a run or capacity command line into the cells it would run (nothing
+ * runs); undefined for --help. Every bad input is a UsageError naming the option.
+ */
+export function planRun(command: 'run' | 'capacity', argv: readonly string[], defaultScenario?: string): Plan | undefined {
+  const { options, positionals } = parseOptions(argv, RUN_OPTIONS, command);
+  if (options.help === true) return undefined;
+  if (positionals.length) throw new UsageError(command, `unexpected argument '${positionals[0]}' (options start with --)`);
+  if (options.keep !== undefined && options.resume !== true) throw new UsageError('--keep', 'only means something with --resume');
+  const name = options.scenario ?? defaultScenario;
+  const scenario = name !== undefined ? loadScenario(String(name)) : customScenario();
+  const { overrides, sweeps } = cellOverrides(options);
+  const specs = expandScenario(scenario, overrides, sweeps);
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
+  const outPath = String(options.out ?? join(packageRoot(), 'reports', `${scenario.name}-${stamp}.json`));
+  const info = { name: scenario.name, description: scenario.description, file: scenario.file, overrides: { ...overrides, ...sweeps } as Record<string, unknown> };
+  return { scenario, specs, options, outPath, info };
+}
+

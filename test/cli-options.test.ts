@@ -1,0 +1,132 @@
+/**
+ * The option table and the small input defects of issue 12: per-command --help, junk
+ * arguments, --out checked before any cell, scenario names and shapes, whole counts, boolean
+ * values, comma-list sweeps, capacity overrides without duplicates or stale labels, single
+ * mode's one rank, the progress label, modeled memory on oom rows.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expandScenario, loadScenario, parseScenario } from '../src/bench/scenario.js';
+import { CELL_FIELDS, builtinDefaults, cellConfigSchema, parseCount } from '../src/bench/fields.js';
+import { parseOptions } from '../src/options.js';
+import { describeCell } from '../src/bench/progress.js';
+import { resultsTable } from '../src/report/table.js';
+import { UsageError } from '../src/core/errors.js';
+
+const cli = fileURLToPath(new URL('../src/cli.js', import.meta.url));
+
+function pfc(...args: string[]) {
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+const usage = (option: string, message: RegExp) => (e: unknown) => e instanceof UsageError && e.option === option && message.test(e.message);
+
+test('run --help and capacity --help print the options generated from the field table, exit 0', () => {
+  for (const command of ['run', 'capacity']) {
+    const r = pfc(command, '--help');
+    assert.equal(r.code, 0, r.err);
+    for (const f of CELL_FIELDS) if (f.flag) assert.match(r.out, new RegExp(`--${f.flag} `), `${command} --help lists --${f.flag}`);
+    assert.match(r.out, /--classes .*comma list sweeps it/);
+  }
+});
+
+test('scenarios and info refuse junk arguments, naming the command', () => {
+  const expected = { scenarios: /scenarios: takes no arguments, got 'junk'/, info: /info: unexpected argument 'junk'; the only option is --json/ };
+  for (const [command, message] of Object.entries(expected)) {
+    const r = pfc(command, 'junk');
+    assert.equal(r.code, 2, r.err);
+    assert.match(r.err, message);
+  }
+});
+
+test('--out that is a folder fails before any cell runs, leaving no temporary file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pfc-out-'));
+  const folder = join(dir, 'results');
+  mkdirSync(folder);
+  const r = pfc('run', '--classes', '100', '--gpus', '2', '--batch', '4', '--dim', '4', '--steps', '1', '--warmup', '0', '--backend', 'cpu', '--out', folder, '--no-report');
+  assert.equal(r.code, 2, r.err);
+  assert.match(r.err, /--out: '.*results' is a folder; expected the path of a results file/);
+  assert.doesNotMatch(r.err, /\[cell 1/, 'no cell ran');
+  assert.deepEqual(readdirSync(dir), ['results'], 'no .tmp file left behind');
+  assert.deepEqual(readdirSync(folder), []);
+});
+
+test('a scenario name cannot leave reports/; null cells and matrices are clear errors', () => {
+  assert.throws(() => parseScenario({ name: '../../etc/x', cells: [{}] }), usage('scenario: name', /letters, digits/));
+  assert.throws(() => parseScenario({ name: '.hidden', cells: [{}] }), usage('scenario: name', /letters, digits/));
+  assert.throws(() => parseScenario({ name: 'a/b', cells: [{}] }), usage('scenario: name', /letters, digits/));
+  assert.throws(() => parseScenario({ name: 'x', cells: [null] }), usage('scenario: cells[0]', /expected an object of cell fields, got null/));
+  assert.throws(() => parseScenario({ name: 'x', matrix: null }), usage('scenario: matrix', /expected an object/));
+  assert.throws(() => parseScenario({ name: 'x', cells: [{ classes: 1.5 }] }), usage('--classes', /whole count/));
+  assert.throws(() => parseScenario({ name: 'x', cells: [{ gpus: '8' }], matrix: { batch: [null] } }), usage('--batch', /expected a number, got null/));
+});
+
+test('--classes 1.5 is refused, 1.5M is a count; --resume=no is off, --resume=maybe is an error', () => {
+  assert.throws(() => parseCount('--classes', '1.5'), usage('--classes', /whole count/));
+  assert.equal(parseCount('--classes', '1.5M'), 1_500_000);
+  const spec = { resume: { kind: 'boolean' as const, help: '' } };
+  assert.equal(parseOptions(['--resume=no'], spec, 'run').options.resume, false);
+  assert.equal(parseOptions(['--resume=true'], spec, 'run').options.resume, true);
+  assert.equal(parseOptions(['--resume'], spec, 'run').options.resume, true);
+  assert.throws(() => parseOptions(['--resume=maybe'], spec, 'run'), usage('--resume', /expected true or false/));
+  const r = pfc('run', '--classes', '1.5', '--backend', 'cpu', '--no-report');
+  assert.equal(r.code, 2);
+  assert.match(r.err, /--classes: expected a whole count/);
+});
+
+test('comma lists sweep like a scenario matrix', () => {
+  const scenario = parseScenario({ name: 'x', defaults: { gpus: 2, batch: 4, dim: 4 }, cells: [{}] });
+  const specs = expandScenario(scenario, {}, { classes: [1000, 2000], strategy: ['model-parallel', 'partial-fc'] });
+  assert.deepEqual(specs.map((s) => [s.strategy, s.classes]), [
+    ['model-parallel', 1000],
+    ['partial-fc', 1000],
+    ['model-parallel', 2000],
+    ['partial-fc', 2000],
+  ]);
+  const parsed = parseOptions(['--classes', '1M,2M'], { classes: { kind: 'string', help: '', list: true, parse: (v, o) => parseCount(o, v) } }, 'run');
+  assert.deepEqual(parsed.options.classes, [1_000_000, 2_000_000]);
+});
+
+test('capacity with --gpus/--batch overrides runs no duplicates and keeps no stale label', () => {
+  const capacity = loadScenario('capacity');
+  const plain = expandScenario(capacity);
+  assert.equal(plain.length, 12);
+  const overridden = expandScenario(capacity, { gpus: 8, batch: 512 });
+  assert.equal(overridden.length, 6, 'the 64-GPU cells become the 8-GPU ones, run once');
+  assert.ok(overridden.every((s) => s.ranks === 8));
+  assert.ok(!overridden.some((s) => s.label === '64 GPUs'), 'no cell run with 8 GPUs is labelled "64 GPUs"');
+});
+
+test('--mode single implies one rank; an explicit --gpus 4 is still refused', () => {
+  const scenario = { name: 'custom', description: '', defaults: {}, cells: [{}] };
+  const [spec] = expandScenario(scenario, { mode: 'single', classes: 100, batch: 8, dim: 4 });
+  assert.equal(spec.ranks, 1);
+  assert.throws(() => expandScenario(scenario, { mode: 'single', gpus: 4, classes: 100, batch: 8 }), usage('--mode', /single mode runs one rank/));
+});
+
+test('the progress line does not repeat a label; oom rows show the modeled memory', () => {
+  const [spec] = expandScenario({ name: 'x', description: '', defaults: {}, cells: [{ label: '1M@8', strategy: 'model-parallel' }] });
+  const line = describeCell(spec);
+  assert.equal(line.split('1M@8').length - 1, 1, line);
+  const table = resultsTable([{ id: 'x', status: 'oom', spec, error: 'out of memory' }]);
+  const row = table.split('\n')[1].trim().split(/\s{2,}/);
+  assert.equal(row[4], '-', 'no measured memory');
+  assert.match(row[5], /^\d+$/, `the modeled memory is shown: ${table}`);
+  assert.ok(Number(row[5]) > 0);
+});
+
+test('defaults, help and the config schema come from one table', () => {
+  const defaults = builtinDefaults();
+  const schema = cellConfigSchema() as { properties: Record<string, { default?: unknown }> };
+  for (const f of CELL_FIELDS) {
+    assert.ok(schema.properties[f.key], f.key);
+    assert.deepEqual(schema.properties[f.key].default, defaults[f.key]);
+  }
+  assert.equal(defaults.classes, 1_000_000);
+});
