@@ -1,42 +1,65 @@
 #!/usr/bin/env bash
-# One prepared run for a GPU machine (see ../shared/device.md): correctness of every op and of
-# every strategy on CUDA against the CPU backend, then the benchmarks of issue 4 (the seed
-# scenario and the 1M / 29M rows of anchors.md section 4, emulated on the GPU, fp32 and bf16),
-# with results JSON under $OUT (or reports/gpu). Without a CUDA device it says so and exits 0.
+# The prepared check for a lent GPU machine (../shared/device.md), in one call:
+#   prepare here:  bash scripts/gpu-prepare.sh
+#   device tool:   run  carry: [".gpu", "dist", "node_modules/tinybench"]
+#                       command: bash scripts/gpu-check.sh      timeout_s: 540
+# It writes JSON under $OUT (reports/gpu without one) and prints a short table last; commit
+# the JSON under reports/gpu/ and re-render reports here with `pfc-bench report`.
 #
-# On the lent H200: run scripts/gpu-prepare.sh here first (it builds build-gpu for a generic
-# x86-64-v3 CPU and packs node into .gpu/), then carry .gpu, build-gpu, dist and
-# node_modules/tinybench and run this script there.
+# Three outcomes, each with its own line and exit code:
+#   1. the addon or a library it needs failed to load: "gpu-check: LOAD FAILED: <loader's
+#      message>", exit 2;
+#   2. no CUDA device: "gpu-check: no CUDA device (<why>)", exit 0;
+#   3. ran: a pass/fail line per check, then the benchmarks; exit 0 when every check passed
+#      and every benchmark cell completed, else 1.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT_DIR=${OUT:-reports/gpu}
 mkdir -p "$OUT_DIR"
-if [ -f .gpu/node.xz ] && ! command -v node >/dev/null 2>&1; then
+if [ -f .gpu/node.xz ] && ! node --version >/dev/null 2>&1; then
   xz -dc .gpu/node.xz > /tmp/node && chmod +x /tmp/node && export PATH=/tmp:$PATH
 fi
 for lib in /opt/torch/.venv/lib/python3.12/site-packages/nvidia/cu13/lib /opt/torch/.venv/lib/python3.12/site-packages/nvidia/nccl/lib; do
   [ -d "$lib" ] && export LD_LIBRARY_PATH="$lib:${LD_LIBRARY_PATH:-}"
 done
-[ -f build-gpu/Release/pfc_core.node ] && export PFC_CORE_PATH=$PWD/build-gpu/Release/pfc_core.node
-if ! node -e "process.exit(require('${PFC_CORE_PATH:-./build/Release/pfc_core.node}').cudaProbe().usable ? 0 : 3)"; then
-  node dist/scripts/gpu-check.js "$OUT_DIR/gpu-check.json"
-  echo "gpu-check: no CUDA device here; skipped the GPU benchmarks."
+# The bundle when one was carried, else this checkout's build (PFC_CORE_PATH wins over both).
+if [ -z "${PFC_CORE_PATH:-}" ]; then
+  if [ -f .gpu/bundle.tar.xz ]; then
+    rm -rf /tmp/pfc-gpu && mkdir -p /tmp/pfc-gpu && xz -dc .gpu/bundle.tar.xz | tar -C /tmp/pfc-gpu -xf -
+    export PFC_CORE_PATH=/tmp/pfc-gpu/bundle/pfc_core.node
+  else
+    export PFC_CORE_PATH=$PWD/build/Release/pfc_core.node
+  fi
+fi
+
+# Outcome 1: the addon must load (a failure here is not "no GPU").
+if ! load_error=$(node -e 'require(process.argv[1])' "$PFC_CORE_PATH" 2>&1); then
+  message=$(printf '%s\n' "$load_error" | grep -m1 -E 'Error:|cannot open|not found|No such' || printf '%s\n' "$load_error" | head -1)
+  echo "gpu-check: LOAD FAILED: $PFC_CORE_PATH did not load: $message"
+  node -e 'require("fs").writeFileSync(process.argv[1], JSON.stringify({ outcome: "load-failed", addon: process.argv[2], message: process.argv[3] }, null, 1))' \
+    "$OUT_DIR/gpu-check.json" "$PFC_CORE_PATH" "$load_error" 2>/dev/null
+  exit 2
+fi
+node dist/src/cli.js info --json > "$OUT_DIR/info.json" 2>&1
+node dist/src/cli.js info
+
+# Outcome 2: no usable CUDA device.
+reason=$(node -e 'const p = require(process.argv[1]).cudaProbe(); process.stdout.write(p.usable ? "" : p.reason)' "$PFC_CORE_PATH")
+if [ -n "$reason" ]; then
+  echo "gpu-check: no CUDA device ($reason); nothing ran."
+  node -e 'require("fs").writeFileSync(process.argv[1], JSON.stringify({ outcome: "no-device", reason: process.argv[2] }, null, 1))' "$OUT_DIR/gpu-check.json" "$reason"
   exit 0
 fi
+
+# Outcome 3: the checks, then the benchmarks.
 status=0
-node dist/scripts/gpu-check.js "$OUT_DIR/gpu-check.json" || status=1
-run() { node dist/src/cli.js run --backend cuda --no-report --quiet "$@"; }
-# NCCL's API path: a one-rank communicator in real mode (NCCL refuses two ranks on one GPU).
-run --mode real --gpus 1 --strategy partial-fc --classes 100k --batch 256 --steps 3 --out "$OUT_DIR/nccl-one-rank.json" || status=1
-run --scenario seed --out "$OUT_DIR/seed-cuda.json" --steps 10 --warmup 3 --trials 3 || status=1
-run --scenario bench/scenarios/anchors-h200.json --out "$OUT_DIR/anchors-h200-fp32.json" --dtype fp32 || status=1
-run --scenario bench/scenarios/anchors-h200.json --out "$OUT_DIR/anchors-h200-bf16.json" --dtype bf16 || status=1
-# A short table last (re-render the full report on the CPU machine with `pfc-bench report`).
-for f in "$OUT_DIR"/seed-cuda.json "$OUT_DIR"/anchors-h200-*.json; do
-  [ -f "$f" ] && node -e "
-    const r = JSON.parse(require('fs').readFileSync(process.argv[1], 'utf8'));
-    for (const c of r.cells) console.log([c.spec.label, c.spec.strategy, c.spec.dtype, c.status,
-      c.timing ? c.timing.stepMs.median.toFixed(2) + ' ms' : '-', c.reference ? c.reference.stepOverGemm.toFixed(2) + 'x GEMMs' : '-',
-      c.memory ? (c.memory.peakBytes / 1e6).toFixed(0) + ' MB' : '-'].join('  '));" "$f"
-done
+node dist/scripts/gpu-check.js "$OUT_DIR/gpu-check.json" 2>&1 | tee "$OUT_DIR/gpu-check.log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+run() { node dist/src/cli.js run --backend cuda --no-report --quiet "$@" || status=1; }
+run --scenario seed --out "$OUT_DIR/seed-cuda.json" --steps 10 --warmup 3 --trials 3
+run --scenario anchors-h200 --out "$OUT_DIR/anchors-h200-fp32.json" --dtype fp32
+run --scenario anchors-h200 --out "$OUT_DIR/anchors-h200-bf16.json" --dtype bf16
+echo "gpu-check: summary (step, ratio to the GEMM floor, peak vs model vs device, phases in ms)"
+node dist/scripts/gpu-summary.js "$OUT_DIR"/seed-cuda.json "$OUT_DIR"/anchors-h200-fp32.json "$OUT_DIR"/anchors-h200-bf16.json
+echo "gpu-check: checks $(grep -h -E '^[0-9]+ passed, [0-9]+ failed' "$OUT_DIR/gpu-check.log" || echo 'did not finish')"
 exit $status

@@ -1,10 +1,14 @@
 /**
  * The prepared check for a GPU machine (scripts/gpu-check.sh runs it):
- *   1. every op family on CUDA against the CPU backend on the same seeded inputs (odd shapes,
+ *   1. cuBLAS's workspace is in the tagged accounting ('workspace');
+ *   2. every op family on CUDA against the CPU backend on the same seeded inputs (odd shapes,
  *      outliers), fp32 with tight and bf16 storage with loose tolerances;
- *   2. a full step of every strategy, CUDA against CPU;
- *   3. writes a JSON verdict. The benchmarks are run by the shell script through the CLI.
- * Without a usable CUDA device it says so and exits 0.
+ *   3. a full step of every strategy and update rule, CUDA against CPU;
+ *   4. a GEMM past 2^31 output elements (model parallel's 29M@8 logits) at its far corner;
+ *   5. a one-rank NCCL communicator through the binding, without MPI;
+ *   6. writes a JSON verdict. The benchmarks are run by the shell script through the CLI.
+ * A section that throws is one failed check; the others still run. Without a usable CUDA
+ * device it says so and exits 0.
  */
 import { writeFileSync } from 'node:fs';
 import { core, allocate, selectBackend, type Backend, type NativeTensor, type DType } from '../src/core/index.js';
@@ -184,6 +188,93 @@ function strategyChecks(cpu: Backend, gpu: Backend): void {
   }
 }
 
+function recordOk(name: string, ok: boolean, detail: string): void {
+  checks.push({ name, ok, maxRelError: ok ? 0 : 1, tolerance: 0, note: detail });
+  process.stdout.write(`${ok ? 'ok  ' : 'FAIL'} ${name}: ${detail}\n`);
+}
+
+/** The first GEMM creates cuBLAS's handle, and its workspace must appear under 'workspace'. */
+function workspaceCheck(gpu: Backend): void {
+  const native = core();
+  const before = native.memoryStats('cuda').current.workspace;
+  const a = allocate(gpu, 'features', 'fp32', 8, 8);
+  const c = allocate(gpu, 'features', 'fp32', 8, 8);
+  native.fillRandom(a, 1, 0, 0, 'uniform', -1, 1);
+  native.gemm(a, false, a, true, c, 1, 0);
+  native.synchronize('cuda');
+  const added = native.memoryStats('cuda').current.workspace - before;
+  const expected = native.cublasWorkspaceBytes ?? 0;
+  a.free();
+  c.free();
+  recordOk('cuBLAS workspace in the tagged accounting', expected > 0 && added === expected, `${added} bytes added under 'workspace' by the first GEMM (expected ${expected})`);
+}
+
+/**
+ * logits = X W^T with 1024 x 3,625,000 outputs (29M@8 model parallel: past 2^31 elements, so
+ * the 64-bit cuBLAS API), checked at both corners against the CPU on copies of those rows.
+ */
+function largeGemmCheck(cpu: Backend, gpu: Backend): void {
+  const native = core();
+  const B = 1024;
+  const C = 3_625_000;
+  const D = 512;
+  const K = 64; // corner columns checked
+  const x = allocate(gpu, 'features', 'fp32', B, D);
+  const w = allocate(gpu, 'centres', 'fp32', C, D);
+  const logits = allocate(gpu, 'logits', 'fp32', B, C);
+  try {
+    native.fillRandom(x, 21, 0, 0, 'uniform', -1, 1);
+    native.fillRandom(w, 22, 0, 0, 'uniform', -1, 1);
+    native.gemm(x, false, w, true, logits, 1, 0);
+    native.synchronize('cuda');
+    for (const [name, row, first] of [['far corner', B - 1, C - K], ['near corner', 0, 0]] as const) {
+      const xr = allocate(cpu, 'features', 'fp32', 1, D);
+      const wr = allocate(cpu, 'centres', 'fp32', K, D);
+      const ref = allocate(cpu, 'logits', 'fp32', 1, K);
+      native.copyTensor(x.view(row, 1), xr);
+      native.copyTensor(w.view(first, K), wr);
+      native.gemm(xr, false, wr, true, ref, 1, 0);
+      const got = (logits.view(row, 1).read() as Float32Array).subarray(first, first + K);
+      record(`fp32 gemm ${B} x ${C} (${(B * C / 2 ** 31).toFixed(2)} x 2^31 outputs), ${name}`, got, ref.read(), 1e-5);
+      for (const t of [xr, wr, ref]) t.free();
+    }
+  } finally {
+    for (const t of [x, w, logits]) t.free();
+  }
+}
+
+/** A one-rank NCCL communicator made through the binding (no MPI): every collective once. */
+function ncclCheck(gpu: Backend): void {
+  const native = core();
+  const comm = native.ncclInit!(0, 1, native.ncclNewUniqueId!());
+  try {
+    const a = allocate(gpu, 'communication', 'fp32', 37, 5);
+    const b = allocate(gpu, 'communication', 'fp32', 37, 5);
+    native.fillRandom(a, 31, 0, 0, 'normal', 0, 1);
+    const want = Array.from(a.read() as Float32Array);
+    native.ncclAllReduce!(comm, a, 'sum');
+    native.ncclAllGather!(comm, a, b);
+    native.ncclReduceScatter!(comm, b, a);
+    native.ncclBroadcast!(comm, a, 0);
+    native.synchronize('cuda');
+    const same = (t: NativeTensor) => String(Array.from(t.read() as Float32Array)) === String(want);
+    recordOk('NCCL one-rank communicator (all-reduce, all-gather, reduce-scatter, broadcast)', same(a) && same(b), `NCCL ${native.ncclVersion!()}, results ${same(a) && same(b) ? 'equal' : 'differ from'} the input`);
+    a.free();
+    b.free();
+  } finally {
+    native.ncclDestroy!(comm);
+  }
+}
+
+/** Runs one section; a throw is recorded as its failure and the next section still runs. */
+function section(name: string, body: () => void): void {
+  try {
+    body();
+  } catch (error) {
+    recordOk(name, false, `threw: ${(error as Error).message}`);
+  }
+}
+
 function main(): number {
   const out = process.argv[2] ?? 'gpu-check.json';
   const probe = core().cudaProbe();
@@ -195,9 +286,12 @@ function main(): number {
   const cpu = selectBackend('cpu').backend;
   const gpu = selectBackend('cuda').backend;
   process.stdout.write(`gpu-check on ${gpu.description}: ${JSON.stringify(gpu.context())}\n`);
-  opChecks(cpu, gpu, 'fp32');
-  opChecks(cpu, gpu, 'bf16');
-  strategyChecks(cpu, gpu);
+  section('cuBLAS workspace', () => workspaceCheck(gpu));
+  section('ops fp32', () => opChecks(cpu, gpu, 'fp32'));
+  section('ops bf16', () => opChecks(cpu, gpu, 'bf16'));
+  section('strategies', () => strategyChecks(cpu, gpu));
+  section('64-bit GEMM', () => largeGemmCheck(cpu, gpu));
+  section('NCCL', () => ncclCheck(gpu));
   const failed = checks.filter((c) => !c.ok);
   writeFileSync(out, JSON.stringify({ cudaDevice: true, context: gpu.context(), checks }, null, 1));
   process.stdout.write(`${checks.length - failed.length} passed, ${failed.length} failed\n`);

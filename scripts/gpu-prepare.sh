@@ -1,16 +1,23 @@
 #!/usr/bin/env bash
-# Prepares, on this (CPU) machine, what scripts/gpu-check.sh needs on a lent GPU machine that
-# has no Node.js: the addon built for a generic x86-64-v3 host CPU with the CUDA backend
-# (build-gpu/), the compiled TypeScript (dist/), and this machine's node binary (.gpu/node.xz).
-# Then, with the device tool:
-#   run  carry: [".gpu", "build-gpu", "dist", "node_modules/tinybench"]
+# Prepares, on this (CPU) machine, everything scripts/gpu-check.sh needs on a lent GPU machine
+# (../shared/device.md: no Node.js, no OpenBLAS, no MPI there; 64 MiB may travel):
+#   .gpu/bundle.tar.xz  the addon built with the CUDA backend for a generic x86-64-v3 host CPU,
+#                  with OpenBLAS and its libraries beside it (scripts/bundle.sh) and the MPI
+#                  plugin (packed: OpenBLAS alone is 35 MB);
+#   .gpu/node.xz   this machine's node binary;
+#   dist/          the compiled TypeScript.
+# Then, with the device tool, one call:
+#   run  carry: [".gpu", "dist", "node_modules/tinybench"]
 #        command: bash scripts/gpu-check.sh
-# (about 50 MB travels; the report step is skipped there, re-render here with `pfc-bench report`).
+#        timeout_s: 540
 set -euo pipefail
 cd "$(dirname "$0")/.."
 npx cmake-js compile --out build-gpu --CDPFC_CPU_ARCH=x86-64-v3
 npx tsc -p tsconfig.json
-mkdir -p .gpu
+rm -rf .gpu && mkdir -p .gpu
+bash scripts/bundle.sh build-gpu/Release build-gpu/bundle
+tar -C build-gpu -cf - bundle | xz -T2 -9 > .gpu/bundle.tar.xz
 xz -T2 -c "$(command -v node)" > .gpu/node.xz
-grep -qx '/.gpu/' .git/info/exclude 2>/dev/null || echo '/.gpu/' >> .git/info/exclude
-du -sh .gpu build-gpu/Release/pfc_core.node dist node_modules/tinybench
+du -sh .gpu/bundle.tar.xz .gpu/node.xz dist node_modules/tinybench
+du -sch .gpu dist node_modules/tinybench | tail -1
+echo 'gpu-prepare: now run  carry [".gpu", "dist", "node_modules/tinybench"]  command "bash scripts/gpu-check.sh"  timeout_s 540'

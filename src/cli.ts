@@ -100,15 +100,6 @@ async function runCommand(argv: string[]): Promise<number> {
   return executor.reports && !results.cells.every((c) => c.status === 'completed') ? 1 : 0;
 }
 
-function infoCommand(): number {
-  const build = core().buildInfo();
-  const cuda = core().cudaProbe();
-  process.stdout.write(
-    `${JSON.stringify({ build, threads: core().threads(), cuda, scenarios: builtinScenarioNames(), interconnects: Object.keys(INTERCONNECTS) }, null, 2)}\n`,
-  );
-  return 0;
-}
-
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   await registerOptionalModules();
@@ -132,10 +123,11 @@ export async function main(argv: string[]): Promise<number> {
       noArguments('scenarios', rest);
       for (const name of builtinScenarioNames()) process.stdout.write(`${name.padEnd(10)} ${loadScenario(name).description}\n`);
       return 0;
-    case 'info':
-      if (wantsHelp(rest)) return usageLine('pfc-bench info (backends, build and devices, as JSON)');
-      noArguments('info', rest);
-      return infoCommand();
+    case 'info': {
+      if (wantsHelp(rest)) return usageLine('pfc-bench info [--json] (build, CUDA device, and each run-time library: found or not, file, version)');
+      const { infoCommand } = await import('./info.js');
+      return infoCommand(rest);
+    }
     case undefined:
     case 'help':
     case '--help':

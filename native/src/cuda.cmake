@@ -19,6 +19,7 @@ target_sources(${PROJECT_NAME} PRIVATE
   native/src/runtime/cuda_context.cc
   native/src/runtime/lib_search.cc
   native/src/runtime/cublas_loader.cc
+  native/src/runtime/gpu_libraries.cc
   native/src/comm/nccl_loader.cc
   native/src/comm/nccl_comm.cc
   native/src/bind/cuda_binding.cc)

@@ -1,7 +1,8 @@
 # The MPI communicator (real mode on CPU ranks), included by CMakeLists.txt when PFC_WITH_MPI
-# is ON. Found, it adds native/src/comm/mpi_comm.cc, defines PFC_WITH_MPI and sets
-# PFC_HAVE_MPI; not found, it says why and the build goes on without it (comm_binding.cc then
-# answers mpiAvailable() with the reason).
+# is ON. Found, it builds pfc_mpi.so beside the addon (the only file that links libmpi; the
+# addon dlopens it, see native/src/comm/mpi_plugin.h), defines PFC_MPI_PLUGIN_BUILT and sets
+# PFC_HAVE_MPI; not found, it says why and the build goes on without it (mpiAvailable() then
+# answers with the reason).
 # FindMPI only probes enabled languages; the project is C++, so enable C for the probe.
 include(CheckLanguage)
 check_language(C)
@@ -11,9 +12,14 @@ if(CMAKE_C_COMPILER)
   find_package(MPI COMPONENTS C QUIET)
 endif()
 if(MPI_C_FOUND)
-  target_sources(${PROJECT_NAME} PRIVATE ${CMAKE_SOURCE_DIR}/native/src/comm/mpi_comm.cc)
-  target_link_libraries(${PROJECT_NAME} PRIVATE MPI::MPI_C ${CMAKE_DL_LIBS})
-  target_compile_definitions(${PROJECT_NAME} PRIVATE PFC_WITH_MPI)
+  add_library(pfc_mpi MODULE ${CMAKE_SOURCE_DIR}/native/src/comm/mpi_plugin.cc)
+  set_target_properties(pfc_mpi PROPERTIES PREFIX "" SUFFIX ".so" CXX_VISIBILITY_PRESET hidden
+                        LIBRARY_OUTPUT_DIRECTORY $<TARGET_FILE_DIR:${PROJECT_NAME}>)
+  target_include_directories(pfc_mpi PRIVATE ${CMAKE_SOURCE_DIR}/native/src)
+  target_compile_options(pfc_mpi PRIVATE -O2 -Wall)
+  target_link_libraries(pfc_mpi PRIVATE MPI::MPI_C ${CMAKE_DL_LIBS})
+  add_dependencies(${PROJECT_NAME} pfc_mpi)
+  target_compile_definitions(${PROJECT_NAME} PRIVATE PFC_MPI_PLUGIN_BUILT)
   set(PFC_HAVE_MPI ON)
   set(_pfc_mpi_version "${MPI_C_LIBRARY_VERSION_STRING}")
   if(_pfc_mpi_version)

@@ -147,7 +147,7 @@ function allocationResult(spec: CellSpec, backend: Backend, comm: Communicator, 
     wallSeconds: (Date.now() - started) / 1000,
     backend: backend.name,
     device: backend.description,
-    memory: { peakBytes: stats.totalPeak, atPeak: stats.atTotalPeak, modelBytes: modelMemory(spec, comm.rank), deviceUsedBytes: backend.deviceUsedBytes() },
+    memory: { peakBytes: stats.totalPeak, atPeak: stats.atTotalPeak, modelBytes: modelMemory(spec, comm.rank, backend.libraryWorkspaceBytes), deviceUsedBytes: backend.deviceUsedBytes() },
   };
 }
 
@@ -255,7 +255,7 @@ function measure(spec: CellSpec, backend: Backend, comm: Communicator, strategy:
     memory: {
       peakBytes: stats.totalPeak,
       atPeak: stats.atTotalPeak,
-      modelBytes: modelMemory(spec, comm.rank),
+      modelBytes: modelMemory(spec, comm.rank, backend.libraryWorkspaceBytes),
       deviceUsedBytes: deviceUsed,
     },
     work: {

@@ -215,7 +215,8 @@ function mergeMemory(result: CellResult, ranks: MemoryFigures[]): CellResult {
       ...result.memory,
       peakBytes: ranks[top].peak,
       atPeak: ranks[top].atPeak,
-      modelBytes: modelMemory(result.spec, top),
+      // Rank 0's model already holds the backend's library workspace (cuBLAS's); keep it.
+      modelBytes: modelMemory(result.spec, top, result.memory.modelBytes.workspace - modelMemory(result.spec, 0).workspace),
       deviceUsedBytes: used.length ? Math.max(...used) : null,
       perRankPeakBytes: ranks.map((r) => r.peak),
     },

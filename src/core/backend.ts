@@ -30,6 +30,8 @@ export interface Backend {
   readonly description: string;
   synchronize(): void;
   createTimer(): StepTimer;
+  /** Bytes a library takes from the tagged allocator on first use (cuBLAS's workspace), 0 if none. */
+  readonly libraryWorkspaceBytes: number;
   /** The device's own used-memory figure (total - free), or null where there is none. */
   deviceUsedBytes(): number | null;
   /** Versions and settings that belong in a results file's context. */

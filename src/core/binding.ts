@@ -114,6 +114,8 @@ export interface NativeCore {
   shardLabels(labels: NativeTensor, shardOffset: number, shardSize: number, remapped: NativeTensor): void;
   sgdUpdate(weights: NativeTensor, momentum: NativeTensor, grad: NativeTensor, indices: NativeTensor | null, params: SgdParams): void;
   buildInfo(): { blas: string; cuda: boolean; mpi: boolean; compiler: string };
+  /** Every run-time library: found or not, its file, its version, why not. Never throws. */
+  libraries(): RuntimeLibrary[];
   setThreads(threads: number): void;
   threads(): number;
   memoryStats(device: Device): MemoryCounters;
@@ -130,6 +132,8 @@ export interface NativeCore {
   cudaSetAllowTf32?(allow: boolean): void;
   cudaDeviceUsedBytes?(): number;
   cublasVersion?(): number;
+  /** The workspace cuBLAS gets from the tagged allocator ('workspace') with its first handle. */
+  cublasWorkspaceBytes?: number;
   ncclVersion?(): number;
   ncclNewUniqueId?(): Uint8Array;
   ncclInit?(rank: number, size: number, uniqueId: Uint8Array): number;
@@ -151,6 +155,16 @@ export interface NativeCore {
   /** MPI_Abort on the world: the launcher ends every rank. */
   mpiAbort(code: number): void;
   mpiFinalize(): void;
+}
+
+export interface RuntimeLibrary {
+  name: 'OpenBLAS' | 'MPI' | 'cuBLAS' | 'NCCL' | 'CUDA driver' | 'CUDA runtime';
+  found: boolean;
+  /** The file loaded ('' when not found, or linked into the addon). */
+  path: string;
+  version: string;
+  /** Why it is missing, or how it is linked. */
+  note: string;
 }
 
 export interface MpiAvailability {
@@ -184,11 +198,16 @@ export function packageRoot(): string {
 
 let loaded: NativeCore | undefined;
 
+/** The addon file: $PFC_CORE_PATH (another build, e.g. a bundle carried to a GPU host) or the build's. */
+export function corePath(): string {
+  return process.env.PFC_CORE_PATH ?? join(packageRoot(), 'build', 'Release', 'pfc_core.node');
+}
+
 /** Loads the addon once. A missing build throws one error that says what to do. */
 export function core(): NativeCore {
   if (loaded) return loaded;
   // PFC_CORE_PATH selects another build of the addon (a CUDA build carried to a GPU machine).
-  const path = process.env.PFC_CORE_PATH ?? join(packageRoot(), 'build', 'Release', 'pfc_core.node');
+  const path = corePath();
   if (!existsSync(path)) {
     throw new Error(
       `pfc-bench: the native core is not built (${path} is missing). Run 'npm install' (needs cmake, g++ and ` +
@@ -196,6 +215,17 @@ export function core(): NativeCore {
     );
   }
   const require = createRequire(import.meta.url);
-  loaded = require(path) as NativeCore;
+  try {
+    loaded = require(path) as NativeCore;
+  } catch (error) {
+    // The loader's own message names the missing library (e.g. "libopenblas.so.0: cannot open
+    // shared object file"); say what to do about it too.
+    throw new Error(
+      `pfc-bench: the native core at ${path} failed to load: ${(error as Error).message}. ` +
+        `Install the libraries it names (apt-get install libopenblas-openmp-dev), rebuild with 'npm run build:native', ` +
+        `or carry a bundle made by scripts/bundle.sh, which holds them beside the addon.`,
+      { cause: error },
+    );
+  }
   return loaded;
 }

@@ -34,6 +34,7 @@ export function createCpuBackend(): Backend {
     description: model,
     synchronize: () => undefined,
     createTimer: () => new HostTimer(),
+    libraryWorkspaceBytes: 0,
     deviceUsedBytes: () => null,
     context: () => ({ cpu: model, threads: native.threads(), blas: native.buildInfo().blas }),
   };

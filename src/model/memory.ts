@@ -11,9 +11,14 @@ import { totalBytes } from './bytes.js';
 
 export { totalBytes, zeroBytes } from './bytes.js';
 
-/** Bytes per category held by rank `rank` of `config`. */
-export function modelMemory(config: FcConfig, rank: number): BytesByCategory {
-  return strategyOf(config.strategy).memory(config, rank);
+/**
+ * Bytes per category held by rank `rank` of `config`. `libraryWorkspace` is what the backend's
+ * libraries take from the tagged allocator (cuBLAS's workspace on CUDA, under 'workspace').
+ */
+export function modelMemory(config: FcConfig, rank: number, libraryWorkspace = 0): BytesByCategory {
+  const bytes = strategyOf(config.strategy).memory(config, rank);
+  bytes.workspace += libraryWorkspace;
+  return bytes;
 }
 
 /** The rank with the largest model total (rank 0 holds the largest shard). */

@@ -1,14 +1,11 @@
-// The MPI communicator's functions (real mode on CPU ranks). Always registered: in a build
-// without MPI, mpiAvailable() says why and every other function throws PFC_UNAVAILABLE.
+// The MPI communicator's functions (real mode on CPU ranks). Always registered: when MPI cannot
+// be loaded (a build without it, or a machine without libmpi), mpiAvailable() says why and
+// every other function throws PFC_UNAVAILABLE with the same reason.
 #include "bind/binding.h"
-
-#ifdef PFC_WITH_MPI
 #include "comm/mpi_comm.h"
-#endif
 
 namespace pfc::bind {
 
-#ifdef PFC_WITH_MPI
 static mpi::ReduceOp reduceOpArg(const Napi::CallbackInfo& info, size_t i) {
   const std::string op = stringArg(info, i, "op");
   if (op == "sum") return mpi::ReduceOp::Sum;
@@ -22,30 +19,17 @@ static int intArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
     PFC_THROW(Invalid, std::string("argument '") + name + "' must be an integer");
   return static_cast<int>(v);
 }
-#else
-static const char* kNoMpi =
-    "this build has no MPI communicator (CMake did not find MPI or PFC_WITH_MPI was OFF); install an MPI "
-    "(Debian/Ubuntu: apt-get install libopenmpi-dev openmpi-bin) and rebuild with 'npm run build:native'";
-#define PFC_NO_MPI() PFC_THROW(Unavailable, std::string("--mode real: ") + kNoMpi)
-#endif
 
 void registerComm(Napi::Env env, Napi::Object exports) {
   PFC_EXPORT(exports, env, "mpiAvailable", {
     Napi::Object out = Napi::Object::New(info.Env());
-#ifdef PFC_WITH_MPI
-    out.Set("available", true);
-    out.Set("reason", "");
+    const std::string reason = mpi::unavailableReason();
+    out.Set("available", reason.empty());
+    out.Set("reason", reason);
     out.Set("initialized", mpi::initialized());
     out.Set("finalized", mpi::finalized());
-#else
-    out.Set("available", false);
-    out.Set("reason", kNoMpi);
-    out.Set("initialized", false);
-    out.Set("finalized", false);
-#endif
     return out;
   });
-#ifdef PFC_WITH_MPI
   PFC_EXPORT(exports, env, "mpiInit", {
     const mpi::InitInfo i = mpi::init();
     Napi::Object out = Napi::Object::New(info.Env());
@@ -84,17 +68,6 @@ void registerComm(Napi::Env env, Napi::Object exports) {
     mpi::finalize();
     return info.Env().Undefined();
   });
-#else
-  for (const char* name : {"mpiInit", "mpiAllGather", "mpiAllReduce", "mpiReduceScatter", "mpiBroadcast", "mpiBarrier",
-                           "mpiAbort", "mpiFinalize"}) {
-    exports.Set(name, Napi::Function::New(
-                          env,
-                          [](const Napi::CallbackInfo& info) -> Napi::Value {
-                            return guard(info, []() -> Napi::Value { PFC_NO_MPI(); });
-                          },
-                          name));
-  }
-#endif
 }
 
 }  // namespace pfc::bind

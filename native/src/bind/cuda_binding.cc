@@ -45,6 +45,7 @@ void registerCuda(Napi::Env env, Napi::Object exports) {
   PFC_EXPORT(exports, env, "cudaDeviceUsedBytes", {
     return Napi::Number::New(info.Env(), static_cast<double>(deviceUsedBytes()));
   });
+  exports.Set("cublasWorkspaceBytes", Napi::Number::New(env, static_cast<double>(cublas::kWorkspaceBytes)));
   PFC_EXPORT(exports, env, "cublasVersion", { return Napi::Number::New(info.Env(), cublas::version()); });
   PFC_EXPORT(exports, env, "ncclVersion", { return Napi::Number::New(info.Env(), ncclVersionCode()); });
   PFC_EXPORT(exports, env, "ncclNewUniqueId", {

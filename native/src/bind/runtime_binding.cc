@@ -2,6 +2,7 @@
 #include "bind/binding.h"
 #include "ops/gemm.h"
 #include "runtime/device.h"
+#include "runtime/libraries.h"
 
 namespace pfc::bind {
 
@@ -34,12 +35,28 @@ void registerRuntime(Napi::Env env, Napi::Object exports) {
 #else
     out.Set("cuda", false);
 #endif
-#ifdef PFC_WITH_MPI
-    out.Set("mpi", true);
+#ifdef PFC_MPI_PLUGIN_BUILT
+    out.Set("mpi", true);  // pfc_mpi.so was built; whether libmpi loads here, libraries() says
 #else
     out.Set("mpi", false);
 #endif
     out.Set("compiler", __VERSION__);
+    return out;
+  });
+  PFC_EXPORT(exports, env, "libraries", {
+    // Never throws: a missing library is an answer.
+    Napi::Env e = info.Env();
+    const std::vector<LibraryInfo> libs = runtimeLibraries();
+    Napi::Array out = Napi::Array::New(e, libs.size());
+    for (size_t i = 0; i < libs.size(); ++i) {
+      Napi::Object o = Napi::Object::New(e);
+      o.Set("name", libs[i].name);
+      o.Set("found", libs[i].found);
+      o.Set("path", libs[i].path);
+      o.Set("version", libs[i].version);
+      o.Set("note", libs[i].note);
+      out.Set(static_cast<uint32_t>(i), o);
+    }
     return out;
   });
   PFC_EXPORT(exports, env, "setThreads", {

@@ -4,8 +4,9 @@
 // in place where MPI allows it, and allocate nothing the memory tracker sees, so a real rank's
 // tagged memory equals an emulated rank's. Device tensors are staged through host memory.
 //
-// This header does not include mpi.h: the binding compiles without MPI and reports why the
-// communicator is missing. Every MPI failure comes back (MPI_ERRORS_RETURN) and is thrown as
+// MPI itself lives in pfc_mpi.so (mpi_plugin.h), loaded from the addon's folder on first use:
+// the addon loads on machines without MPI, and unavailableReason() then quotes the loader.
+// Every MPI failure comes back (MPI_ERRORS_RETURN) and is thrown as
 // PfcError(Comm, "MPI: <MPI_Error_string> in <call> (rank r)"); nothing here calls exit().
 #pragma once
 #include <string>
@@ -15,6 +16,17 @@
 namespace pfc::mpi {
 
 enum class ReduceOp { Sum, Max };
+
+// Why MPI cannot be used in this process (the plugin is missing, or the loader's message about
+// libmpi), or "" when it can.
+std::string unavailableReason();
+
+struct LibraryDescription {
+  std::string version;  // MPI_Get_library_version's first line and the MPI standard
+  std::string library;  // the libmpi file loaded
+};
+// Callable before init; throws Unavailable with unavailableReason() when MPI is missing.
+LibraryDescription describeLibrary();
 
 struct InitInfo {
   int rank = 0;
@@ -27,9 +39,8 @@ struct InitInfo {
   int threadLevel = 0;
 };
 
-// Initializes MPI once (later calls return the same answer). Before MPI_Init_thread, libmpi is
-// re-opened with RTLD_GLOBAL | RTLD_NOLOAD: Node loads the addon (and so libmpi) with local
-// symbol scope, and Open MPI's plugins (mca_*.so) resolve libmpi's symbols globally.
+// Initializes MPI once (later calls return the same answer). libmpi is loaded with global
+// symbol scope: Open MPI's own plugins (mca_*.so) resolve libmpi's symbols globally.
 InitInfo init();
 bool initialized();
 bool finalized();

@@ -44,6 +44,7 @@ const Api& api() {
   if (!missing.empty()) PFC_THROW(Unavailable, "NCCL at " + lib.path + " lacks " + missing + " (NCCL 2.7 or newer is needed)");
   a.getLastError = reinterpret_cast<const char* (*)(Comm)>(findSymbol(lib.handle, "ncclGetLastError"));
   a.path = lib.path;
+  a.library = lib.handle;
   g_api = a;
   g_loaded = true;
   return g_api;

@@ -38,6 +38,7 @@ struct Api {
   Result (*commGetAsyncError)(Comm, Result*) = nullptr;
   const char* (*getLastError)(Comm) = nullptr;  // optional (NCCL 2.13+)
   std::string path;
+  void* library = nullptr;  // the dlopen handle
 };
 
 // Loads the library on first use; throws Unavailable when it is missing or incomplete.

@@ -4,6 +4,7 @@
 #include <mutex>
 
 #include "core/error.h"
+#include "core/memory.h"
 #include "runtime/cuda_context.h"
 #include "runtime/lib_search.h"
 
@@ -15,6 +16,7 @@ std::mutex g_mutex;
 bool g_loaded = false;
 Api g_api;
 Handle g_handle = nullptr;
+void* g_workspace = nullptr;
 
 const char* statusName(Status s) {
   switch (s) {
@@ -57,7 +59,11 @@ void loadLocked() {
   if (!missing.empty())
     PFC_THROW(Unavailable, "cuBLAS at " + lib.path + " lacks " + missing + " (a cuBLAS 11 or newer is needed)");
   a.getStatusString = reinterpret_cast<const char* (*)(Status)>(findSymbol(lib.handle, "cublasGetStatusString"));
+  a.getProperty = reinterpret_cast<decltype(a.getProperty)>(findSymbol(lib.handle, "cublasGetProperty"));
+  a.setWorkspace = reinterpret_cast<decltype(a.setWorkspace)>(findSymbol(lib.handle, "cublasSetWorkspace_v2"));
+  a.gemmEx64 = reinterpret_cast<decltype(a.gemmEx64)>(findSymbol(lib.handle, "cublasGemmEx_64"));
   a.path = lib.path;
+  a.library = lib.handle;
   g_api = a;
   g_loaded = true;  // the library stays loaded for the life of the process
 }
@@ -93,9 +99,38 @@ Handle handle() {
       g_api.destroy(h);
       PFC_CUBLAS_CHECK(st, "cublasSetStream");
     }
+    if (g_api.setWorkspace) {
+      void* workspace = nullptr;
+      try {
+        workspace = allocate(Device::Cuda, Category::Workspace, kWorkspaceBytes);
+      } catch (...) {
+        g_api.destroy(h);
+        throw;
+      }
+      const Status ws = g_api.setWorkspace(h, workspace, static_cast<size_t>(kWorkspaceBytes));
+      if (ws != 0) {
+        g_api.destroy(h);
+        deallocate(Device::Cuda, Category::Workspace, workspace, kWorkspaceBytes);
+        PFC_CUBLAS_CHECK(ws, "cublasSetWorkspace");
+      }
+      g_workspace = workspace;
+    }
     g_handle = h;
   }
   return g_handle;
+}
+
+bool hasHandle() {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  return g_handle != nullptr;
+}
+
+std::string propertyVersion() {
+  const Api& a = api();
+  if (!a.getProperty) return "";
+  int major = 0, minor = 0, patch = 0;  // libraryPropertyType: MAJOR_VERSION 0, MINOR 1, PATCH 2
+  if (a.getProperty(0, &major) != 0 || a.getProperty(1, &minor) != 0 || a.getProperty(2, &patch) != 0) return "";
+  return std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(patch);
 }
 
 int version() {
@@ -110,6 +145,11 @@ void releaseHandle() {
   if (g_handle) {
     g_api.destroy(g_handle);
     g_handle = nullptr;
+  }
+  if (g_workspace) {
+    // cublasDestroy synchronizes the device, so no GEMM still uses the workspace.
+    deallocate(Device::Cuda, Category::Workspace, g_workspace, kWorkspaceBytes);
+    g_workspace = nullptr;
   }
 }
 

@@ -6,6 +6,7 @@
 #include <cuda_runtime_api.h>
 #include <library_types.h>
 
+#include <cstdint>
 #include <string>
 
 namespace pfc::cublas {
@@ -29,16 +30,33 @@ struct Api {
   Status (*destroy)(Handle) = nullptr;                    // cublasDestroy_v2
   Status (*getVersion)(Handle, int*) = nullptr;           // cublasGetVersion_v2
   const char* (*getStatusString)(Status) = nullptr;       // cublasGetStatusString (optional)
-  std::string path;                                       // where it was loaded from
+  Status (*getProperty)(int type, int* value) = nullptr;  // cublasGetProperty: no device needed (optional)
+  Status (*setWorkspace)(Handle, void*, size_t) = nullptr;  // cublasSetWorkspace_v2 (optional, cuBLAS 11.4+)
+  // cublasGemmEx_64 (optional, cuBLAS 12+): 64-bit sizes and leading dimensions.
+  Status (*gemmEx64)(Handle, int transa, int transb, int64_t m, int64_t n, int64_t k, const void* alpha, const void* A,
+                     cudaDataType Atype, int64_t lda, const void* B, cudaDataType Btype, int64_t ldb, const void* beta,
+                     void* C, cudaDataType Ctype, int64_t ldc, int computeType, int algo) = nullptr;
+  std::string path;                                       // the name that loaded
+  void* library = nullptr;                                // the dlopen handle
 };
+
+// The workspace cuBLAS gets from the core's tagged allocator ('workspace'), so every byte a
+// GEMM uses is accounted and no GEMM allocates behind the tracker's back (which would also stop
+// CUDA-graph capture). 32 MiB: NVIDIA's recommendation for Hopper (it covers older GPUs too).
+constexpr int64_t kWorkspaceBytes = int64_t{32} << 20;
 
 // Loads the library on first use; throws Unavailable when it is missing or incomplete.
 const Api& api();
-// The process-wide handle, bound to the core's stream (created on first use).
+// The process-wide handle, bound to the core's stream and given its workspace (created on
+// first use: the workspace is allocated then, under 'workspace').
 Handle handle();
+// True once a handle (and so its workspace) exists in this process.
+bool hasHandle();
 // cuBLAS version as cublasGetVersion reports it (for example 130000 + ...); needs a device.
 int version();
-// Destroys the handle (optional, at shutdown); a later gemm creates a new one.
+// "major.minor.patch" from cublasGetProperty, without a device ("" when the symbol is missing).
+std::string propertyVersion();
+// Destroys the handle and frees its workspace (optional, at shutdown); a later gemm creates a new one.
 void releaseHandle();
 
 // Throws PfcError naming the status (ALLOC_FAILED -> OutOfMemory, others -> Backend).

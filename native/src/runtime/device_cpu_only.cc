@@ -1,5 +1,6 @@
 // Built when nvcc is not found: the CUDA side of runtime/device.h answers "not built".
 #include "runtime/device.h"
+#include "runtime/libraries.h"
 
 namespace pfc {
 
@@ -10,5 +11,18 @@ CudaProbe probeCuda() {
 }
 
 void synchronizeDevice(Device) {}
+
+}  // namespace pfc
+
+namespace pfc {
+
+void appendGpuLibraries(std::vector<LibraryInfo>& out) {
+  for (const char* name : {"cuBLAS", "NCCL", "CUDA driver", "CUDA runtime"}) {
+    LibraryInfo l;
+    l.name = name;
+    l.note = "this build has no CUDA backend (nvcc was not found when it was built)";
+    out.push_back(l);
+  }
+}
 
 }  // namespace pfc

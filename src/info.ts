@@ -1,0 +1,63 @@
+/**
+ * `pfc-bench info`: the build, the CUDA device, and every run-time library (found or not, its
+ * file and version, or why it is missing), as text or, with --json, as one JSON object.
+ * Missing libraries are answers here, never errors: this is the command to run when
+ * something does not load.
+ */
+import { core, corePath, type RuntimeLibrary } from './core/binding.js';
+import { UsageError } from './core/errors.js';
+import { builtinScenarioNames } from './bench/scenario.js';
+import { INTERCONNECTS } from './model/comm.js';
+import { toolVersion } from './bench/context.js';
+
+export interface InfoReport {
+  tool: { name: string; version: string };
+  addon: string;
+  build: ReturnType<ReturnType<typeof core>['buildInfo']>;
+  threads: number;
+  cuda: ReturnType<ReturnType<typeof core>['cudaProbe']>;
+  libraries: RuntimeLibrary[];
+  scenarios: string[];
+  interconnects: string[];
+}
+
+export function infoReport(): InfoReport {
+  const native = core();
+  return {
+    tool: { name: 'pfc-bench', version: toolVersion() },
+    addon: corePath(),
+    build: native.buildInfo(),
+    threads: native.threads(),
+    cuda: native.cudaProbe(),
+    libraries: native.libraries(),
+    scenarios: builtinScenarioNames(),
+    interconnects: Object.keys(INTERCONNECTS),
+  };
+}
+
+export function formatInfo(r: InfoReport): string {
+  const yes = (b: boolean) => (b ? 'yes' : 'no');
+  const lines = [
+    `${r.tool.name} ${r.tool.version} (addon ${r.addon})`,
+    `build: CUDA backend ${yes(r.build.cuda)}, MPI plugin ${yes(r.build.mpi)}, compiler ${r.build.compiler}, CPU threads ${r.threads}`,
+    `CUDA device: ${r.cuda.usable ? `${r.cuda.name}, ${(r.cuda.totalBytes / 2 ** 30).toFixed(1)} GiB` : `none (${r.cuda.reason})`}`,
+    'run-time libraries:',
+  ];
+  const width = Math.max(...r.libraries.map((l) => l.name.length));
+  for (const l of r.libraries) {
+    const head = `  ${l.name.padEnd(width)}  ${l.found ? 'found  ' : 'MISSING'}`;
+    if (l.found) lines.push(`${head}  ${l.version || 'version unknown'}${l.path ? `  ${l.path}` : ''}${l.note ? `  (${l.note})` : ''}`);
+    else lines.push(`${head}  ${l.note}`);
+  }
+  lines.push(`scenarios: ${r.scenarios.join(', ')}`, `interconnect profiles: ${r.interconnects.join(', ')}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export function infoCommand(args: string[]): number {
+  const json = args.includes('--json');
+  const unknown = args.filter((a) => a !== '--json');
+  if (unknown.length) throw new UsageError('info', `unexpected argument '${unknown[0]}'; the only option is --json`);
+  const report = infoReport();
+  process.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : formatInfo(report));
+  return 0;
+}

@@ -1,0 +1,115 @@
+/**
+ * The native bundle a GPU host loads (scripts/bundle.sh, used by scripts/gpu-prepare.sh): its
+ * load-time dependencies are glibc/libstdc++/libgcc or files inside it, and it loads, answers
+ * `info` and runs the GPU check's first two outcomes with OpenBLAS and MPI out of reach (hidden
+ * in a mount namespace, as on the lent GPU machine, which has neither).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { core, type RuntimeLibrary } from '../src/core/index.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const build = join(root, 'build', 'Release');
+const SYSTEM = /^(libc|libm|libdl|libpthread|librt|libutil|libresolv|ld-linux-x86-64|ld-linux-aarch64|libstdc\+\+|libgcc_s)\.so/;
+
+function needed(file: string): string[] {
+  const r = spawnSync('readelf', ['-d', file], { encoding: 'utf8' });
+  assert.equal(r.status, 0, `readelf -d ${file}: ${r.stderr}`);
+  return [...r.stdout.matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)].map((m) => m[1]);
+}
+
+function makeBundle(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'pfc-bundle-'));
+  const r = spawnSync('bash', [join(root, 'scripts', 'bundle.sh'), build, dir], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return dir;
+}
+
+// Hides OpenBLAS, MPI and the GCC run-time libraries OpenBLAS needs, then runs the command.
+const HIDE = `set -e
+L=/usr/lib/x86_64-linux-gnu
+for d in $L/openblas-openmp $L/openblas-pthread $L/openmpi; do [ -d "$d" ] && mount -t tmpfs none "$d"; done
+for f in $L/libopenblas*.so* $L/libblas.so* $L/liblapack.so* $L/libmpi*.so* $L/libopen-pal.so* $L/libopen-rte.so* \\
+         $L/libgfortran.so* $L/libgomp.so* $L/libquadmath.so*; do [ -e "$f" ] && mount --bind /dev/null "$f"; done
+exec "$@"
+`;
+const namespaces = spawnSync('unshare', ['-m', '--propagation', 'private', 'true']).status === 0;
+const noNamespace = !namespaces && 'unshare -m is not permitted here (needs root): the hidden-library runs cannot be made';
+const deviceHere = core().cudaProbe().usable;
+
+function hidden(args: string[], env: Record<string, string> = {}) {
+  const script = join(mkdtempSync(join(tmpdir(), 'pfc-hide-')), 'hide.sh');
+  writeFileSync(script, HIDE);
+  return spawnSync('unshare', ['-m', '--propagation', 'private', 'bash', script, ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    timeout: 120_000,
+  });
+}
+
+test('the addon itself needs no MPI: only pfc_mpi.so links libmpi', () => {
+  assert.ok(!needed(join(build, 'pfc_core.node')).some((n) => n.startsWith('libmpi')), 'pfc_core.node NEEDs libmpi');
+  if (existsSync(join(build, 'pfc_mpi.so'))) assert.ok(needed(join(build, 'pfc_mpi.so')).some((n) => n.startsWith('libmpi')));
+});
+
+test("every library the bundle needs is glibc/libstdc++/libgcc or a file inside it", () => {
+  const dir = makeBundle();
+  try {
+    const files = readdirSync(dir);
+    assert.ok(files.includes('pfc_core.node') && files.includes('libopenblas.so.0'), `bundle holds ${files.join(', ')}`);
+    for (const file of files) {
+      // The MPI plugin is optional by design: it loads only where libmpi is.
+      const outside = needed(join(dir, file)).filter((n) => !SYSTEM.test(n) && !files.includes(n) && !(file === 'pfc_mpi.so' && n.startsWith('libmpi')));
+      assert.deepEqual(outside, [], `${file} needs ${outside.join(', ')} from outside the bundle`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('with OpenBLAS and MPI hidden, the plain build fails to load and the bundle answers info', { skip: noNamespace }, () => {
+  const dir = makeBundle();
+  try {
+    // The hiding works: the ordinary build cannot find OpenBLAS.
+    const plain = hidden(['node', 'dist/src/cli.js', 'info', '--json']);
+    assert.notEqual(plain.status, 0);
+    assert.match(plain.stderr, /failed to load: .*libopenblas\.so\.0/);
+    const r = hidden(['node', 'dist/src/cli.js', 'info', '--json'], { PFC_CORE_PATH: join(dir, 'pfc_core.node') });
+    assert.equal(r.status, 0, r.stderr);
+    const libraries = (JSON.parse(r.stdout) as { libraries: RuntimeLibrary[] }).libraries;
+    const byName = new Map(libraries.map((l) => [l.name, l]));
+    assert.deepEqual([...byName.keys()], ['OpenBLAS', 'MPI', 'cuBLAS', 'NCCL', 'CUDA driver', 'CUDA runtime']);
+    assert.equal(byName.get('OpenBLAS')!.found, true);
+    assert.equal(byName.get('OpenBLAS')!.path, join(dir, 'libopenblas.so.0'));
+    assert.equal(byName.get('MPI')!.found, false);
+    assert.match(byName.get('MPI')!.note, /libmpi\.so/);
+    const text = hidden(['node', 'dist/src/cli.js', 'info'], { PFC_CORE_PATH: join(dir, 'pfc_core.node') });
+    assert.match(text.stdout, /MPI\s+MISSING\s+cannot load .*pfc_mpi\.so: .*libmpi\.so/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('gpu-check.sh tells a load failure (exit 2, the loader quoted) from no device (exit 0)', { skip: noNamespace || (deviceHere && 'a CUDA device is usable here') }, () => {
+  const dir = makeBundle();
+  const out = mkdtempSync(join(tmpdir(), 'pfc-gpucheck-'));
+  try {
+    const broken = hidden(['bash', 'scripts/gpu-check.sh'], { OUT: out, PFC_CORE_PATH: join(build, 'pfc_core.node') });
+    assert.equal(broken.status, 2, broken.stdout + broken.stderr);
+    assert.match(broken.stdout, /gpu-check: LOAD FAILED: .*libopenblas\.so\.0: cannot open shared object file/);
+    assert.doesNotMatch(broken.stdout, /no CUDA device/);
+    const bundled = hidden(['bash', 'scripts/gpu-check.sh'], { OUT: out, PFC_CORE_PATH: join(dir, 'pfc_core.node') });
+    assert.equal(bundled.status, 0, bundled.stdout + bundled.stderr);
+    assert.match(bundled.stdout, /gpu-check: no CUDA device \(.+\); nothing ran\./);
+    assert.doesNotMatch(bundled.stdout, /LOAD FAILED/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(out, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,35 @@
+/** `pfc-bench info`: every run-time library listed with found/path/version, and bad arguments refused. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { InfoReport } from '../src/info.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const cli = (...args: string[]) => spawnSync('node', ['dist/src/cli.js', ...args], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+
+test('info --json lists each run-time library: OpenBLAS found with its version, the rest found or with a reason', () => {
+  const r = cli('info', '--json');
+  assert.equal(r.status, 0, r.stderr);
+  const report = JSON.parse(r.stdout) as InfoReport;
+  assert.deepEqual(report.libraries.map((l) => l.name), ['OpenBLAS', 'MPI', 'cuBLAS', 'NCCL', 'CUDA driver', 'CUDA runtime']);
+  const openblas = report.libraries[0];
+  assert.equal(openblas.found, true);
+  assert.match(openblas.version, /OpenBLAS \d+\.\d+/);
+  assert.match(openblas.path, /libopenblas/);
+  for (const l of report.libraries) {
+    if (l.found) assert.ok(l.version.length > 0, `${l.name} found without a version`);
+    else assert.ok(l.note.length > 10, `${l.name} missing without a reason`);
+  }
+  const mpi = report.libraries[1];
+  if (report.build.mpi && mpi.found) assert.match(mpi.path, /libmpi\.so/);
+});
+
+test('info prints a readable listing, and refuses an unknown argument naming it', () => {
+  const text = cli('info');
+  assert.equal(text.status, 0, text.stderr);
+  assert.match(text.stdout, /run-time libraries:\n\s+OpenBLAS\s+found/);
+  const bad = cli('info', '--jsno');
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /info: unexpected argument '--jsno'/);
+});
