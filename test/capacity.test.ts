@@ -60,3 +60,10 @@ test('an answer the allocation cannot confirm says what was and was not confirme
   assert.match(failed, /not confirmed: 1000 classes should fit but the allocation ended killed \(the cell's process was killed by SIGKILL\)/);
   assert.doesNotMatch(failed, /host's memory/);
 });
+
+test('a capacity search is named by its budget in the progress lines, not by the classes it starts from', async () => {
+  const { capacityExecutor } = await import('../src/bench/capacity.js');
+  const s = spec('partial-fc', '48MiB');
+  const name = capacityExecutor(0).describe!(s);
+  assert.equal(name, 'partial-fc 0.1 sparse on 8 GPUs, batch 64, 48 MiB each');
+});

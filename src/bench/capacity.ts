@@ -12,6 +12,7 @@ import { runCellInChild } from './runner.js';
 import type { CapacityAnswer, CellResult, CellSpec } from './results.js';
 import { cellId } from './cell.js';
 import type { CellExecutor } from './sweep.js';
+import { methodLabel } from './method.js';
 
 /** The id of a capacity answer (not a measurement of the cell it starts from). */
 export function capacityId(spec: CellSpec): string {
@@ -20,11 +21,16 @@ export function capacityId(spec: CellSpec): string {
 
 /** The capacity probe as a way to run a cell of a sweep. */
 export function capacityExecutor(cellTimeoutSeconds: number): CellExecutor {
-  return { reports: true, idOf: capacityId, run: (spec) => searchCapacity(spec, cellTimeoutSeconds) };
+  return {
+    reports: true,
+    idOf: capacityId,
+    describe: (spec) => `${spec.label ? `${spec.label} ` : ''}${methodLabel(spec)} on ${spec.ranks} GPUs, batch ${spec.batch}, ${gib(spec.memoryBudget)} each`,
+    run: (spec) => searchCapacity(spec, cellTimeoutSeconds),
+  };
 }
 
 function gib(bytes: number): string {
-  return `${(bytes / 2 ** 30).toFixed(1)} GiB`;
+  return bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(1)} GiB` : `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 }
 
 const MAX_CLASSES = 2 ** 31 - 1;

@@ -25,6 +25,9 @@ export class Progress {
   private cellStarted = 0;
   private label = '';
 
+  /** How a cell is named in the lines (a capacity search names its budget, not its classes). */
+  describe: (spec: CellSpec) => string = describeCell;
+
   constructor(
     private readonly stream: NodeJS.WriteStream = process.stderr,
     private readonly quiet = false,
@@ -41,7 +44,7 @@ export class Progress {
   cellStart(index: number, spec: CellSpec): void {
     this.index = index;
     this.cellStarted = Date.now();
-    this.label = describeCell(spec);
+    this.label = this.describe(spec);
     this.render('starting');
   }
 
@@ -70,9 +73,9 @@ export class Progress {
     const what = result.status === 'completed' && result.timing
       ? `${result.timing.stepMs.median.toFixed(1)} ms/step, ${Math.round(result.timing.imagesPerSecond)} img/s`
       : result.status === 'completed' && result.capacity
-        ? `at most ${result.capacity.largestClasses.toLocaleString('en-US')} classes in ${result.capacity.budgetBytes} bytes`
+        ? `at most ${result.capacity.largestClasses.toLocaleString('en-US')} classes`
         : `${result.status}${result.error ? `: ${result.error.split('\n')[0]}` : ''}`;
-    const line = `[cell ${index + 1}/${this.total}] ${describeCell(spec)}: ${reused ? 'kept from the previous run, ' : ''}${what}`;
+    const line = `[cell ${index + 1}/${this.total}] ${this.describe(spec)}: ${reused ? 'kept from the previous run, ' : ''}${what}`;
     this.stream.write(this.live ? `\r\x1b[K${line}\n` : `${line}\n`);
   }
 

@@ -25,6 +25,8 @@ export interface CellExecutor {
   run(spec: CellSpec, onStep: (p: StepProgress) => void): Promise<CellResult>;
   /** The id results are matched by on --resume (a capacity answer is not a measurement). */
   idOf?(spec: CellSpec): string;
+  /** How progress names a cell, when not as describeCell does. */
+  describe?(spec: CellSpec): string;
   /** Real mode: every rank takes rank 0's decision of which cells to keep. */
   shareKept?(kept: boolean[]): boolean[];
   /** False where this process neither writes nor prints (ranks other than 0). */
@@ -91,6 +93,7 @@ export async function runSweep(specs: readonly CellSpec[], executor: CellExecuto
   // Written now: an unwritable path fails before the first cell, not after it.
   if (executor.reports) writeResultsAtomically(options.outPath, results);
   const progress = options.progress;
+  if (executor.describe) progress.describe = (spec) => executor.describe!(spec);
   progress.begin(specs.length);
   for (const [index, spec] of specs.entries()) {
     if (keptFlags[index]) {
