@@ -74,13 +74,16 @@ strategies:
 ${strategyDescriptors().map((d) => `  ${d.name.padEnd(16)} ${d.summary}`).join('\n')}
 `;
 
-/** The overrides (one value) and sweeps (comma lists) of the cell flags given. */
+/**
+ * The overrides (one value) and sweeps (comma lists) of the cell flags given. Sweeps nest in
+ * the order of the command line, the first outermost, as a scenario's matrix keys do.
+ */
 export function cellOverrides(options: ParsedOptions): { overrides: CellFields; sweeps: Sweeps } {
   const overrides: Record<string, unknown> = {};
   const sweeps: Sweeps = {};
-  for (const [name, spec] of Object.entries(CELL_OPTIONS)) {
-    const value = options[name];
-    if (value === undefined || !spec.field) continue;
+  for (const [name, value] of Object.entries(options)) {
+    const spec = Object.hasOwn(CELL_OPTIONS, name) ? CELL_OPTIONS[name] : undefined;
+    if (value === undefined || !spec?.field) continue;
     if (Array.isArray(value)) sweeps[spec.field] = value;
     else overrides[spec.field] = value;
   }

@@ -146,3 +146,20 @@ test('--keep takes statuses, with --resume only', async () => {
   assert.throws(() => planRun('run', [...base, '--resume', '--keep', 'completed']), usage('--keep', /unknown status 'completed'/));
   assert.throws(() => planRun('run', [...base, '--resume', '--keep', 'om']), usage('--keep', /did you mean 'oom'/));
 });
+
+test('pfc-bench run with comma lists runs every combination, in order, each labelled by its own fields', async () => {
+  const { parseResultsFile } = await import('../src/bench/results.js');
+  const { readFileSync } = await import('node:fs');
+  const out = join(mkdtempSync(join(tmpdir(), 'pfc-sweep-')), 'r.json');
+  const r = pfc('run', '--classes', '1000,2000', '--strategy', 'model-parallel,partial-fc', '--gpus', '2', '--batch', '8', '--dim', '4', '--steps', '1', '--warmup', '0', '--backend', 'cpu', '--threads', '1', '--out', out, '--no-report');
+  assert.equal(r.code, 0, r.err);
+  const file = parseResultsFile(readFileSync(out, 'utf8'), out);
+  assert.deepEqual(file.cells.map((c) => [c.spec.classes, c.spec.strategy, c.status]), [
+    [1000, 'model-parallel', 'completed'],
+    [1000, 'partial-fc', 'completed'],
+    [2000, 'model-parallel', 'completed'],
+    [2000, 'partial-fc', 'completed'],
+  ]);
+  assert.deepEqual(file.scenario.overrides.classes, [1000, 2000], 'the results say what was swept');
+  assert.match(r.err, /\[cell 4\/4\] 2k@2 partial-fc 0\.1 sparse batch 8/);
+});
