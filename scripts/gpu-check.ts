@@ -9,7 +9,7 @@
 import { writeFileSync } from 'node:fs';
 import { core, allocate, selectBackend, type Backend, type NativeTensor, type DType } from '../src/core/index.js';
 import { singleCommunicator } from '../src/comm/local.js';
-import { createStrategy, DEFAULT_SGD, MARGINS, SyntheticBatch, validateFcConfig, type StrategyName, type UpdateKind } from '../src/strategies/index.js';
+import { alignedColumns, createStrategy, DEFAULT_SGD, MARGINS, SyntheticBatch, validateFcConfig, type StrategyName, type UpdateKind } from '../src/strategies/index.js';
 
 interface Check {
   name: string;
@@ -45,6 +45,12 @@ function f16ToFloat(bits: Uint16Array): Float32Array {
     if (e === 31) return m ? NaN : s * Infinity;
     return s * (1 + m / 1024) * 2 ** (e - 15);
   });
+}
+
+/** fp32 values already representable in bf16 (read from bf16 storage, small integers) as bf16 bits. */
+function floatToBf16(values: Float32Array): Uint16Array {
+  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  return Uint16Array.from(bits, (b) => b >>> 16);
 }
 
 function readFloats(t: NativeTensor): ArrayLike<number> {
@@ -112,11 +118,19 @@ function opChecks(cpu: Backend, gpu: Backend, dtype: 'fp32' | 'bf16'): void {
   native.gemm(xnRef, false, wnRef, true, logits, 1, 0);
   native.gemm(xnG, false, wnG, true, logitsG, 1, 0);
   record(`${dtype} gemm NT`, readFloats(logitsG), logits.read(), dtype === 'fp32' ? 1e-5 : 1e-2);
-  // margin + softmax on the same logits
-  const logitsRef = allocate(cpu, 'workspace', 'fp32', B, A);
-  logitsRef.write(Float32Array.from(readFloats(logitsG)));
+  // margin softmax in two passes on the same cosines, in a padded leading dimension whose extra
+  // columns hold 3.0 (clamped to 1, the row max if it were not masked)
+  const ld = alignedColumns(A);
+  const cosines = readFloats(logitsG);
+  const padded = new Float32Array(B * ld).fill(3);
+  for (let i = 0; i < B; i++) for (let j = 0; j < A; j++) padded[i * ld + j] = cosines[i * A + j];
+  const logitsRef = allocate(cpu, 'workspace', 'fp32', B, ld);
+  logitsRef.write(padded);
+  const logitsPadG = allocate(gpu, 'workspace', dtype, B, ld);
+  logitsPadG.write(dtype === 'fp32' ? padded : floatToBf16(padded));
   const stats = (backend: Backend) => ({
     targetCos: allocate(backend, 'workspace', 'fp32', B),
+    localMax: allocate(backend, 'workspace', 'fp32', B),
     rowMax: allocate(backend, 'workspace', 'fp32', B),
     rowSum: allocate(backend, 'workspace', 'fp32', B),
     targetLogit: allocate(backend, 'workspace', 'fp32', B),
@@ -124,19 +138,27 @@ function opChecks(cpu: Backend, gpu: Backend, dtype: 'fp32' | 'bf16'): void {
   const sc = stats(cpu);
   const sg = stats(gpu);
   const margin = MARGINS.arcface;
-  native.marginLogits(logitsRef, labels, margin, sc.targetCos, sc.rowMax);
-  native.marginLogits(logitsG, labelsG, margin, sg.targetCos, sg.rowMax);
-  record(`${dtype} marginLogits`, readFloats(logitsG), logitsRef.read(), dtype === 'fp32' ? 1e-5 : 1e-2);
-  record(`${dtype} marginLogits rowMax`, sg.rowMax.read(), sc.rowMax.read(), dtype === 'fp32' ? 1e-5 : 1e-2);
-  native.expRowSum(logitsRef, labels, sc.rowMax, sc.rowSum, sc.targetLogit);
-  native.expRowSum(logitsG, labelsG, sg.rowMax, sg.rowSum, sg.targetLogit);
-  record(`${dtype} expRowSum sums`, sg.rowSum.read(), sc.rowSum.read(), dtype === 'fp32' ? 1e-5 : 3e-2);
+  native.marginSoftmaxStats(logitsRef, A, labels, margin, sc.targetCos, sc.localMax, sc.rowMax, sc.rowSum, sc.targetLogit);
+  native.marginSoftmaxStats(logitsPadG, A, labelsG, margin, sg.targetCos, sg.localMax, sg.rowMax, sg.rowSum, sg.targetLogit);
+  const statTol = dtype === 'fp32' ? 1e-5 : 1e-4; // same stored cosines: fp32 math on both
+  record(`${dtype} marginSoftmaxStats targetCos`, sg.targetCos.read(), sc.targetCos.read(), statTol);
+  record(`${dtype} marginSoftmaxStats rowMax`, sg.rowMax.read(), sc.rowMax.read(), statTol);
+  record(`${dtype} marginSoftmaxStats rowSum`, sg.rowSum.read(), sc.rowSum.read(), statTol);
+  record(`${dtype} marginSoftmaxStats targetLogit`, sg.targetLogit.read(), sc.targetLogit.read(), statTol);
+  // as if another shard held a larger max: every row's max raised by 0.75
+  const raised = Float32Array.from(sc.rowMax.read() as Float32Array, (m) => m + 0.75);
+  sc.rowMax.write(raised);
+  sg.rowMax.write(raised);
+  native.rescaleRowStats(labels, sc.localMax, sc.rowMax, sc.rowSum, sc.targetLogit);
+  native.rescaleRowStats(labelsG, sg.localMax, sg.rowMax, sg.rowSum, sg.targetLogit);
+  record(`${dtype} rescaleRowStats rowSum`, sg.rowSum.read(), sc.rowSum.read(), statTol);
+  record(`${dtype} rescaleRowStats targetLogit`, sg.targetLogit.read(), sc.targetLogit.read(), statTol);
   const lossC = native.crossEntropyLossSum(sc.rowSum, sc.targetLogit);
   const lossG = native.crossEntropyLossSum(sg.rowSum, sg.targetLogit);
-  record(`${dtype} crossEntropyLossSum`, [lossG], [lossC], dtype === 'fp32' ? 1e-5 : 3e-2);
-  native.softmaxMarginBackward(logitsRef, labels, sc.rowSum, sc.targetCos, margin, 1 / B);
-  native.softmaxMarginBackward(logitsG, labelsG, sg.rowSum, sg.targetCos, margin, 1 / B);
-  record(`${dtype} softmaxMarginBackward`, readFloats(logitsG), logitsRef.read(), dtype === 'fp32' ? 1e-4 : 3e-2);
+  record(`${dtype} crossEntropyLossSum`, [lossG], [lossC], statTol);
+  native.marginSoftmaxGrad(logitsRef, A, labels, margin, sc.rowMax, sc.rowSum, sc.targetCos, 1 / B);
+  native.marginSoftmaxGrad(logitsPadG, A, labelsG, margin, sg.rowMax, sg.rowSum, sg.targetCos, 1 / B);
+  record(`${dtype} marginSoftmaxGrad (padding columns 0)`, readFloats(logitsPadG), logitsRef.read(), dtype === 'fp32' ? 1e-4 : 3e-2);
   // sampling: identical indices
   const C = 5003;
   const keys = allocate(cpu, 'workspace', 'int32', C, 2);

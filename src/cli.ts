@@ -27,7 +27,7 @@ const CELL_OPTIONS: Record<string, OptionSpec> = {
   batch: { field: 'batch', kind: 'number', help: 'global batch B (divisible by --gpus)' },
   dim: { field: 'dim', kind: 'number', help: 'embedding dimension D (512)' },
   'sample-rate': { field: 'sampleRate', kind: 'number', help: 'Partial FC sample rate rho in (0, 1] (0.1); other strategies use every centre' },
-  update: { field: 'update', kind: 'string', help: 'sparse (seed, v1) | dense (arcface_torch, v2)' },
+  update: { field: 'update', kind: 'string', help: 'sparse (seed, v1) | dense (arcface_torch, v2) | lazy-dense (ours: dense at sparse cost)' },
   margin: { field: 'margin', kind: 'string', help: 'cosface | arcface | combined | sphereface | softmax | "s,m1,m2,m3"' },
   dtype: { field: 'dtype', kind: 'string', help: 'fp32 | bf16 | fp16 storage (bf16/fp16 need the CUDA backend)' },
   mode: { field: 'mode', kind: 'string', help: 'emulate (one rank of N) | single | real (under mpirun)' },

@@ -92,6 +92,7 @@ export function runCell(spec: CellSpec, progress?: CellProgress): CellResult {
     strategy = createStrategy({ backend, comm, config: spec, source, initialize: !spec.allocateOnly });
     if (spec.allocateOnly) return allocationResult(spec, backend, comm, strategy, started);
     result = measure(spec, backend, comm, strategy, started, progress);
+    strategy.flush(); // lazy-dense: every centre up to date at the end of the run (untimed)
   } finally {
     strategy?.dispose();
     comm.dispose();

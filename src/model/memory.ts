@@ -4,7 +4,7 @@
  * it beside the measured figure, and the capacity search uses it to bracket the answer.
  */
 import { MEMORY_CATEGORIES, type BytesByCategory } from '../core/binding.js';
-import { localBatch, shardOf, type FcConfig } from '../strategies/config.js';
+import { alignedColumns, localBatch, shardOf, type FcConfig } from '../strategies/config.js';
 import { sampledCapacity } from '../strategies/partial-fc.js';
 
 const STORAGE_BYTES = { fp32: 4, bf16: 2, fp16: 2 } as const;
@@ -31,21 +31,25 @@ export function modelMemory(config: FcConfig, rank: number): BytesByCategory {
     m.optimizer = C * D * f;
     m.features = b * D * f + b * D * s + b * f + b * D * f;
     m.workspace = 6 * b * f + f;
-    m.activeCentres = C * D * s + C * f;
-    m.weightGrad = C * D * f;
-    m.logits = b * C * s;
+    // Logits' leading dimension aligned: padded columns, padded centre and gradient rows.
+    const ld = alignedColumns(C);
+    m.activeCentres = ld * D * s + C * f;
+    m.weightGrad = ld * D * f;
+    m.logits = b * ld * s;
     return m;
   }
   const shard = shardOf(config.classes, config.ranks, rank);
   const A = config.strategy === 'partial-fc' ? sampledCapacity(B, shard.size, config.sampleRate) : shard.size;
+  const ld = alignedColumns(A);
   m.centres = shard.size * D * f;
-  m.optimizer = shard.size * D * f;
+  // lazy-dense adds each centre's last-updated step (int32).
+  m.optimizer = shard.size * D * f + (config.strategy === 'partial-fc' && config.update === 'lazy-dense' ? shard.size * 4 : 0);
   m.features = b * D * f + B * D * f + B * D * s + B * f + B * D * f;
   m.communication = b * D * f;
-  m.workspace = b * f + 6 * B * f + (config.strategy === 'partial-fc' ? shard.size * 8 + A * f : 0);
-  m.activeCentres = A * D * s + A * f;
-  m.weightGrad = A * D * f;
-  m.logits = B * A * s;
+  m.workspace = b * f + 7 * B * f + (config.strategy === 'partial-fc' ? shard.size * 8 + A * f : 0);
+  m.activeCentres = ld * D * s + A * f;
+  m.weightGrad = ld * D * f;
+  m.logits = B * ld * s;
   return m;
 }
 

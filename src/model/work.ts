@@ -1,6 +1,6 @@
 /**
  * FLOPs and bytes of one FC step from its shapes: the three GEMMs (2 B A D each), and the
- * memory-bound passes over logits (margin, exp, backward: read + write each) and centres.
+ * memory-bound passes over logits (statistics: read; gradient: read + write) and centres.
  */
 import { localBatch, type FcConfig } from '../strategies/config.js';
 
@@ -16,10 +16,12 @@ export function stepWork(config: FcConfig, activeCentres: number, shardSize: num
   const D = config.dim;
   const s = config.dtype === 'fp32' ? 4 : 2;
   const gemmFlops = 3 * 2 * rows * A * D;
-  const elementwiseFlops = 3 * 4 * rows * A;
-  const logitsBytes = 3 * 2 * rows * A * s;
+  const elementwiseFlops = 2 * 6 * rows * A;
+  const logitsBytes = 3 * rows * A * s;
   const gemmBytes = 3 * (rows * D + A * D) * s + rows * A * s * 3;
   const updatedRows = config.update === 'dense' || config.strategy !== 'partial-fc' ? shardSize : A;
-  const updateBytes = updatedRows * D * 4 * 4 + A * D * 4;
+  // lazy-dense: the active rows are read and written twice (catch-up, then the update).
+  const passes = config.update === 'lazy-dense' && config.strategy === 'partial-fc' ? 2 : 1;
+  const updateBytes = passes * updatedRows * D * 4 * 4 + A * D * 4;
   return { gemmFlops, flops: gemmFlops + elementwiseFlops, bytes: logitsBytes + gemmBytes + updateBytes };
 }

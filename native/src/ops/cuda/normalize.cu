@@ -16,43 +16,6 @@ using namespace pfc::cuda_detail;
 // ------------------------------------------------------------------------------------------------
 // Kernels
 
-template <typename T>
-__device__ __forceinline__ void store4(T* p, float4 v) {
-  p[0] = fromF<T>(v.x);
-  p[1] = fromF<T>(v.y);
-  p[2] = fromF<T>(v.z);
-  p[3] = fromF<T>(v.w);
-}
-template <>
-__device__ __forceinline__ void store4<float>(float* p, float4 v) {
-  *reinterpret_cast<float4*>(p) = v;
-}
-template <>
-__device__ __forceinline__ void store4<__nv_bfloat16>(__nv_bfloat16* p, float4 v) {
-  __nv_bfloat162 lo = __floats2bfloat162_rn(v.x, v.y), hi = __floats2bfloat162_rn(v.z, v.w);
-  int2 packed;
-  packed.x = *reinterpret_cast<int*>(&lo);
-  packed.y = *reinterpret_cast<int*>(&hi);
-  *reinterpret_cast<int2*>(p) = packed;
-}
-template <>
-__device__ __forceinline__ void store4<__half>(__half* p, float4 v) {
-  __half2 lo = __floats2half2_rn(v.x, v.y), hi = __floats2half2_rn(v.z, v.w);
-  int2 packed;
-  packed.x = *reinterpret_cast<int*>(&lo);
-  packed.y = *reinterpret_cast<int*>(&hi);
-  *reinterpret_cast<int2*>(p) = packed;
-}
-
-template <typename T>
-__device__ __forceinline__ float4 load4(const T* p) {
-  return make_float4(toF(p[0]), toF(p[1]), toF(p[2]), toF(p[3]));
-}
-template <>
-__device__ __forceinline__ float4 load4<float>(const float* p) {
-  return *reinterpret_cast<const float4*>(p);
-}
-
 // kVec: cols % 4 == 0 and every row 16-byte aligned (src) / 4-element aligned (dst).
 template <typename T, bool kVec>
 __global__ void normalizeRowsKernel(const float* __restrict__ src, int64_t srcRows, const int32_t* __restrict__ idx,
