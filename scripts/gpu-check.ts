@@ -159,21 +159,106 @@ function opChecks(cpu: Backend, gpu: Backend, dtype: 'fp32' | 'bf16'): void {
   native.marginSoftmaxGrad(logitsRef, A, labels, margin, sc.rowMax, sc.rowSum, sc.targetCos, 1 / B);
   native.marginSoftmaxGrad(logitsPadG, A, labelsG, margin, sg.rowMax, sg.rowSum, sg.targetCos, 1 / B);
   record(`${dtype} marginSoftmaxGrad (padding columns 0)`, readFloats(logitsPadG), logitsRef.read(), dtype === 'fp32' ? 1e-4 : 3e-2);
-  // sampling: identical indices
-  const C = 5003;
-  const keys = allocate(cpu, 'workspace', 'int32', C, 2);
-  const keysG = allocate(gpu, 'workspace', 'int32', C, 2);
-  const idx = allocate(cpu, 'workspace', 'int32', 600);
-  const idxG = allocate(gpu, 'workspace', 'int32', 600);
-  const [glabels, glabelsG] = pair(cpu, gpu, 'int32', 600, 1, (t) => native.fillLabels(t, 5, 6, 0, 20000));
-  const rem = allocate(cpu, 'workspace', 'int32', 600);
-  const remG = allocate(gpu, 'workspace', 'int32', 600);
-  const spec = { shardOffset: 5003, shardSize: C, numSampled: 500, seed: 9, stream: 2 };
-  const n = native.sampleCentres(glabels, spec, keys, idx, rem);
-  const nG = native.sampleCentres(glabelsG, spec, keysG, idxG, remG);
-  const same = n === nG && String(idx.view(0, n).read()) === String(idxG.view(0, nG).read()) && String(rem.read()) === String(remG.read());
-  checks.push({ name: 'sampleCentres: identical indices and remapped labels', ok: same, maxRelError: same ? 0 : 1, tolerance: 0 });
-  process.stdout.write(`${same ? 'ok  ' : 'FAIL'} sampleCentres: identical indices and remapped labels (${n} vs ${nG})\n`);
+  if (dtype === 'fp32') samplingChecks(cpu, gpu);
+}
+
+/** Threshold selection on the device picks the CPU's rows, bit for bit: with the count known on
+ * the host (no copy) and not (positives may outnumber the sample), up to a 29M@8-sized shard. */
+function samplingChecks(cpu: Backend, gpu: Backend): void {
+  const native = core();
+  const cases = [
+    { name: 'count copied back', offset: 5003, size: 5003, numSampled: 500, batch: 600, classes: 20000 },
+    { name: 'positives outnumber the sample', offset: 0, size: 700, numSampled: 7, batch: 600, classes: 1400 },
+    { name: 'count known (29M@8 shard, rate 0.1)', offset: 3625000, size: 3625000, numSampled: 362500, batch: 1024, classes: 29000000 },
+    { name: 'every row', offset: 64, size: 640, numSampled: 640, batch: 96, classes: 2000 },
+  ];
+  for (const c of cases) {
+    const keys = allocate(cpu, 'workspace', 'int32', c.size, 2);
+    const keysG = allocate(gpu, 'workspace', 'int32', c.size, 2);
+    const cap = Math.max(Math.min(c.batch, c.size), c.numSampled);
+    const idx = allocate(cpu, 'workspace', 'int32', cap);
+    const idxG = allocate(gpu, 'workspace', 'int32', cap);
+    const [glabels, glabelsG] = pair(cpu, gpu, 'int32', c.batch, 1, (t) => native.fillLabels(t, 5, 6, 0, c.classes));
+    const rem = allocate(cpu, 'workspace', 'int32', c.batch);
+    const remG = allocate(gpu, 'workspace', 'int32', c.batch);
+    const spec = { shardOffset: c.offset, shardSize: c.size, numSampled: c.numSampled, seed: 9, stream: 2 };
+    const n = native.sampleCentres(glabels, spec, keys, idx, rem);
+    const nG = native.sampleCentres(glabelsG, spec, keysG, idxG, remG);
+    const same = n === nG && String(idx.view(0, n).read()) === String(idxG.view(0, nG).read()) && String(rem.read()) === String(remG.read());
+    const name = `sampleCentres ${c.name}: identical indices and remapped labels`;
+    checks.push({ name, ok: same, maxRelError: same ? 0 : 1, tolerance: 0 });
+    process.stdout.write(`${same ? 'ok  ' : 'FAIL'} ${name} (${n} vs ${nG})\n`);
+    for (const t of [keys, keysG, idx, idxG, glabels, glabelsG, rem, remG]) t.free();
+  }
+}
+
+/** The SGD family: the lazy rule's catch-up (lags up to 10^6 steps, then a flush) and the update
+ * with the normalization backward fused, CUDA against CPU, on the vector (D % 4 == 0) and scalar paths. */
+function sgdChecks(cpu: Backend, gpu: Backend): void {
+  const native = core();
+  const sgd = { lr: 0.1, momentum: 0.9, weightDecay: 5e-4 };
+  for (const D of [128, 77]) {
+    const rows = 1001;
+    const [w, wG] = pair(cpu, gpu, 'fp32', rows, D, withOutliers);
+    const [v, vG] = pair(cpu, gpu, 'fp32', rows, D, (t) => native.fillRandom(t, 12, 3, 0, 'normal', 0, 0.1));
+    const lags = Int32Array.from({ length: rows }, (_, r) => 1_000_000 - (r % 7 === 0 ? 999_999 : (r * 7919) % 5000));
+    const [last, lastG] = pair(cpu, gpu, 'int32', rows, 1, (t) => t.write(lags));
+    const every3 = Int32Array.from({ length: Math.ceil(rows / 3) }, (_, k) => 3 * k);
+    const [idx, idxG] = pair(cpu, gpu, 'int32', every3.length, 1, (t) => t.write(every3));
+    native.sgdCatchUp(w, v, last, idx, 1_000_000, sgd);
+    native.sgdCatchUp(wG, vG, lastG, idxG, 1_000_000, sgd);
+    record(`D ${D} sgdCatchUp listed rows: centres`, wG.read(), w.read(), 1e-6);
+    record(`D ${D} sgdCatchUp listed rows: momentum`, vG.read(), v.read(), 1e-6);
+    native.sgdCatchUp(w, v, last, null, 1_000_100, sgd);
+    native.sgdCatchUp(wG, vG, lastG, null, 1_000_100, sgd);
+    record(`D ${D} sgdCatchUp flush: centres`, wG.read(), w.read(), 1e-6);
+    record(`D ${D} sgdCatchUp flush: momentum`, vG.read(), v.read(), 1e-6);
+    const sameLast = String(lastG.read()) === String(last.read());
+    checks.push({ name: `D ${D} sgdCatchUp: last steps`, ok: sameLast, maxRelError: sameLast ? 0 : 1, tolerance: 0 });
+    // Fused normalization backward + sparse update, lazy stamps, on the listed rows.
+    const A = every3.length;
+    const [src, srcG] = pair(cpu, gpu, 'fp32', A, D, withOutliers);
+    const y = allocate(cpu, 'workspace', 'fp32', A, D);
+    const yG = allocate(gpu, 'workspace', 'fp32', A, D);
+    const norms = allocate(cpu, 'workspace', 'fp32', A);
+    const normsG = allocate(gpu, 'workspace', 'fp32', A);
+    native.normalizeRows(src, null, y, norms);
+    native.normalizeRows(srcG, null, yG, normsG);
+    const [dy, dyG] = pair(cpu, gpu, 'fp32', A, D, (t) => native.fillRandom(t, 13, 4, 0, 'normal', 0, 1));
+    native.sgdNormalizedUpdate(w, v, dy, y, norms, idx, sgd, last, 1_000_100);
+    native.sgdNormalizedUpdate(wG, vG, dyG, yG, normsG, idxG, sgd, lastG, 1_000_100);
+    record(`D ${D} sgdNormalizedUpdate: centres`, wG.read(), w.read(), 1e-5);
+    record(`D ${D} sgdNormalizedUpdate: momentum`, vG.read(), v.read(), 1e-5);
+    const stamped = String(lastG.read()) === String(last.read());
+    checks.push({ name: `D ${D} sgdNormalizedUpdate: lazy stamps`, ok: stamped, maxRelError: stamped ? 0 : 1, tolerance: 0 });
+    process.stdout.write(`${sameLast && stamped ? 'ok  ' : 'FAIL'} D ${D} lazy steps stamped alike\n`);
+  }
+}
+
+/** lazy-dense on the device equals eager dense on the device after many steps without a read
+ * (rows idle for long stretches), and equals the CPU's lazy-dense. */
+function lazyDenseChecks(cpu: Backend, gpu: Backend): void {
+  const steps = 40;
+  const run = (backend: Backend, update: UpdateKind) => {
+    const config = validateFcConfig({ strategy: 'partial-fc', classes: 20011, ranks: 1, batch: 96, dim: 128, sampleRate: 0.02, update, margin: MARGINS.cosface, sgd: { lr: 0.01, momentum: 0.9, weightDecay: 0.05 }, seed: 5, dtype: 'fp32' });
+    const s = createStrategy({ backend, comm: singleCommunicator(), config, source: new SyntheticBatch(config.seed, config.classes) });
+    const timer = backend.createTimer();
+    for (let step = 0; step < steps; step++) {
+      s.step(step, timer);
+      timer.stop();
+    }
+    const out = { weights: s.weights.read(), momentum: s.momentum.read() }; // the read flushes
+    s.dispose();
+    return out;
+  };
+  const lazyG = run(gpu, 'lazy-dense');
+  const denseG = run(gpu, 'dense');
+  const lazyC = run(cpu, 'lazy-dense');
+  record(`lazy-dense vs dense on CUDA, ${steps} steps: centres`, lazyG.weights, denseG.weights, 1e-5);
+  record(`lazy-dense vs dense on CUDA, ${steps} steps: momentum`, lazyG.momentum, denseG.momentum, 1e-5);
+  // Training feeds rounding differences back through the gradients: looser than one step.
+  record(`lazy-dense CUDA vs CPU, ${steps} steps: centres`, lazyG.weights, lazyC.weights, 5e-5);
+  record(`lazy-dense CUDA vs CPU, ${steps} steps: momentum`, lazyG.momentum, lazyC.momentum, 5e-5);
 }
 
 function strategyChecks(cpu: Backend, gpu: Backend): void {
@@ -181,6 +266,7 @@ function strategyChecks(cpu: Backend, gpu: Backend): void {
     { strategy: 'model-parallel', sampleRate: 1, update: 'sparse' },
     { strategy: 'partial-fc', sampleRate: 0.1, update: 'sparse' },
     { strategy: 'partial-fc', sampleRate: 0.1, update: 'dense' },
+    { strategy: 'partial-fc', sampleRate: 0.1, update: 'lazy-dense' },
     { strategy: 'data-parallel', sampleRate: 1, update: 'dense' },
   ];
   for (const c of cases) {
@@ -219,7 +305,9 @@ function main(): number {
   process.stdout.write(`gpu-check on ${gpu.description}: ${JSON.stringify(gpu.context())}\n`);
   opChecks(cpu, gpu, 'fp32');
   opChecks(cpu, gpu, 'bf16');
+  sgdChecks(cpu, gpu);
   strategyChecks(cpu, gpu);
+  lazyDenseChecks(cpu, gpu);
   const failed = checks.filter((c) => !c.ok);
   writeFileSync(out, JSON.stringify({ cudaDevice: true, context: gpu.context(), checks }, null, 1));
   process.stdout.write(`${checks.length - failed.length} passed, ${failed.length} failed\n`);
