@@ -192,6 +192,28 @@ function samplingChecks(cpu: Backend, gpu: Backend): void {
   }
 }
 
+/** normalizeRows on the register-held path (D <= 512, <= 1024) and the two-read path (D > 1024). */
+function normalizeChecks(cpu: Backend, gpu: Backend): void {
+  const native = core();
+  for (const D of [128, 1000, 2048]) {
+    const rows = 333;
+    const [src, srcG] = pair(cpu, gpu, 'fp32', rows, D, withOutliers);
+    const out = allocate(cpu, 'workspace', 'fp32', rows, D);
+    const norms = allocate(cpu, 'workspace', 'fp32', rows);
+    native.normalizeRows(src, null, out, norms);
+    for (const dtype of ['fp32', 'bf16'] as const) {
+      const outG = allocate(gpu, 'workspace', dtype, rows, D);
+      const normsG = allocate(gpu, 'workspace', 'fp32', rows);
+      native.normalizeRows(srcG, null, outG, normsG);
+      record(`${dtype} normalizeRows D ${D}`, readFloats(outG), out.read(), dtype === 'fp32' ? 2e-6 : 1e-2);
+      record(`${dtype} normalizeRows D ${D} norms`, normsG.read(), norms.read(), 2e-6);
+      outG.free();
+      normsG.free();
+    }
+    for (const t of [src, srcG, out, norms]) t.free();
+  }
+}
+
 /** The SGD family: the lazy rule's catch-up (lags up to 10^6 steps, then a flush) and the update
  * with the normalization backward fused, CUDA against CPU, on the vector (D % 4 == 0) and scalar paths. */
 function sgdChecks(cpu: Backend, gpu: Backend): void {
@@ -305,6 +327,7 @@ function main(): number {
   process.stdout.write(`gpu-check on ${gpu.description}: ${JSON.stringify(gpu.context())}\n`);
   opChecks(cpu, gpu, 'fp32');
   opChecks(cpu, gpu, 'bf16');
+  normalizeChecks(cpu, gpu);
   sgdChecks(cpu, gpu);
   strategyChecks(cpu, gpu);
   lazyDenseChecks(cpu, gpu);

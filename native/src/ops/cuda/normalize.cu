@@ -5,6 +5,8 @@ Row L2 normalization on the device, one warp per row (rows are embedding-sized, 
                          The gathered rows are never materialized: the warp reads src[idx[k]].
   normalizeRowsBackward: in place dy <- (dy - y (y . dy)) / norm, dy fp32, y fp32/bf16/fp16.
 128-bit loads of fp32 rows when D is a multiple of 4 and the rows are aligned, scalar otherwise.
+normalizeRows reads each source row once when D <= 1024 (the row's packs stay in registers
+between the norm and the scaled store, all loads in flight at once); longer rows read twice.
 */
 #include "ops/cuda/cuda_util.cuh"
 #include "ops/normalize.h"
@@ -17,7 +19,8 @@ using namespace pfc::cuda_detail;
 // Kernels
 
 // kVec: cols % 4 == 0 and every row 16-byte aligned (src) / 4-element aligned (dst).
-template <typename T, bool kVec>
+// kPacks > 0 (with kVec): cols <= 128 * kPacks, the row is held in kPacks float4 per lane.
+template <typename T, bool kVec, int kPacks>
 __global__ void normalizeRowsKernel(const float* __restrict__ src, int64_t srcRows, const int32_t* __restrict__ idx,
                                     T* __restrict__ dst, float* __restrict__ norms, int64_t n, int64_t cols, int* err) {
   const int lane = threadIdx.x & 31;
@@ -32,6 +35,26 @@ __global__ void normalizeRowsKernel(const float* __restrict__ src, int64_t srcRo
     const float* v = src + r * cols;
     T* y = dst + k * cols;
     float ss = 0.0f;
+    if (kVec && kPacks > 0) {
+      float4 x[kPacks > 0 ? kPacks : 1];
+#pragma unroll
+      for (int q = 0; q < kPacks; ++q) {
+        const int64_t c = lane * 4 + 128 * q;
+        x[q] = c < cols ? load4(v + c) : make_float4(0.f, 0.f, 0.f, 0.f);
+      }
+#pragma unroll
+      for (int q = 0; q < kPacks; ++q) ss += x[q].x * x[q].x + x[q].y * x[q].y + x[q].z * x[q].z + x[q].w * x[q].w;
+      ss = warpReduceSum(ss);
+      const float norm = fmaxf(sqrtf(ss), kNormEps);
+      const float inv = 1.0f / norm;
+#pragma unroll
+      for (int q = 0; q < kPacks; ++q) {
+        const int64_t c = lane * 4 + 128 * q;
+        if (c < cols) store4<T>(y + c, make_float4(x[q].x * inv, x[q].y * inv, x[q].z * inv, x[q].w * inv));
+      }
+      if (lane == 0) norms[k] = norm;
+      continue;
+    }
     if (kVec) {
       for (int64_t c = lane * 4; c < cols; c += 128) {
         const float4 x = load4(v + c);
@@ -108,12 +131,16 @@ void normalizeRows(const Tensor& src, const Tensor* indices, const Tensor& dst, 
   int* err = deviceErrorWord();
   PFC_CUDA_FLOAT_SWITCH(dst.dtype, "normalizeRows (cuda) dst", {
     const bool vec = cols % 4 == 0 && aligned(src.raw(), 16) && aligned(dst.raw(), 4 * sizeof(T));
-    if (vec) {
-      normalizeRowsKernel<T, true><<<warpGrid(n, kThreads), kThreads, 0, s>>>(
-          src.data<float>(), src.rows, idx, dst.data<T>(), norms.data<float>(), n, cols, err);
+    const unsigned grid = warpGrid(n, kThreads);
+    const float* in = src.data<float>();
+    if (vec && cols <= 512) {
+      normalizeRowsKernel<T, true, 4><<<grid, kThreads, 0, s>>>(in, src.rows, idx, dst.data<T>(), norms.data<float>(), n, cols, err);
+    } else if (vec && cols <= 1024) {
+      normalizeRowsKernel<T, true, 8><<<grid, kThreads, 0, s>>>(in, src.rows, idx, dst.data<T>(), norms.data<float>(), n, cols, err);
+    } else if (vec) {
+      normalizeRowsKernel<T, true, 0><<<grid, kThreads, 0, s>>>(in, src.rows, idx, dst.data<T>(), norms.data<float>(), n, cols, err);
     } else {
-      normalizeRowsKernel<T, false><<<warpGrid(n, kThreads), kThreads, 0, s>>>(
-          src.data<float>(), src.rows, idx, dst.data<T>(), norms.data<float>(), n, cols, err);
+      normalizeRowsKernel<T, false, 0><<<grid, kThreads, 0, s>>>(in, src.rows, idx, dst.data<T>(), norms.data<float>(), n, cols, err);
     }
   });
   PFC_CUDA_LAUNCH_CHECK();
