@@ -219,7 +219,7 @@ function normalizeChecks(cpu: Backend, gpu: Backend): void {
 function sgdChecks(cpu: Backend, gpu: Backend): void {
   const native = core();
   const sgd = { lr: 0.1, momentum: 0.9, weightDecay: 5e-4 };
-  for (const D of [128, 77]) {
+  for (const D of [128, 77, 2052]) { // registers, scalar, two-read vector paths
     const rows = 1001;
     const [w, wG] = pair(cpu, gpu, 'fp32', rows, D, withOutliers);
     const [v, vG] = pair(cpu, gpu, 'fp32', rows, D, (t) => native.fillRandom(t, 12, 3, 0, 'normal', 0, 0.1));
@@ -227,10 +227,17 @@ function sgdChecks(cpu: Backend, gpu: Backend): void {
     const [last, lastG] = pair(cpu, gpu, 'int32', rows, 1, (t) => t.write(lags));
     const every3 = Int32Array.from({ length: Math.ceil(rows / 3) }, (_, k) => 3 * k);
     const [idx, idxG] = pair(cpu, gpu, 'int32', every3.length, 1, (t) => t.write(every3));
-    native.sgdCatchUp(w, v, last, idx, 1_000_000, sgd);
-    native.sgdCatchUp(wG, vG, lastG, idxG, 1_000_000, sgd);
-    record(`D ${D} sgdCatchUp listed rows: centres`, wG.read(), w.read(), 1e-6);
-    record(`D ${D} sgdCatchUp listed rows: momentum`, vG.read(), v.read(), 1e-6);
+    // The catch-up fused into the gather of the normalization (the step's path).
+    const yc = allocate(cpu, 'workspace', 'fp32', every3.length, D);
+    const ycG = allocate(gpu, 'workspace', 'fp32', every3.length, D);
+    const nc = allocate(cpu, 'workspace', 'fp32', every3.length);
+    const ncG = allocate(gpu, 'workspace', 'fp32', every3.length);
+    native.normalizeRows(w, idx, yc, nc, { momentum: v, lastStep: last, step: 1_000_000, sgd });
+    native.normalizeRows(wG, idxG, ycG, ncG, { momentum: vG, lastStep: lastG, step: 1_000_000, sgd });
+    record(`D ${D} normalizeRows with catch-up: centres`, wG.read(), w.read(), 1e-6);
+    record(`D ${D} normalizeRows with catch-up: momentum`, vG.read(), v.read(), 1e-6);
+    record(`D ${D} normalizeRows with catch-up: normalized`, ycG.read(), yc.read(), 2e-6);
+    record(`D ${D} normalizeRows with catch-up: norms`, ncG.read(), nc.read(), 2e-6);
     native.sgdCatchUp(w, v, last, null, 1_000_100, sgd);
     native.sgdCatchUp(wG, vG, lastG, null, 1_000_100, sgd);
     record(`D ${D} sgdCatchUp flush: centres`, wG.read(), w.read(), 1e-6);

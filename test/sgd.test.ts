@@ -199,3 +199,44 @@ test('sgdCatchUp applies k zero-gradient steps exactly (float64 loop as referenc
     for (const t of [weights, momentum, lastStep, indices]) t.free();
   }
 });
+
+test('the catch-up fused into the normalization equals sgdCatchUp then normalizeRows, bit for bit', () => {
+  const native = core();
+  const backend = cpuBackend();
+  const rows = 40;
+  const dim = 13;
+  const sgd = { lr: 0.1, momentum: 0.9, weightDecay: 5e-3 };
+  const rand = lcg(4);
+  const w0 = Float32Array.from({ length: rows * dim }, () => rand() * 2 - 1);
+  const v0 = Float32Array.from({ length: rows * dim }, () => (rand() * 2 - 1) * 0.1);
+  const last0 = Int32Array.from({ length: rows }, (_, r) => (r * 37) % 50);
+  const picked = Int32Array.from([0, 3, 4, 17, 39]);
+  const run = (fused: boolean) => {
+    const t = {
+      w: allocate(backend, 'workspace', 'fp32', rows, dim),
+      v: allocate(backend, 'workspace', 'fp32', rows, dim),
+      last: allocate(backend, 'workspace', 'int32', rows),
+      idx: allocate(backend, 'workspace', 'int32', picked.length),
+      y: allocate(backend, 'workspace', 'fp32', picked.length, dim),
+      norms: allocate(backend, 'workspace', 'fp32', picked.length),
+    };
+    t.w.write(w0);
+    t.v.write(v0);
+    t.last.write(last0);
+    t.idx.write(picked);
+    if (fused) {
+      native.normalizeRows(t.w, t.idx, t.y, t.norms, { momentum: t.v, lastStep: t.last, step: 60, sgd });
+    } else {
+      native.sgdCatchUp(t.w, t.v, t.last, t.idx, 60, sgd);
+      native.normalizeRows(t.w, t.idx, t.y, t.norms);
+    }
+    const out = { w: t.w.read(), v: t.v.read(), last: t.last.read(), y: t.y.read(), norms: t.norms.read() };
+    Object.values(t).forEach((x) => x.free());
+    return out;
+  };
+  const fused = run(true);
+  const apart = run(false);
+  assert.deepEqual(fused, apart);
+  assert.notDeepEqual(fused.w, w0, 'the picked rows moved');
+  assert.deepEqual(Array.from(fused.last).filter((s, r) => !picked.includes(r)), Array.from(last0).filter((s, r) => !picked.includes(r)), 'other rows untouched');
+});

@@ -60,6 +60,13 @@ export interface SgdRates {
   weightDecay: number;
 }
 
+export interface RowCatchUp {
+  momentum: NativeTensor;
+  lastStep: NativeTensor;
+  step: number;
+  sgd: SgdRates;
+}
+
 export interface SgdParams extends SgdRates {
   dense: boolean;
 }
@@ -99,7 +106,9 @@ export interface NativeCore {
   gatherRows(src: NativeTensor, indices: NativeTensor, dst: NativeTensor): void;
   scatterAddRows(src: NativeTensor, indices: NativeTensor, dst: NativeTensor): void;
   copyTensor(src: NativeTensor, dst: NativeTensor): void;
-  normalizeRows(src: NativeTensor, indices: NativeTensor | null, dst: NativeTensor, norms: NativeTensor): void;
+  /** catchUp (lazy-dense; indices sorted, unique): each gathered row and its momentum first
+   * get the zero-gradient steps since lastStep[row], in place, in the same read. */
+  normalizeRows(src: NativeTensor, indices: NativeTensor | null, dst: NativeTensor, norms: NativeTensor, catchUp?: RowCatchUp): void;
   normalizeRowsBackward(grad: NativeTensor, normalized: NativeTensor, norms: NativeTensor): void;
   gemm(a: NativeTensor, transA: boolean, b: NativeTensor, transB: boolean, c: NativeTensor, alpha: number, beta: number): void;
   /** Pass 1 over the B x ld cosines (columns [cols, ld) are padding): online row max and sum

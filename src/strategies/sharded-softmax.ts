@@ -132,17 +132,14 @@ export class ShardedSoftmaxFc implements Strategy {
     timer.mark('sampling');
 
     // 3. cos = normalize(x) normalize(W[I])^T into B x ld (ld = A aligned; columns past A masked).
-    // lazy-dense: the active rows first catch up on the steps they sat out.
+    // lazy-dense: the active rows first catch up on the steps they sat out, in the same read.
     const { margin, sgd } = config;
-    if (this.lastStep && indices) {
-      native.sgdCatchUp(this.centres, this.centreMomentum, this.lastStep, indices, this.updates, sgd);
-      timer.mark('update');
-    }
     const ld = alignedColumns(A);
     const normCentres = this.normCentres.view(0, A);
     const centreNorms = this.centreNorms.view(0, A);
     native.normalizeRows(this.features, null, this.normFeatures, this.featureNorms);
-    native.normalizeRows(this.centres, indices, normCentres, centreNorms);
+    const catchUp = this.lastStep && indices ? { momentum: this.centreMomentum, lastStep: this.lastStep, step: this.updates, sgd } : undefined;
+    native.normalizeRows(this.centres, indices, normCentres, centreNorms, catchUp);
     timer.mark('normalize');
     const paddedCentres = this.normCentres.view(0, ld);
     const logits = this.logitsBuffer.reshape(B, ld);

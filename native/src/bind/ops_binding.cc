@@ -78,8 +78,33 @@ void registerOps(Napi::Env env, Napi::Object exports) {
     return info.Env().Undefined();
   });
   PFC_EXPORT(exports, env, "normalizeRows", {
-    normalizeRows(tensorArg(info, 0, "src"), optionalTensorArg(info, 1, "indices"), tensorArg(info, 2, "dst"),
-                  tensorArg(info, 3, "norms"));
+    const Tensor& src = tensorArg(info, 0, "src");
+    const Tensor* indices = optionalTensorArg(info, 1, "indices");
+    const Tensor& dst = tensorArg(info, 2, "dst");
+    const Tensor& norms = tensorArg(info, 3, "norms");
+    if (info.Length() < 5 || info[4].IsUndefined() || info[4].IsNull()) {
+      normalizeRows(src, indices, dst, norms);
+      return info.Env().Undefined();
+    }
+    // catchUp: {momentum, lastStep, step, sgd: {lr, momentum, weightDecay}}
+    if (!info[4].IsObject()) PFC_THROW(Invalid, "normalizeRows: catchUp must be an object");
+    Napi::Object o = info[4].As<Napi::Object>();
+    Napi::Value m = o.Get("momentum"), l = o.Get("lastStep"), st = o.Get("step"), sg = o.Get("sgd");
+    if (!TensorWrap::isTensor(m) || !TensorWrap::isTensor(l))
+      PFC_THROW(Invalid, "normalizeRows: catchUp.momentum and catchUp.lastStep must be tensors");
+    if (!st.IsNumber()) PFC_THROW(Invalid, "normalizeRows: catchUp.step must be a number");
+    if (!sg.IsObject()) PFC_THROW(Invalid, "normalizeRows: catchUp.sgd must be an object");
+    Napi::Object so = sg.As<Napi::Object>();
+    auto rate = [&](const char* k) {
+      Napi::Value v = so.Get(k);
+      if (!v.IsNumber()) PFC_THROW(Invalid, std::string("normalizeRows: catchUp.sgd.") + k + " must be a number");
+      return v.As<Napi::Number>().FloatValue();
+    };
+    const SgdParams sgd{rate("lr"), rate("momentum"), rate("weightDecay"), false};
+    const Tensor& momentum = Napi::ObjectWrap<TensorWrap>::Unwrap(m.As<Napi::Object>())->tensor;
+    const Tensor& lastStep = Napi::ObjectWrap<TensorWrap>::Unwrap(l.As<Napi::Object>())->tensor;
+    normalizeRows(src, indices, dst, norms, &momentum, &lastStep, static_cast<int64_t>(st.As<Napi::Number>().DoubleValue()),
+                  &sgd);
     return info.Env().Undefined();
   });
   PFC_EXPORT(exports, env, "normalizeRowsBackward", {
