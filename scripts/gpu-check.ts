@@ -2,8 +2,13 @@
  * The prepared check for a GPU machine (scripts/gpu-check.sh runs it):
  *   1. cuBLAS's workspace is in the tagged accounting ('workspace');
  *   2. every op family on CUDA against the CPU backend on the same seeded inputs (odd shapes,
- *      outliers), fp32 with tight and bf16 storage with loose tolerances;
- *   3. a full step of every strategy and update rule, CUDA against CPU;
+ *      outliers), fp32 with tight and bf16 storage with loose tolerances: the softmax's two
+ *      passes on a padded leading dimension (padding masked), sampling bit for bit (active
+ *      count known on the host and copied back, a 29M@8-sized shard), normalizeRows on its
+ *      three row paths, the lazy rule's catch-up (fused into the normalization, and the flush)
+ *      and the SGD with the normalization backward fused;
+ *   3. a full step of every strategy and update rule, CUDA against CPU; lazy-dense against eager
+ *      dense on CUDA after 40 steps without a read (rows idle for long stretches);
  *   4. a GEMM past 2^31 output elements (model parallel's 29M@8 logits) at its far corner;
  *   5. a one-rank NCCL communicator through the binding, without MPI;
  *   6. writes a JSON verdict. The benchmarks are run by the shell script through the CLI.
@@ -13,7 +18,7 @@
 import { writeFileSync } from 'node:fs';
 import { core, allocate, selectBackend, type Backend, type NativeTensor, type DType } from '../src/core/index.js';
 import { singleCommunicator } from '../src/comm/local.js';
-import { createStrategy, DEFAULT_SGD, MARGINS, SyntheticBatch, validateFcConfig, type StrategyName, type UpdateKind } from '../src/strategies/index.js';
+import { alignedColumns, createStrategy, DEFAULT_SGD, MARGINS, SyntheticBatch, validateFcConfig, type StrategyName, type UpdateKind } from '../src/strategies/index.js';
 
 interface Check {
   name: string;
@@ -49,6 +54,12 @@ function f16ToFloat(bits: Uint16Array): Float32Array {
     if (e === 31) return m ? NaN : s * Infinity;
     return s * (1 + m / 1024) * 2 ** (e - 15);
   });
+}
+
+/** fp32 values already representable in bf16 (read from bf16 storage, small integers) as bf16 bits. */
+function floatToBf16(values: Float32Array): Uint16Array {
+  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  return Uint16Array.from(bits, (b) => b >>> 16);
 }
 
 function readFloats(t: NativeTensor): ArrayLike<number> {
@@ -116,11 +127,19 @@ function opChecks(cpu: Backend, gpu: Backend, dtype: 'fp32' | 'bf16'): void {
   native.gemm(xnRef, false, wnRef, true, logits, 1, 0);
   native.gemm(xnG, false, wnG, true, logitsG, 1, 0);
   record(`${dtype} gemm NT`, readFloats(logitsG), logits.read(), dtype === 'fp32' ? 1e-5 : 1e-2);
-  // margin + softmax on the same logits
-  const logitsRef = allocate(cpu, 'workspace', 'fp32', B, A);
-  logitsRef.write(Float32Array.from(readFloats(logitsG)));
+  // margin softmax in two passes on the same cosines, in a padded leading dimension whose extra
+  // columns hold 3.0 (clamped to 1, the row max if it were not masked)
+  const ld = alignedColumns(A);
+  const cosines = readFloats(logitsG);
+  const padded = new Float32Array(B * ld).fill(3);
+  for (let i = 0; i < B; i++) for (let j = 0; j < A; j++) padded[i * ld + j] = cosines[i * A + j];
+  const logitsRef = allocate(cpu, 'workspace', 'fp32', B, ld);
+  logitsRef.write(padded);
+  const logitsPadG = allocate(gpu, 'workspace', dtype, B, ld);
+  logitsPadG.write(dtype === 'fp32' ? padded : floatToBf16(padded));
   const stats = (backend: Backend) => ({
     targetCos: allocate(backend, 'workspace', 'fp32', B),
+    localMax: allocate(backend, 'workspace', 'fp32', B),
     rowMax: allocate(backend, 'workspace', 'fp32', B),
     rowSum: allocate(backend, 'workspace', 'fp32', B),
     targetLogit: allocate(backend, 'workspace', 'fp32', B),
@@ -128,34 +147,156 @@ function opChecks(cpu: Backend, gpu: Backend, dtype: 'fp32' | 'bf16'): void {
   const sc = stats(cpu);
   const sg = stats(gpu);
   const margin = MARGINS.arcface;
-  native.marginLogits(logitsRef, labels, margin, sc.targetCos, sc.rowMax);
-  native.marginLogits(logitsG, labelsG, margin, sg.targetCos, sg.rowMax);
-  record(`${dtype} marginLogits`, readFloats(logitsG), logitsRef.read(), dtype === 'fp32' ? 1e-5 : 1e-2);
-  record(`${dtype} marginLogits rowMax`, sg.rowMax.read(), sc.rowMax.read(), dtype === 'fp32' ? 1e-5 : 1e-2);
-  native.expRowSum(logitsRef, labels, sc.rowMax, sc.rowSum, sc.targetLogit);
-  native.expRowSum(logitsG, labelsG, sg.rowMax, sg.rowSum, sg.targetLogit);
-  record(`${dtype} expRowSum sums`, sg.rowSum.read(), sc.rowSum.read(), dtype === 'fp32' ? 1e-5 : 3e-2);
+  native.marginSoftmaxStats(logitsRef, A, labels, margin, sc.targetCos, sc.localMax, sc.rowMax, sc.rowSum, sc.targetLogit);
+  native.marginSoftmaxStats(logitsPadG, A, labelsG, margin, sg.targetCos, sg.localMax, sg.rowMax, sg.rowSum, sg.targetLogit);
+  const statTol = dtype === 'fp32' ? 1e-5 : 1e-4; // same stored cosines: fp32 math on both
+  record(`${dtype} marginSoftmaxStats targetCos`, sg.targetCos.read(), sc.targetCos.read(), statTol);
+  record(`${dtype} marginSoftmaxStats rowMax`, sg.rowMax.read(), sc.rowMax.read(), statTol);
+  record(`${dtype} marginSoftmaxStats rowSum`, sg.rowSum.read(), sc.rowSum.read(), statTol);
+  record(`${dtype} marginSoftmaxStats targetLogit`, sg.targetLogit.read(), sc.targetLogit.read(), statTol);
+  // as if another shard held a larger max: every row's max raised by 0.75
+  const raised = Float32Array.from(sc.rowMax.read() as Float32Array, (m) => m + 0.75);
+  sc.rowMax.write(raised);
+  sg.rowMax.write(raised);
+  native.rescaleRowStats(labels, sc.localMax, sc.rowMax, sc.rowSum, sc.targetLogit);
+  native.rescaleRowStats(labelsG, sg.localMax, sg.rowMax, sg.rowSum, sg.targetLogit);
+  record(`${dtype} rescaleRowStats rowSum`, sg.rowSum.read(), sc.rowSum.read(), statTol);
+  record(`${dtype} rescaleRowStats targetLogit`, sg.targetLogit.read(), sc.targetLogit.read(), statTol);
   const lossC = native.crossEntropyLossSum(sc.rowSum, sc.targetLogit);
   const lossG = native.crossEntropyLossSum(sg.rowSum, sg.targetLogit);
-  record(`${dtype} crossEntropyLossSum`, [lossG], [lossC], dtype === 'fp32' ? 1e-5 : 3e-2);
-  native.softmaxMarginBackward(logitsRef, labels, sc.rowSum, sc.targetCos, margin, 1 / B);
-  native.softmaxMarginBackward(logitsG, labelsG, sg.rowSum, sg.targetCos, margin, 1 / B);
-  record(`${dtype} softmaxMarginBackward`, readFloats(logitsG), logitsRef.read(), dtype === 'fp32' ? 1e-4 : 3e-2);
-  // sampling: identical indices
-  const C = 5003;
-  const keys = allocate(cpu, 'workspace', 'int32', C, 2);
-  const keysG = allocate(gpu, 'workspace', 'int32', C, 2);
-  const idx = allocate(cpu, 'workspace', 'int32', 600);
-  const idxG = allocate(gpu, 'workspace', 'int32', 600);
-  const [glabels, glabelsG] = pair(cpu, gpu, 'int32', 600, 1, (t) => native.fillLabels(t, 5, 6, 0, 20000));
-  const rem = allocate(cpu, 'workspace', 'int32', 600);
-  const remG = allocate(gpu, 'workspace', 'int32', 600);
-  const spec = { shardOffset: 5003, shardSize: C, numSampled: 500, seed: 9, stream: 2 };
-  const n = native.sampleCentres(glabels, spec, keys, idx, rem);
-  const nG = native.sampleCentres(glabelsG, spec, keysG, idxG, remG);
-  const same = n === nG && String(idx.view(0, n).read()) === String(idxG.view(0, nG).read()) && String(rem.read()) === String(remG.read());
-  checks.push({ name: 'sampleCentres: identical indices and remapped labels', ok: same, maxRelError: same ? 0 : 1, tolerance: 0 });
-  process.stdout.write(`${same ? 'ok  ' : 'FAIL'} sampleCentres: identical indices and remapped labels (${n} vs ${nG})\n`);
+  record(`${dtype} crossEntropyLossSum`, [lossG], [lossC], statTol);
+  native.marginSoftmaxGrad(logitsRef, A, labels, margin, sc.rowMax, sc.rowSum, sc.targetCos, 1 / B);
+  native.marginSoftmaxGrad(logitsPadG, A, labelsG, margin, sg.rowMax, sg.rowSum, sg.targetCos, 1 / B);
+  record(`${dtype} marginSoftmaxGrad (padding columns 0)`, readFloats(logitsPadG), logitsRef.read(), dtype === 'fp32' ? 1e-4 : 3e-2);
+  if (dtype === 'fp32') samplingChecks(cpu, gpu);
+}
+
+/** Threshold selection on the device picks the CPU's rows, bit for bit: with the count known on
+ * the host (no copy) and not (positives may outnumber the sample), up to a 29M@8-sized shard. */
+function samplingChecks(cpu: Backend, gpu: Backend): void {
+  const native = core();
+  const cases = [
+    { name: 'count copied back', offset: 5003, size: 5003, numSampled: 500, batch: 600, classes: 20000 },
+    { name: 'positives outnumber the sample', offset: 0, size: 700, numSampled: 7, batch: 600, classes: 1400 },
+    { name: 'count known (29M@8 shard, rate 0.1)', offset: 3625000, size: 3625000, numSampled: 362500, batch: 1024, classes: 29000000 },
+    { name: 'every row', offset: 64, size: 640, numSampled: 640, batch: 96, classes: 2000 },
+  ];
+  for (const c of cases) {
+    const keys = allocate(cpu, 'workspace', 'int32', c.size, 2);
+    const keysG = allocate(gpu, 'workspace', 'int32', c.size, 2);
+    const cap = Math.max(Math.min(c.batch, c.size), c.numSampled);
+    const idx = allocate(cpu, 'workspace', 'int32', cap);
+    const idxG = allocate(gpu, 'workspace', 'int32', cap);
+    const [glabels, glabelsG] = pair(cpu, gpu, 'int32', c.batch, 1, (t) => native.fillLabels(t, 5, 6, 0, c.classes));
+    const rem = allocate(cpu, 'workspace', 'int32', c.batch);
+    const remG = allocate(gpu, 'workspace', 'int32', c.batch);
+    const spec = { shardOffset: c.offset, shardSize: c.size, numSampled: c.numSampled, seed: 9, stream: 2 };
+    const n = native.sampleCentres(glabels, spec, keys, idx, rem);
+    const nG = native.sampleCentres(glabelsG, spec, keysG, idxG, remG);
+    const same = n === nG && String(idx.view(0, n).read()) === String(idxG.view(0, nG).read()) && String(rem.read()) === String(remG.read());
+    const name = `sampleCentres ${c.name}: identical indices and remapped labels`;
+    checks.push({ name, ok: same, maxRelError: same ? 0 : 1, tolerance: 0 });
+    process.stdout.write(`${same ? 'ok  ' : 'FAIL'} ${name} (${n} vs ${nG})\n`);
+    for (const t of [keys, keysG, idx, idxG, glabels, glabelsG, rem, remG]) t.free();
+  }
+}
+
+/** normalizeRows on the register-held path (D <= 512, <= 1024) and the two-read path (D > 1024). */
+function normalizeChecks(cpu: Backend, gpu: Backend): void {
+  const native = core();
+  for (const D of [128, 1000, 2048]) {
+    const rows = 333;
+    const [src, srcG] = pair(cpu, gpu, 'fp32', rows, D, withOutliers);
+    const out = allocate(cpu, 'workspace', 'fp32', rows, D);
+    const norms = allocate(cpu, 'workspace', 'fp32', rows);
+    native.normalizeRows(src, null, out, norms);
+    for (const dtype of ['fp32', 'bf16'] as const) {
+      const outG = allocate(gpu, 'workspace', dtype, rows, D);
+      const normsG = allocate(gpu, 'workspace', 'fp32', rows);
+      native.normalizeRows(srcG, null, outG, normsG);
+      record(`${dtype} normalizeRows D ${D}`, readFloats(outG), out.read(), dtype === 'fp32' ? 2e-6 : 1e-2);
+      record(`${dtype} normalizeRows D ${D} norms`, normsG.read(), norms.read(), 2e-6);
+      outG.free();
+      normsG.free();
+    }
+    for (const t of [src, srcG, out, norms]) t.free();
+  }
+}
+
+/** The SGD family: the lazy rule's catch-up (lags up to 10^6 steps, then a flush) and the update
+ * with the normalization backward fused, CUDA against CPU, on the vector (D % 4 == 0) and scalar paths. */
+function sgdChecks(cpu: Backend, gpu: Backend): void {
+  const native = core();
+  const sgd = { lr: 0.1, momentum: 0.9, weightDecay: 5e-4 };
+  for (const D of [128, 77, 2052]) { // registers, scalar, two-read vector paths
+    const rows = 1001;
+    const [w, wG] = pair(cpu, gpu, 'fp32', rows, D, withOutliers);
+    const [v, vG] = pair(cpu, gpu, 'fp32', rows, D, (t) => native.fillRandom(t, 12, 3, 0, 'normal', 0, 0.1));
+    const lags = Int32Array.from({ length: rows }, (_, r) => 1_000_000 - (r % 7 === 0 ? 999_999 : (r * 7919) % 5000));
+    const [last, lastG] = pair(cpu, gpu, 'int32', rows, 1, (t) => t.write(lags));
+    const every3 = Int32Array.from({ length: Math.ceil(rows / 3) }, (_, k) => 3 * k);
+    const [idx, idxG] = pair(cpu, gpu, 'int32', every3.length, 1, (t) => t.write(every3));
+    // The catch-up fused into the gather of the normalization (the step's path).
+    const yc = allocate(cpu, 'workspace', 'fp32', every3.length, D);
+    const ycG = allocate(gpu, 'workspace', 'fp32', every3.length, D);
+    const nc = allocate(cpu, 'workspace', 'fp32', every3.length);
+    const ncG = allocate(gpu, 'workspace', 'fp32', every3.length);
+    native.normalizeRows(w, idx, yc, nc, { momentum: v, lastStep: last, step: 1_000_000, sgd });
+    native.normalizeRows(wG, idxG, ycG, ncG, { momentum: vG, lastStep: lastG, step: 1_000_000, sgd });
+    record(`D ${D} normalizeRows with catch-up: centres`, wG.read(), w.read(), 1e-6);
+    record(`D ${D} normalizeRows with catch-up: momentum`, vG.read(), v.read(), 1e-6);
+    record(`D ${D} normalizeRows with catch-up: normalized`, ycG.read(), yc.read(), 2e-6);
+    record(`D ${D} normalizeRows with catch-up: norms`, ncG.read(), nc.read(), 2e-6);
+    native.sgdCatchUp(w, v, last, null, 1_000_100, sgd);
+    native.sgdCatchUp(wG, vG, lastG, null, 1_000_100, sgd);
+    record(`D ${D} sgdCatchUp flush: centres`, wG.read(), w.read(), 1e-6);
+    record(`D ${D} sgdCatchUp flush: momentum`, vG.read(), v.read(), 1e-6);
+    const sameLast = String(lastG.read()) === String(last.read());
+    checks.push({ name: `D ${D} sgdCatchUp: last steps`, ok: sameLast, maxRelError: sameLast ? 0 : 1, tolerance: 0 });
+    // Fused normalization backward + sparse update, lazy stamps, on the listed rows.
+    const A = every3.length;
+    const [src, srcG] = pair(cpu, gpu, 'fp32', A, D, withOutliers);
+    const y = allocate(cpu, 'workspace', 'fp32', A, D);
+    const yG = allocate(gpu, 'workspace', 'fp32', A, D);
+    const norms = allocate(cpu, 'workspace', 'fp32', A);
+    const normsG = allocate(gpu, 'workspace', 'fp32', A);
+    native.normalizeRows(src, null, y, norms);
+    native.normalizeRows(srcG, null, yG, normsG);
+    const [dy, dyG] = pair(cpu, gpu, 'fp32', A, D, (t) => native.fillRandom(t, 13, 4, 0, 'normal', 0, 1));
+    native.sgdNormalizedUpdate(w, v, dy, y, norms, idx, sgd, last, 1_000_100);
+    native.sgdNormalizedUpdate(wG, vG, dyG, yG, normsG, idxG, sgd, lastG, 1_000_100);
+    record(`D ${D} sgdNormalizedUpdate: centres`, wG.read(), w.read(), 1e-5);
+    record(`D ${D} sgdNormalizedUpdate: momentum`, vG.read(), v.read(), 1e-5);
+    const stamped = String(lastG.read()) === String(last.read());
+    checks.push({ name: `D ${D} sgdNormalizedUpdate: lazy stamps`, ok: stamped, maxRelError: stamped ? 0 : 1, tolerance: 0 });
+    process.stdout.write(`${sameLast && stamped ? 'ok  ' : 'FAIL'} D ${D} lazy steps stamped alike\n`);
+  }
+}
+
+/** lazy-dense on the device equals eager dense on the device after many steps without a read
+ * (rows idle for long stretches), and equals the CPU's lazy-dense. */
+function lazyDenseChecks(cpu: Backend, gpu: Backend): void {
+  const steps = 40;
+  const run = (backend: Backend, update: UpdateKind) => {
+    const config = validateFcConfig({ strategy: 'partial-fc', classes: 20011, ranks: 1, batch: 96, dim: 128, sampleRate: 0.02, update, margin: MARGINS.cosface, sgd: { lr: 0.01, momentum: 0.9, weightDecay: 0.05 }, seed: 5, dtype: 'fp32' });
+    const s = createStrategy({ backend, comm: singleCommunicator(), config, source: new SyntheticBatch(config.seed, config.classes) });
+    const timer = backend.createTimer();
+    for (let step = 0; step < steps; step++) {
+      s.step(step, timer);
+      timer.stop();
+    }
+    const out = { weights: s.weights.read(), momentum: s.momentum.read() }; // the read flushes
+    s.dispose();
+    return out;
+  };
+  const lazyG = run(gpu, 'lazy-dense');
+  const denseG = run(gpu, 'dense');
+  const lazyC = run(cpu, 'lazy-dense');
+  record(`lazy-dense vs dense on CUDA, ${steps} steps: centres`, lazyG.weights, denseG.weights, 1e-5);
+  record(`lazy-dense vs dense on CUDA, ${steps} steps: momentum`, lazyG.momentum, denseG.momentum, 1e-5);
+  // Training feeds rounding differences back through the gradients: looser than one step.
+  record(`lazy-dense CUDA vs CPU, ${steps} steps: centres`, lazyG.weights, lazyC.weights, 5e-5);
+  record(`lazy-dense CUDA vs CPU, ${steps} steps: momentum`, lazyG.momentum, lazyC.momentum, 5e-5);
 }
 
 function strategyChecks(cpu: Backend, gpu: Backend): void {
@@ -163,6 +304,7 @@ function strategyChecks(cpu: Backend, gpu: Backend): void {
     { strategy: 'model-parallel', sampleRate: 1, update: 'sparse' },
     { strategy: 'partial-fc', sampleRate: 0.1, update: 'sparse' },
     { strategy: 'partial-fc', sampleRate: 0.1, update: 'dense' },
+    { strategy: 'partial-fc', sampleRate: 0.1, update: 'lazy-dense' },
     { strategy: 'data-parallel', sampleRate: 1, update: 'dense' },
   ];
   for (const c of cases) {
@@ -289,7 +431,10 @@ function main(): number {
   section('cuBLAS workspace', () => workspaceCheck(gpu));
   section('ops fp32', () => opChecks(cpu, gpu, 'fp32'));
   section('ops bf16', () => opChecks(cpu, gpu, 'bf16'));
+  section('normalizeRows', () => normalizeChecks(cpu, gpu));
+  section('SGD', () => sgdChecks(cpu, gpu));
   section('strategies', () => strategyChecks(cpu, gpu));
+  section('lazy-dense', () => lazyDenseChecks(cpu, gpu));
   section('64-bit GEMM', () => largeGemmCheck(cpu, gpu));
   section('NCCL', () => ncclCheck(gpu));
   const failed = checks.filter((c) => !c.ok);

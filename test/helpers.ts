@@ -127,7 +127,7 @@ export function referenceStepFor(
     lr: config.sgd.lr,
     mu: config.sgd.momentum,
     weightDecay: config.sgd.weightDecay,
-    dense: config.update === 'dense',
+    dense: config.update !== 'sparse', // lazy-dense must equal dense once flushed
     active,
   });
 }

@@ -13,6 +13,7 @@ const CASES = [
   { strategy: 'model-parallel', classes: 1001, ranks: 8, rank: 7 },
   { strategy: 'partial-fc', classes: 5003, ranks: 4, rank: 3, sampleRate: 0.1 },
   { strategy: 'partial-fc', classes: 300, ranks: 4, rank: 1, sampleRate: 0.05 }, // positives can exceed the sample
+  { strategy: 'partial-fc', classes: 5003, ranks: 4, rank: 0, sampleRate: 0.1, update: 'lazy-dense' }, // + last steps
   { strategy: 'data-parallel', classes: 777, ranks: 4, rank: 2 },
 ] as const;
 

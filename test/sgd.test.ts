@@ -1,7 +1,9 @@
-/** Sparse (seed, v1) versus dense (arcface_torch, v2) updates over several steps. */
+/** Sparse (seed, v1), dense (arcface_torch, v2) and lazy dense (ours) updates over several steps. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildStrategy, cpuBackend, outlierBatch, smallConfig, splitBatch } from './helpers.js';
+import { core } from '../src/core/index.js';
+import { allocate } from '../src/core/backend.js';
+import { buildStrategy, cpuBackend, lcg, outlierBatch, smallConfig, splitBatch } from './helpers.js';
 
 function run(update: 'sparse' | 'dense', steps: number) {
   const config = smallConfig({ strategy: 'partial-fc', classes: 200, sampleRate: 0.05, update, sgd: { lr: 0.01, momentum: 0.9, weightDecay: 0.01 } });
@@ -54,4 +56,187 @@ test('dense: rows never sampled decay as w_k = w_0 * (decay recurrence) with g =
     }
     assert.notEqual(weights[j * config.dim], initial[j * config.dim], `inactive row ${j} decayed`);
   }
+});
+
+/** Runs `steps` steps without reading the centres in between (a read would flush). */
+function runUntouched(update: 'dense' | 'lazy-dense', steps: number) {
+  const config = smallConfig({ strategy: 'partial-fc', classes: 301, sampleRate: 0.03, update, batch: 4, sgd: { lr: 0.05, momentum: 0.9, weightDecay: 0.02 } });
+  const { features, labels } = outlierBatch(config.batch, config.dim, config.classes, 8);
+  const strategy = buildStrategy(config, splitBatch(features, labels, 1, config.dim));
+  const lastActive = new Map<number, number>();
+  let longestIdle = 0;
+  const timer = cpuBackend().createTimer();
+  for (let s = 0; s < steps; s++) {
+    strategy.step(s, timer);
+    for (const i of strategy.activeIndices()!) {
+      longestIdle = Math.max(longestIdle, s - (lastActive.get(i) ?? -1) - 1);
+      lastActive.set(i, s);
+    }
+  }
+  for (let i = 0; i < config.classes; i++) longestIdle = Math.max(longestIdle, steps - 1 - (lastActive.get(i) ?? -1));
+  const result = { weights: Float64Array.from(strategy.weights.read()), momentum: Float64Array.from(strategy.momentum.read()), longestIdle, seen: lastActive.size };
+  strategy.dispose();
+  return result;
+}
+
+test('lazy-dense equals eager dense to fp32 rounding after 80 steps, rows idle for long stretches', () => {
+  const steps = 80;
+  const eager = runUntouched('dense', steps);
+  const lazy = runUntouched('lazy-dense', steps);
+  assert.ok(lazy.longestIdle >= 40, `some row sat out ${lazy.longestIdle} consecutive steps`);
+  assert.ok(lazy.seen > 100 && lazy.seen < 301, `${lazy.seen} rows were active at least once, others never`);
+  // The same maths rounded differently (the lazy rule rounds once per catch-up); training feeds
+  // the centres back into the gradients, which amplifies rounding to ~1e-6 of the largest centre.
+  // One missed or extra idle step would move an idle row by ~1% of itself.
+  for (const [what, a, b] of [['centres', lazy.weights, eager.weights], ['momentum', lazy.momentum, eager.momentum]] as const) {
+    let scale = 0;
+    for (const x of b) scale = Math.max(scale, Math.abs(x));
+    for (let e = 0; e < a.length; e++) {
+      assert.ok(Math.abs(a[e] - b[e]) <= 1e-5 * scale, `${what}[${e}]: lazy ${a[e]} vs dense ${b[e]} (scale ${scale})`);
+    }
+  }
+});
+
+test('the update rule alone: lazy-dense equals eager dense within a few fp32 ulps over 300 steps of fixed gradients', () => {
+  // No feedback: gradients are fixed random rows on random active sets, fed to both rules.
+  // sgdNormalizedUpdate with y = 0 and norm 1 takes the gradient as it is.
+  const native = core();
+  const backend = cpuBackend();
+  const rows = 97;
+  const dim = 8;
+  const sgd = { lr: 0.1, momentum: 0.9, weightDecay: 5e-3 };
+  const rand = lcg(12);
+  const init = Float32Array.from({ length: rows * dim }, () => rand() * 2 - 1);
+  const alloc = (dtype: 'fp32' | 'int32', r: number, c = 1) => allocate(backend, 'workspace', dtype, r, c);
+  const eager = { w: alloc('fp32', rows, dim), v: alloc('fp32', rows, dim) };
+  const lazy = { w: alloc('fp32', rows, dim), v: alloc('fp32', rows, dim), last: alloc('int32', rows) };
+  const grad = alloc('fp32', rows, dim);
+  const zeros = alloc('fp32', rows, dim);
+  const ones = alloc('fp32', rows);
+  const idx = alloc('int32', rows);
+  const tensors = [eager.w, eager.v, lazy.w, lazy.v, lazy.last, grad, zeros, ones, idx];
+  try {
+    for (const t of [eager.w, lazy.w]) t.write(init);
+    for (const t of [eager.v, lazy.v, zeros]) native.fillConstant(t, 0);
+    native.fillConstant(lazy.last, 0);
+    native.fillConstant(ones, 1);
+    let longestIdle = 0;
+    const lastSeen = new Array<number>(rows).fill(-1);
+    for (let step = 0; step < 300; step++) {
+      // Rows 0..9 are never active; the others with probability 1/25 (long idle stretches).
+      const active = Array.from({ length: rows }, (_, r) => r).filter((r) => r >= 10 && rand() < 0.04);
+      if (active.length === 0) active.push(10 + (step % (rows - 10)));
+      for (const r of active) {
+        longestIdle = Math.max(longestIdle, step - lastSeen[r] - 1);
+        lastSeen[r] = step;
+      }
+      const n = active.length;
+      idx.view(0, n).write(Int32Array.from(active));
+      grad.view(0, n).write(Float32Array.from({ length: n * dim }, () => (rand() * 2 - 1) * 0.3));
+      native.sgdUpdate(eager.w, eager.v, grad.view(0, n), idx.view(0, n), { ...sgd, dense: true });
+      native.sgdCatchUp(lazy.w, lazy.v, lazy.last, idx.view(0, n), step, sgd);
+      native.sgdNormalizedUpdate(lazy.w, lazy.v, grad.view(0, n), zeros.view(0, n), ones.view(0, n), idx.view(0, n), sgd, lazy.last, step);
+    }
+    native.sgdCatchUp(lazy.w, lazy.v, lazy.last, null, 300, sgd); // the flush
+    assert.ok(longestIdle > 100, `rows sat out up to ${longestIdle} steps`);
+    assert.ok(Array.from(lazy.last.read()).every((s) => s === 300), 'every row flushed to step 300');
+    for (const [what, a, b] of [['centres', lazy.w.read(), eager.w.read()], ['momentum', lazy.v.read(), eager.v.read()]] as const) {
+      let scale = 0;
+      for (const x of b) scale = Math.max(scale, Math.abs(x));
+      for (let e = 0; e < a.length; e++) {
+        assert.ok(Math.abs(a[e] - b[e]) <= 3e-7 * scale, `${what}[${e}]: lazy ${a[e]} vs dense ${b[e]} (scale ${scale})`);
+      }
+    }
+    // Rows never active decayed (the rule is not a no-op).
+    assert.ok(Math.abs((eager.w.read() as Float32Array)[0]) < 0.5 * Math.abs(init[0]), 'idle rows decayed');
+  } finally {
+    for (const t of tensors) t.free();
+  }
+});
+
+test('sgdCatchUp applies k zero-gradient steps exactly (float64 loop as reference), rows at their own lag', () => {
+  const native = core();
+  const backend = cpuBackend();
+  const rows = 5;
+  const dim = 3;
+  const sgd = { lr: 0.1, momentum: 0.9, weightDecay: 5e-4 };
+  const w0 = Float32Array.from({ length: rows * dim }, (_, e) => (e % 2 ? -1 : 1) * (0.5 + e) * (e === 4 ? 1e4 : 1));
+  const v0 = Float32Array.from({ length: rows * dim }, (_, e) => 0.01 * (e - 7));
+  const last0 = Int32Array.from([0, 3, 999, 1000, 1000]); // lags 1000, 997, 1, 0, 0
+  const weights = allocate(backend, 'workspace', 'fp32', rows, dim);
+  const momentum = allocate(backend, 'workspace', 'fp32', rows, dim);
+  const lastStep = allocate(backend, 'workspace', 'int32', rows);
+  const indices = allocate(backend, 'workspace', 'int32', 3);
+  try {
+    weights.write(w0);
+    momentum.write(v0);
+    lastStep.write(last0);
+    indices.write(Int32Array.from([0, 2, 3])); // row 1 is not listed: left as it is
+    native.sgdCatchUp(weights, momentum, lastStep, indices, 1000, sgd);
+    const w = weights.read() as Float32Array;
+    const v = momentum.read() as Float32Array;
+    const lr = Math.fround(sgd.lr);
+    const mu = Math.fround(sgd.momentum);
+    const wd = Math.fround(sgd.weightDecay);
+    for (let r = 0; r < rows; r++) {
+      const listed = [0, 2, 3].includes(r);
+      const k = listed ? 1000 - last0[r] : 0;
+      for (let c = 0; c < dim; c++) {
+        const e = r * dim + c;
+        let ww = w0[e];
+        let vv = v0[e];
+        for (let s = 0; s < k; s++) {
+          vv = mu * vv + wd * ww;
+          ww -= lr * vv;
+        }
+        assert.ok(Math.abs(w[e] - ww) <= 4e-7 * Math.abs(ww) + 1e-30, `row ${r} (k ${k}) w: ${w[e]} vs ${ww}`);
+        assert.ok(Math.abs(v[e] - vv) <= 4e-7 * Math.abs(vv) + 1e-30, `row ${r} (k ${k}) v: ${v[e]} vs ${vv}`);
+      }
+    }
+    assert.deepEqual(Array.from(lastStep.read()), [1000, 3, 1000, 1000, 1000], 'listed rows stamped with the step');
+    assert.throws(() => native.sgdCatchUp(weights, momentum, lastStep, null, 999, sgd), /ahead of step/, 'a row ahead of the step is an error');
+  } finally {
+    for (const t of [weights, momentum, lastStep, indices]) t.free();
+  }
+});
+
+test('the catch-up fused into the normalization equals sgdCatchUp then normalizeRows, bit for bit', () => {
+  const native = core();
+  const backend = cpuBackend();
+  const rows = 40;
+  const dim = 13;
+  const sgd = { lr: 0.1, momentum: 0.9, weightDecay: 5e-3 };
+  const rand = lcg(4);
+  const w0 = Float32Array.from({ length: rows * dim }, () => rand() * 2 - 1);
+  const v0 = Float32Array.from({ length: rows * dim }, () => (rand() * 2 - 1) * 0.1);
+  const last0 = Int32Array.from({ length: rows }, (_, r) => (r * 37) % 50);
+  const picked = Int32Array.from([0, 3, 4, 17, 39]);
+  const run = (fused: boolean) => {
+    const t = {
+      w: allocate(backend, 'workspace', 'fp32', rows, dim),
+      v: allocate(backend, 'workspace', 'fp32', rows, dim),
+      last: allocate(backend, 'workspace', 'int32', rows),
+      idx: allocate(backend, 'workspace', 'int32', picked.length),
+      y: allocate(backend, 'workspace', 'fp32', picked.length, dim),
+      norms: allocate(backend, 'workspace', 'fp32', picked.length),
+    };
+    t.w.write(w0);
+    t.v.write(v0);
+    t.last.write(last0);
+    t.idx.write(picked);
+    if (fused) {
+      native.normalizeRows(t.w, t.idx, t.y, t.norms, { momentum: t.v, lastStep: t.last, step: 60, sgd });
+    } else {
+      native.sgdCatchUp(t.w, t.v, t.last, t.idx, 60, sgd);
+      native.normalizeRows(t.w, t.idx, t.y, t.norms);
+    }
+    const out = { w: t.w.read(), v: t.v.read(), last: t.last.read(), y: t.y.read(), norms: t.norms.read() };
+    Object.values(t).forEach((x) => x.free());
+    return out;
+  };
+  const fused = run(true);
+  const apart = run(false);
+  assert.deepEqual(fused, apart);
+  assert.notDeepEqual(fused.w, w0, 'the picked rows moved');
+  assert.deepEqual(Array.from(fused.last).filter((s, r) => !picked.includes(r)), Array.from(last0).filter((s, r) => !picked.includes(r)), 'other rows untouched');
 });

@@ -42,7 +42,7 @@ for (const [marginName, margin] of Object.entries({ cosface: MARGINS.cosface, ar
   test(`data parallel matches the float64 full softmax (${marginName})`, () => {
     checkAgainstReference({ strategy: 'data-parallel', margin });
   });
-  for (const update of ['sparse', 'dense'] as const) {
+  for (const update of ['sparse', 'dense', 'lazy-dense'] as const) {
     test(`partial-fc rate 0.3 ${update} matches the float64 reference on its sampled centres (${marginName})`, () => {
       checkAgainstReference({ strategy: 'partial-fc', sampleRate: 0.3, update, margin });
     });

@@ -108,6 +108,7 @@ export function runCell(spec: CellSpec, options: RunCellOptions | CellProgress =
     if (setupError !== undefined) throw setupError;
     if (spec.allocateOnly) return allocationResult(spec, backend!, comm!, strategy!, started);
     result = measure(spec, backend!, comm!, strategy!, started, progress, setupPeak);
+    strategy!.flush(); // lazy-dense: every centre up to date at the end of the run (untimed)
   } finally {
     strategy?.dispose();
     comm?.dispose();

@@ -158,7 +158,7 @@ export const CELL_FIELDS: readonly Field[] = [
   field('batch', 'batch', 'integer', 1024, true, 'global batch B (divisible by --gpus)', parseInteger(1)),
   field('dim', 'dim', 'integer', 512, true, 'embedding dimension D', parseInteger(1)),
   field('sampleRate', 'sample-rate', 'number', 0.1, true, 'Partial FC sample rate rho in (0, 1]; other strategies use every centre', parseNumber(Number.MIN_VALUE, 1, 'in (0, 1]')),
-  field('update', 'update', 'string', 'sparse', true, `${UPDATE_KINDS.join(' | ')} (sparse: seed, v1; dense: arcface_torch, v2)`, parseChoice(() => UPDATE_KINDS)),
+  field('update', 'update', 'string', 'sparse', true, `${UPDATE_KINDS.join(' | ')} (sparse: seed, v1; dense: arcface_torch, v2; lazy-dense: ours, dense's result at sparse cost)`, parseChoice(() => UPDATE_KINDS)),
   field('margin', 'margin', 'object', 'cosface', false, `${Object.keys(MARGINS).join(' | ')} | "s,m1,m2,m3"`, (v, o) => parseMargin(v, o)),
   field('dtype', 'dtype', 'string', 'fp32', true, `${STORAGE_DTYPES.join(' | ')} storage (bf16/fp16 need the CUDA backend)`, parseChoice(() => STORAGE_DTYPES)),
   field('mode', 'mode', 'string', 'emulate', true, 'emulate (one rank of N) | single (one rank) | real (under mpirun)', parseChoice(() => RUN_MODES)),

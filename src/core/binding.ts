@@ -54,10 +54,20 @@ export interface SampleSpec {
   stream: number;
 }
 
-export interface SgdParams {
+export interface SgdRates {
   lr: number;
   momentum: number;
   weightDecay: number;
+}
+
+export interface RowCatchUp {
+  momentum: NativeTensor;
+  lastStep: NativeTensor;
+  step: number;
+  sgd: SgdRates;
+}
+
+export interface SgdParams extends SgdRates {
   dense: boolean;
 }
 
@@ -96,23 +106,57 @@ export interface NativeCore {
   gatherRows(src: NativeTensor, indices: NativeTensor, dst: NativeTensor): void;
   scatterAddRows(src: NativeTensor, indices: NativeTensor, dst: NativeTensor): void;
   copyTensor(src: NativeTensor, dst: NativeTensor): void;
-  normalizeRows(src: NativeTensor, indices: NativeTensor | null, dst: NativeTensor, norms: NativeTensor): void;
+  /** catchUp (lazy-dense; indices sorted, unique): each gathered row and its momentum first
+   * get the zero-gradient steps since lastStep[row], in place, in the same read. */
+  normalizeRows(src: NativeTensor, indices: NativeTensor | null, dst: NativeTensor, norms: NativeTensor, catchUp?: RowCatchUp): void;
   normalizeRowsBackward(grad: NativeTensor, normalized: NativeTensor, norms: NativeTensor): void;
   gemm(a: NativeTensor, transA: boolean, b: NativeTensor, transB: boolean, c: NativeTensor, alpha: number, beta: number): void;
-  marginLogits(logits: NativeTensor, labels: NativeTensor, margin: Margin, targetCos: NativeTensor, rowMax: NativeTensor): void;
-  expRowSum(logits: NativeTensor, labels: NativeTensor, rowMax: NativeTensor, rowSum: NativeTensor, targetLogit: NativeTensor): void;
-  crossEntropyLossSum(rowSum: NativeTensor, targetLogit: NativeTensor): number;
-  softmaxMarginBackward(
+  /** Pass 1 over the B x ld cosines (columns [cols, ld) are padding): online row max and sum
+   * of exp with the margin applied on the fly; localMax = rowMax (the latter to be all-reduced). */
+  marginSoftmaxStats(
     logits: NativeTensor,
+    cols: number,
     labels: NativeTensor,
+    margin: Margin,
+    targetCos: NativeTensor,
+    localMax: NativeTensor,
+    rowMax: NativeTensor,
+    rowSum: NativeTensor,
+    targetLogit: NativeTensor,
+  ): void;
+  /** After the MAX all-reduce: rowSum *= exp(localMax - rowMax), targetLogit -= rowMax. */
+  rescaleRowStats(labels: NativeTensor, localMax: NativeTensor, rowMax: NativeTensor, rowSum: NativeTensor, targetLogit: NativeTensor): void;
+  crossEntropyLossSum(rowSum: NativeTensor, targetLogit: NativeTensor): number;
+  /** Pass 2, in place: cosines -> dcos (padding columns 0). */
+  marginSoftmaxGrad(
+    logits: NativeTensor,
+    cols: number,
+    labels: NativeTensor,
+    margin: Margin,
+    rowMax: NativeTensor,
     rowSum: NativeTensor,
     targetCos: NativeTensor,
-    margin: Margin,
     gradScale: number,
   ): void;
   sampleCentres(labels: NativeTensor, spec: SampleSpec, keys: NativeTensor, indices: NativeTensor, remapped: NativeTensor): number;
   shardLabels(labels: NativeTensor, shardOffset: number, shardSize: number, remapped: NativeTensor): void;
   sgdUpdate(weights: NativeTensor, momentum: NativeTensor, grad: NativeTensor, indices: NativeTensor | null, params: SgdParams): void;
+  /** Sparse update (every row when indices is null) with the centres' normalization backward
+   * fused: g = (dY - y (y . dY)) / norm. lastStep (lazy dense): updated rows get step + 1. */
+  sgdNormalizedUpdate(
+    weights: NativeTensor,
+    momentum: NativeTensor,
+    gradNormalized: NativeTensor,
+    normalized: NativeTensor,
+    norms: NativeTensor,
+    indices: NativeTensor | null,
+    params: SgdRates,
+    lastStep: NativeTensor | null,
+    step: number,
+  ): void;
+  /** Lazy dense: rows (every row when indices is null) brought to `step` SGD steps with the
+   * exact zero-gradient map M^(step - lastStep[row]); lastStep[row] = step. */
+  sgdCatchUp(weights: NativeTensor, momentum: NativeTensor, lastStep: NativeTensor, indices: NativeTensor | null, step: number, params: SgdRates): void;
   buildInfo(): { blas: string; cuda: boolean; mpi: boolean; compiler: string };
   /** Every run-time library: found or not, its file, its version, why not. Never throws. */
   libraries(): RuntimeLibrary[];

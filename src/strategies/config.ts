@@ -7,7 +7,9 @@ import { UsageError, suggest } from '../core/errors.js';
 
 /** A registered strategy's name (registry.ts lists them and validates the name). */
 export type StrategyName = string;
-export const UPDATE_KINDS = ['sparse', 'dense'] as const;
+/** sparse: the seed (v1); dense: arcface_torch (v2), what PyTorch pays; lazy-dense: ours, dense's
+ * result at sparse cost (idle rows caught up exactly when next read). */
+export const UPDATE_KINDS = ['sparse', 'dense', 'lazy-dense'] as const;
 export type UpdateKind = (typeof UPDATE_KINDS)[number];
 export const STORAGE_DTYPES = ['fp32', 'bf16', 'fp16'] as const;
 export type StorageDType = (typeof STORAGE_DTYPES)[number];
@@ -61,6 +63,13 @@ export function shardOf(classes: number, ranks: number, rank: number): Shard {
 
 export function localBatch(config: FcConfig): number {
   return config.batch / config.ranks;
+}
+
+/** Logits' leading dimension: the active count rounded up to 64 elements (128-byte rows in
+ * bf16) so the GEMMs keep their aligned kernels; the extra columns are masked. */
+export const LOGITS_ALIGN = 64;
+export function alignedColumns(active: number): number {
+  return Math.ceil(active / LOGITS_ALIGN) * LOGITS_ALIGN;
 }
 
 /** floor(rho * C_r): the sampled count before positives are added. */

@@ -5,7 +5,7 @@
 import { core, type NativeTensor } from '../core/binding.js';
 import { allocate, type StepTimer } from '../core/backend.js';
 import { streamId } from './batch.js';
-import { localBatch, type Shard } from './config.js';
+import { alignedColumns, localBatch, type Shard } from './config.js';
 import { TensorOwner, type Strategy, type StrategyContext } from './strategy.js';
 import type { StrategyDescriptor } from './descriptor.js';
 import { STORAGE_BYTES, fcStepWork, zeroBytes } from '../model/bytes.js';
@@ -56,10 +56,13 @@ export class DataParallelFc implements Strategy {
     this.rowSum = own(allocate(backend, 'workspace', 'fp32', b));
     this.targetLogit = own(allocate(backend, 'workspace', 'fp32', b));
     this.lossTotal = own(allocate(backend, 'workspace', 'fp32', 1));
-    this.normCentres = own(allocate(backend, 'activeCentres', config.dtype, C, D));
+    // Logits' leading dimension aligned (columns past C masked); the centres' padding rows zero.
+    const ld = alignedColumns(C);
+    this.normCentres = own(allocate(backend, 'activeCentres', config.dtype, ld, D));
     this.centreNorms = own(allocate(backend, 'activeCentres', 'fp32', C));
-    this.centreGrad = own(allocate(backend, 'weightGrad', 'fp32', C, D));
-    this.logits = own(allocate(backend, 'logits', config.dtype, b, C));
+    this.centreGrad = own(allocate(backend, 'weightGrad', 'fp32', ld, D));
+    this.logits = own(allocate(backend, 'logits', config.dtype, b, ld));
+    if (ctx.initialize !== false) core().fillConstant(this.normCentres, 0);
   }
 
   step(step: number, timer: StepTimer): void {
@@ -71,25 +74,30 @@ export class DataParallelFc implements Strategy {
     timer.start();
     native.shardLabels(this.labels, 0, config.classes, this.remapped);
     native.normalizeRows(this.features, null, this.normFeatures, this.featureNorms);
-    native.normalizeRows(this.weights, null, this.normCentres, this.centreNorms);
+    const C = config.classes;
+    const normCentres = this.normCentres.view(0, C);
+    const centreGrad = this.centreGrad.view(0, C);
+    native.normalizeRows(this.weights, null, normCentres, this.centreNorms);
     timer.mark('normalize');
     native.gemm(this.normFeatures, false, this.normCentres, true, this.logits, 1, 0);
     timer.mark('gemm');
-    native.marginLogits(this.logits, this.remapped, config.margin, this.targetCos, this.rowMax);
-    native.expRowSum(this.logits, this.remapped, this.rowMax, this.rowSum, this.targetLogit);
-    native.softmaxMarginBackward(this.logits, this.remapped, this.rowSum, this.targetCos, config.margin, 1 / config.batch);
+    // A local softmax: the row max is already global (localMax and rowMax are one tensor).
+    const { margin } = config;
+    native.marginSoftmaxStats(this.logits, C, this.remapped, margin, this.targetCos, this.rowMax, this.rowMax, this.rowSum, this.targetLogit);
+    native.rescaleRowStats(this.remapped, this.rowMax, this.rowMax, this.rowSum, this.targetLogit);
+    native.marginSoftmaxGrad(this.logits, C, this.remapped, margin, this.rowMax, this.rowSum, this.targetCos, 1 / config.batch);
     timer.mark('softmax');
     native.gemm(this.logits, false, this.normCentres, false, this.featureGrad, 1, 0);
     native.gemm(this.logits, true, this.normFeatures, false, this.centreGrad, 1, 0);
     timer.mark('gemm');
     native.normalizeRowsBackward(this.featureGrad, this.normFeatures, this.featureNorms);
-    native.normalizeRowsBackward(this.centreGrad, this.normCentres, this.centreNorms);
+    native.normalizeRowsBackward(centreGrad, normCentres, this.centreNorms);
     timer.mark('normalize');
     // Each rank's gradient is already scaled by 1/B (global batch): the sum is the mean.
-    comm.allReduce(this.centreGrad, 'sum', 'weightGrad');
+    comm.allReduce(centreGrad, 'sum', 'weightGrad');
     timer.mark('communication');
     const { lr, momentum, weightDecay } = config.sgd;
-    native.sgdUpdate(this.weights, this.momentum, this.centreGrad, null, { lr, momentum, weightDecay, dense: true });
+    native.sgdUpdate(this.weights, this.momentum, centreGrad, null, { lr, momentum, weightDecay, dense: true });
     timer.mark('update');
   }
 
@@ -112,6 +120,8 @@ export class DataParallelFc implements Strategy {
   activeIndices(): Int32Array | null {
     return null;
   }
+
+  flush(): void {}
 
   dispose(): void {
     this.tensors.freeAll();
@@ -140,9 +150,11 @@ export const dataParallel: StrategyDescriptor = {
     m.optimizer = C * D * f;
     m.features = b * D * f + b * D * s + b * f + b * D * f;
     m.workspace = 6 * b * f + f;
-    m.activeCentres = C * D * s + C * f;
-    m.weightGrad = C * D * f;
-    m.logits = b * C * s;
+    // Logits' leading dimension aligned: padded columns, padded centre and gradient rows.
+    const ld = alignedColumns(C);
+    m.activeCentres = ld * D * s + C * f;
+    m.weightGrad = ld * D * f;
+    m.logits = b * ld * s;
     return m;
   },
   work: (config, active, shardSize) => fcStepWork({ rows: localBatch(config), active, dim: config.dim, storageBytes: STORAGE_BYTES[config.dtype], updatedRows: shardSize }),

@@ -2,12 +2,14 @@
  * Partial FC (An et al.): model parallel over a sampled subset of each shard's centres:
  * every positive plus uniformly random negatives, max(positives, floor(rho * C_r)) in all.
  * update 'sparse' (the seed, v1) touches only the sampled rows; 'dense' (arcface_torch's v2)
- * decays and moves every row's momentum.
+ * decays and moves every row's momentum; 'lazy-dense' (ours) gives dense's result touching only
+ * the sampled rows: each catches up on the idle steps it sat out when next sampled, and every
+ * row at a flush (ShardedSoftmaxFc.flush, run before the centres are read).
  */
 import { core } from '../core/binding.js';
 import { allocate } from '../core/backend.js';
 import { streamId } from './batch.js';
-import { numSampled, type Shard } from './config.js';
+import { numSampled, shardOf, type Shard } from './config.js';
 import { ShardedSoftmaxFc, type ActiveSet } from './sharded-softmax.js';
 import type { Strategy, StrategyContext, TensorOwner } from './strategy.js';
 import type { StrategyDescriptor } from './descriptor.js';
@@ -50,11 +52,17 @@ export const partialFc: StrategyDescriptor = {
   order: 2,
   create: createPartialFc,
   // Selection workspace: the sampling keys (2 int32 per centre of the shard) and the indices.
-  memory: (config, rank) => shardedMemory(config, rank, (shardSize) => sampledCapacity(config.batch, shardSize, config.sampleRate), (shardSize, capacity) => shardSize * 8 + capacity * 4),
-  // A dense update touches every row of the shard; the others (sparse) the active rows only.
-  work: (config, active, shardSize) => shardedWork(config, active, config.update === 'dense' ? shardSize : active),
+  memory(config, rank) {
+    const m = shardedMemory(config, rank, (shardSize) => sampledCapacity(config.batch, shardSize, config.sampleRate), (shardSize, capacity) => shardSize * 8 + capacity * 4);
+    // lazy-dense keeps each centre's last-updated step (int32) beside its momentum.
+    if (config.update === 'lazy-dense') m.optimizer += shardOf(config.classes, config.ranks, rank).size * 4;
+    return m;
+  },
+  // A dense update touches every row of the shard; the others (sparse, lazy-dense) the active rows only.
+  work: (config, active, shardSize) => shardedWork(config, active, config.update === 'dense' ? shardSize : active, config.update === 'lazy-dense' ? 2 : 1),
   gemmRows: (config) => config.batch,
-  title: (config) => `Partial FC ${config.sampleRate} (${config.update})`,
-  label: (config) => `partial-fc ${config.sampleRate} ${config.update}`,
+  // lazy-dense is this project's rule, not a published one: the names say so.
+  title: (config) => `Partial FC ${config.sampleRate} (${config.update === 'lazy-dense' ? 'lazy-dense, ours' : config.update})`,
+  label: (config) => `partial-fc ${config.sampleRate} ${config.update}${config.update === 'lazy-dense' ? ' (ours)' : ''}`,
   sortKey: (config) => 1 - config.sampleRate,
 };

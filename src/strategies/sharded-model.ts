@@ -6,7 +6,7 @@
  */
 import type { BytesByCategory } from '../core/binding.js';
 import { STORAGE_BYTES, fcStepWork, zeroBytes, type StepWork } from '../model/bytes.js';
-import { localBatch, shardOf, type FcConfig } from './config.js';
+import { alignedColumns, localBatch, shardOf, type FcConfig } from './config.js';
 
 /**
  * Rank `rank`'s bytes, with `capacity(shardSize)` the most active centres a step can have and
@@ -20,19 +20,24 @@ export function shardedMemory(config: FcConfig, rank: number, capacity: (shardSi
   const b = localBatch(config);
   const shard = shardOf(config.classes, config.ranks, rank);
   const A = capacity(shard.size);
+  // Logits' leading dimension aligned: padded columns, padded centre and gradient rows.
+  const ld = alignedColumns(A);
   const m = zeroBytes();
   m.centres = shard.size * D * f;
   m.optimizer = shard.size * D * f;
   m.features = b * D * f + B * D * f + B * D * s + B * f + B * D * f;
   m.communication = b * D * f;
-  m.workspace = b * f + 6 * B * f + selectionBytes(shard.size, A);
-  m.activeCentres = A * D * s + A * f;
-  m.weightGrad = A * D * f;
-  m.logits = B * A * s;
+  m.workspace = b * f + 7 * B * f + selectionBytes(shard.size, A);
+  m.activeCentres = ld * D * s + A * f;
+  m.weightGrad = ld * D * f;
+  m.logits = B * ld * s;
   return m;
 }
 
-/** One step over the whole gathered batch against `activeCentres`, updating `updatedRows`. */
-export function shardedWork(config: FcConfig, activeCentres: number, updatedRows: number): StepWork {
-  return fcStepWork({ rows: config.batch, active: activeCentres, dim: config.dim, storageBytes: STORAGE_BYTES[config.dtype], updatedRows });
+/**
+ * One step over the whole gathered batch against `activeCentres`, updating `updatedRows`
+ * `updatePasses` times (lazy-dense reads and writes its rows twice: catch-up, then update).
+ */
+export function shardedWork(config: FcConfig, activeCentres: number, updatedRows: number, updatePasses = 1): StepWork {
+  return fcStepWork({ rows: config.batch, active: activeCentres, dim: config.dim, storageBytes: STORAGE_BYTES[config.dtype], updatedRows, updatePasses });
 }

@@ -6,7 +6,7 @@
 import { core, type NativeTensor } from '../core/binding.js';
 import { allocate, type StepTimer } from '../core/backend.js';
 import { streamId } from './batch.js';
-import { localBatch, shardOf, type Shard, type StrategyName } from './config.js';
+import { alignedColumns, localBatch, shardOf, type Shard, type StrategyName } from './config.js';
 import { TensorOwner, type Strategy, type StrategyContext } from './strategy.js';
 
 /** Chooses the active centres of a step and maps the gathered labels onto them. */
@@ -19,9 +19,13 @@ export interface ActiveSet {
 
 export class ShardedSoftmaxFc implements Strategy {
   readonly shard: Shard;
-  readonly weights: NativeTensor;
-  readonly momentum: NativeTensor;
   readonly featureGrad: NativeTensor;
+  private readonly centres: NativeTensor;
+  private readonly centreMomentum: NativeTensor;
+  /** lazy-dense only: SGD steps each centre has had (the rows not yet caught up lag behind). */
+  private readonly lastStep: NativeTensor | null = null;
+  /** SGD steps taken so far: the lazy rule's clock. */
+  private updates = 0;
   private readonly tensors = new TensorOwner();
   private readonly localFeatures: NativeTensor;
   private readonly localLabels: NativeTensor;
@@ -31,11 +35,12 @@ export class ShardedSoftmaxFc implements Strategy {
   private readonly normFeatures: NativeTensor; // B x D
   private readonly featureNorms: NativeTensor;
   private readonly featureGradFull: NativeTensor; // B x D partial sum before reduce-scatter
-  private readonly normCentres: NativeTensor; // capacity x D
+  private readonly normCentres: NativeTensor; // aligned capacity x D; rows past A are 0 or finite
   private readonly centreNorms: NativeTensor;
-  private readonly centreGrad: NativeTensor; // capacity x D
-  private readonly logitsBuffer: NativeTensor; // B x capacity
+  private readonly centreGrad: NativeTensor; // aligned capacity x D
+  private readonly logitsBuffer: NativeTensor; // B x aligned capacity
   private readonly targetCos: NativeTensor;
+  private readonly localMax: NativeTensor; // this shard's row max, kept across the MAX all-reduce
   private readonly rowMax: NativeTensor;
   private readonly rowStats: NativeTensor; // [rowSum; targetLogit]: one all-reduce for both
   private readonly rowSum: NativeTensor;
@@ -55,12 +60,16 @@ export class ShardedSoftmaxFc implements Strategy {
     const b = localBatch(config);
     const D = config.dim;
     this.shard = shardOf(config.classes, comm.size, comm.rank);
-    this.weights = own(allocate(backend, 'centres', 'fp32', this.shard.size, D));
-    this.momentum = own(allocate(backend, 'optimizer', 'fp32', this.shard.size, D));
+    this.centres = own(allocate(backend, 'centres', 'fp32', this.shard.size, D));
+    this.centreMomentum = own(allocate(backend, 'optimizer', 'fp32', this.shard.size, D));
+    if (config.update === 'lazy-dense' && name === 'partial-fc') {
+      this.lastStep = own(allocate(backend, 'optimizer', 'int32', this.shard.size));
+    }
     // Centres start as a seeded normal keyed by global class id: the same on any sharding.
     if (ctx.initialize !== false) {
-      core().fillRandom(this.weights, config.seed, streamId('weights'), this.shard.offset * D, 'normal', 0, 0.01);
-      core().fillConstant(this.momentum, 0);
+      core().fillRandom(this.centres, config.seed, streamId('weights'), this.shard.offset * D, 'normal', 0, 0.01);
+      core().fillConstant(this.centreMomentum, 0);
+      if (this.lastStep) core().fillConstant(this.lastStep, 0);
     }
     this.localFeatures = own(allocate(backend, 'features', 'fp32', b, D));
     this.localLabels = own(allocate(backend, 'workspace', 'int32', b));
@@ -72,16 +81,35 @@ export class ShardedSoftmaxFc implements Strategy {
     this.labels = own(allocate(backend, 'workspace', 'int32', B));
     this.remapped = own(allocate(backend, 'workspace', 'int32', B));
     this.targetCos = own(allocate(backend, 'workspace', 'fp32', B));
+    this.localMax = own(allocate(backend, 'workspace', 'fp32', B));
     this.rowMax = own(allocate(backend, 'workspace', 'fp32', B));
     this.rowStats = own(allocate(backend, 'workspace', 'fp32', 2 * B));
     this.rowSum = this.rowStats.view(0, B);
     this.targetLogit = this.rowStats.view(B, B);
     this.set = makeActiveSet(this.shard, this.tensors);
     const A = this.set.capacity;
-    this.normCentres = own(allocate(backend, 'activeCentres', config.dtype, A, D));
+    const ld = alignedColumns(A);
+    this.normCentres = own(allocate(backend, 'activeCentres', config.dtype, ld, D));
     this.centreNorms = own(allocate(backend, 'activeCentres', 'fp32', A));
-    this.centreGrad = own(allocate(backend, 'weightGrad', 'fp32', A, D));
-    this.logitsBuffer = own(allocate(backend, 'logits', config.dtype, B, A));
+    this.centreGrad = own(allocate(backend, 'weightGrad', 'fp32', ld, D));
+    this.logitsBuffer = own(allocate(backend, 'logits', config.dtype, B, ld));
+    // The padding rows of the centres meet zero gradient columns in dx = G Wn: they must be
+    // finite. Zero now; later they hold zeros or centres normalized in an earlier step.
+    if (ctx.initialize !== false) core().fillConstant(this.normCentres, 0);
+  }
+
+  get weights(): NativeTensor {
+    this.flush();
+    return this.centres;
+  }
+
+  get momentum(): NativeTensor {
+    this.flush();
+    return this.centreMomentum;
+  }
+
+  flush(): void {
+    if (this.lastStep) core().sgdCatchUp(this.centres, this.centreMomentum, this.lastStep, null, this.updates, this.ctx.config.sgd);
   }
 
   step(step: number, timer: StepTimer): void {
@@ -103,48 +131,55 @@ export class ShardedSoftmaxFc implements Strategy {
     this.indices = indices;
     timer.mark('sampling');
 
-    // 3. cos = normalize(x) normalize(W[I])^T.
+    // 3. cos = normalize(x) normalize(W[I])^T into B x ld (ld = A aligned; columns past A masked).
+    // lazy-dense: the active rows first catch up on the steps they sat out, in the same read.
+    const { margin, sgd } = config;
+    const ld = alignedColumns(A);
     const normCentres = this.normCentres.view(0, A);
     const centreNorms = this.centreNorms.view(0, A);
     native.normalizeRows(this.features, null, this.normFeatures, this.featureNorms);
-    native.normalizeRows(this.weights, indices, normCentres, centreNorms);
+    const catchUp = this.lastStep && indices ? { momentum: this.centreMomentum, lastStep: this.lastStep, step: this.updates, sgd } : undefined;
+    native.normalizeRows(this.centres, indices, normCentres, centreNorms, catchUp);
     timer.mark('normalize');
-    const logits = this.logitsBuffer.reshape(B, A);
-    native.gemm(this.normFeatures, false, normCentres, true, logits, 1, 0);
+    const paddedCentres = this.normCentres.view(0, ld);
+    const logits = this.logitsBuffer.reshape(B, ld);
+    native.gemm(this.normFeatures, false, paddedCentres, true, logits, 1, 0);
     timer.mark('gemm');
 
-    // 4. Margin, then the softmax with its statistics reduced over the shards.
-    native.marginLogits(logits, this.remapped, config.margin, this.targetCos, this.rowMax);
+    // 4. Softmax statistics in one read-only pass (margin on the fly), reduced over the shards:
+    // MAX of the row max, each shard's sum rescaled to it, then SUM of [rowSum; targetLogit].
+    native.marginSoftmaxStats(logits, A, this.remapped, margin, this.targetCos, this.localMax, this.rowMax, this.rowSum, this.targetLogit);
     timer.mark('softmax');
     comm.allReduce(this.rowMax, 'max', 'rowMax');
     timer.mark('communication');
-    native.expRowSum(logits, this.remapped, this.rowMax, this.rowSum, this.targetLogit);
+    native.rescaleRowStats(this.remapped, this.localMax, this.rowMax, this.rowSum, this.targetLogit);
     timer.mark('softmax');
     comm.allReduce(this.rowStats, 'sum', 'rowSum+targetLogit');
     timer.mark('communication');
 
-    // 5. Backward: dlogits = (p - onehot) / B through margin and scale, then both GEMMs and
-    // both normalizations; dx is a partial sum over shards, reduce-scattered to its ranks.
-    native.softmaxMarginBackward(logits, this.remapped, this.rowSum, this.targetCos, config.margin, 1 / B);
+    // 5. Backward: one pass writes dlogits = (p - onehot) / B through margin and scale in place,
+    // then both GEMMs; dx is a partial sum over shards, reduce-scattered to its ranks.
+    native.marginSoftmaxGrad(logits, A, this.remapped, margin, this.rowMax, this.rowSum, this.targetCos, 1 / B);
     timer.mark('softmax');
     const centreGrad = this.centreGrad.view(0, A);
-    native.gemm(logits, false, normCentres, false, this.featureGradFull, 1, 0);
-    native.gemm(logits, true, this.normFeatures, false, centreGrad, 1, 0);
+    native.gemm(logits, false, paddedCentres, false, this.featureGradFull, 1, 0);
+    native.gemm(logits, true, this.normFeatures, false, this.centreGrad.view(0, ld), 1, 0);
     timer.mark('gemm');
     native.normalizeRowsBackward(this.featureGradFull, this.normFeatures, this.featureNorms);
-    native.normalizeRowsBackward(centreGrad, normCentres, centreNorms);
     timer.mark('normalize');
     comm.reduceScatter(this.featureGradFull, this.featureGrad, 'featureGrad');
     timer.mark('communication');
 
-    // 6. SGD on the active rows (sparse) or on every row (dense).
-    const { lr, momentum, weightDecay } = config.sgd;
-    native.sgdUpdate(this.weights, this.momentum, centreGrad, indices, {
-      lr,
-      momentum,
-      weightDecay,
-      dense: config.update === 'dense',
-    });
+    // 6. SGD. dense: every row, as PyTorch does. sparse and lazy-dense: the active rows, with the
+    // centres' normalization backward fused in (lazy-dense also stamps their step).
+    const rates = { lr: sgd.lr, momentum: sgd.momentum, weightDecay: sgd.weightDecay };
+    if (config.update === 'dense') {
+      native.normalizeRowsBackward(centreGrad, normCentres, centreNorms);
+      native.sgdUpdate(this.centres, this.centreMomentum, centreGrad, indices, { ...rates, dense: true });
+    } else {
+      native.sgdNormalizedUpdate(this.centres, this.centreMomentum, centreGrad, normCentres, centreNorms, indices, rates, this.lastStep, this.updates);
+    }
+    this.updates++;
     timer.mark('update');
   }
 

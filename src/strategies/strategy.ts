@@ -21,6 +21,7 @@ export interface Strategy {
   readonly name: StrategyName;
   /** The class centres this rank holds and updates (all C for data parallel). */
   readonly shard: Shard;
+  /** Centres and momentum, up to date (reading either flushes a lazy update first). */
   readonly weights: NativeTensor;
   readonly momentum: NativeTensor;
   /** This rank's gradient of the loss with respect to its local features (b x D), after step(). */
@@ -33,6 +34,8 @@ export interface Strategy {
   loss(): number | null;
   /** The last step's sampled centres (shard-local rows), or null when every centre is active. */
   activeIndices(): Int32Array | null;
+  /** Brings every lazily updated row up to date (lazy-dense; a no-op otherwise). */
+  flush(): void;
   dispose(): void;
 }
 

@@ -21,6 +21,7 @@ export const CASES: readonly FcCase[] = [
   { name: 'model-parallel', overrides: { strategy: 'model-parallel' } },
   { name: 'partial-fc sparse', overrides: { strategy: 'partial-fc', sampleRate: 0.3, update: 'sparse' } },
   { name: 'partial-fc dense', overrides: { strategy: 'partial-fc', sampleRate: 0.3, update: 'dense' } },
+  { name: 'partial-fc lazy-dense', overrides: { strategy: 'partial-fc', sampleRate: 0.3, update: 'lazy-dense' } },
   { name: 'data-parallel', overrides: { strategy: 'data-parallel' } },
 ];
 

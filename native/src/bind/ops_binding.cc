@@ -2,7 +2,6 @@
 // TypeScript layer; shapes are still checked here since a wrong one would corrupt memory.
 #include "bind/binding.h"
 #include "ops/gemm.h"
-#include "ops/margin.h"
 #include "ops/normalize.h"
 #include "ops/random.h"
 #include "ops/rows.h"
@@ -27,6 +26,24 @@ static MarginParams marginArg(const Napi::CallbackInfo& info, size_t i) {
     return v.As<Napi::Number>().FloatValue();
   };
   return MarginParams{get("s"), get("m1"), get("m2"), get("m3")};
+}
+
+// {lr, momentum, weightDecay} and, for sgdUpdate, dense.
+static SgdParams sgdArg(const Napi::CallbackInfo& info, size_t i, bool withDense) {
+  if (i >= info.Length() || !info[i].IsObject()) PFC_THROW(Invalid, "sgd params must be an object");
+  Napi::Object o = info[i].As<Napi::Object>();
+  auto num = [&](const char* k) {
+    Napi::Value v = o.Get(k);
+    if (!v.IsNumber()) PFC_THROW(Invalid, std::string("sgd params.") + k + " must be a number");
+    return v.As<Napi::Number>().FloatValue();
+  };
+  bool dense = false;
+  if (withDense) {
+    Napi::Value d = o.Get("dense");
+    if (!d.IsBoolean()) PFC_THROW(Invalid, "sgdUpdate: params.dense must be a boolean");
+    dense = d.As<Napi::Boolean>().Value();
+  }
+  return SgdParams{num("lr"), num("momentum"), num("weightDecay"), dense};
 }
 
 void registerOps(Napi::Env env, Napi::Object exports) {
@@ -61,8 +78,33 @@ void registerOps(Napi::Env env, Napi::Object exports) {
     return info.Env().Undefined();
   });
   PFC_EXPORT(exports, env, "normalizeRows", {
-    normalizeRows(tensorArg(info, 0, "src"), optionalTensorArg(info, 1, "indices"), tensorArg(info, 2, "dst"),
-                  tensorArg(info, 3, "norms"));
+    const Tensor& src = tensorArg(info, 0, "src");
+    const Tensor* indices = optionalTensorArg(info, 1, "indices");
+    const Tensor& dst = tensorArg(info, 2, "dst");
+    const Tensor& norms = tensorArg(info, 3, "norms");
+    if (info.Length() < 5 || info[4].IsUndefined() || info[4].IsNull()) {
+      normalizeRows(src, indices, dst, norms);
+      return info.Env().Undefined();
+    }
+    // catchUp: {momentum, lastStep, step, sgd: {lr, momentum, weightDecay}}
+    if (!info[4].IsObject()) PFC_THROW(Invalid, "normalizeRows: catchUp must be an object");
+    Napi::Object o = info[4].As<Napi::Object>();
+    Napi::Value m = o.Get("momentum"), l = o.Get("lastStep"), st = o.Get("step"), sg = o.Get("sgd");
+    if (!TensorWrap::isTensor(m) || !TensorWrap::isTensor(l))
+      PFC_THROW(Invalid, "normalizeRows: catchUp.momentum and catchUp.lastStep must be tensors");
+    if (!st.IsNumber()) PFC_THROW(Invalid, "normalizeRows: catchUp.step must be a number");
+    if (!sg.IsObject()) PFC_THROW(Invalid, "normalizeRows: catchUp.sgd must be an object");
+    Napi::Object so = sg.As<Napi::Object>();
+    auto rate = [&](const char* k) {
+      Napi::Value v = so.Get(k);
+      if (!v.IsNumber()) PFC_THROW(Invalid, std::string("normalizeRows: catchUp.sgd.") + k + " must be a number");
+      return v.As<Napi::Number>().FloatValue();
+    };
+    const SgdParams sgd{rate("lr"), rate("momentum"), rate("weightDecay"), false};
+    const Tensor& momentum = Napi::ObjectWrap<TensorWrap>::Unwrap(m.As<Napi::Object>())->tensor;
+    const Tensor& lastStep = Napi::ObjectWrap<TensorWrap>::Unwrap(l.As<Napi::Object>())->tensor;
+    normalizeRows(src, indices, dst, norms, &momentum, &lastStep, static_cast<int64_t>(st.As<Napi::Number>().DoubleValue()),
+                  &sgd);
     return info.Env().Undefined();
   });
   PFC_EXPORT(exports, env, "normalizeRowsBackward", {
@@ -75,24 +117,27 @@ void registerOps(Napi::Env env, Napi::Object exports) {
          static_cast<float>(numberArg(info, 6, "beta")));
     return info.Env().Undefined();
   });
-  PFC_EXPORT(exports, env, "marginLogits", {
-    marginLogits(tensorArg(info, 0, "logits"), tensorArg(info, 1, "labels"), marginArg(info, 2),
-                 tensorArg(info, 3, "targetCos"), tensorArg(info, 4, "rowMax"));
+  PFC_EXPORT(exports, env, "marginSoftmaxStats", {
+    marginSoftmaxStats(tensorArg(info, 0, "logits"), static_cast<int64_t>(numberArg(info, 1, "cols")),
+                       tensorArg(info, 2, "labels"), marginArg(info, 3), tensorArg(info, 4, "targetCos"),
+                       tensorArg(info, 5, "localMax"), tensorArg(info, 6, "rowMax"), tensorArg(info, 7, "rowSum"),
+                       tensorArg(info, 8, "targetLogit"));
     return info.Env().Undefined();
   });
-  PFC_EXPORT(exports, env, "expRowSum", {
-    expRowSum(tensorArg(info, 0, "logits"), tensorArg(info, 1, "labels"), tensorArg(info, 2, "rowMax"),
-              tensorArg(info, 3, "rowSum"), tensorArg(info, 4, "targetLogit"));
+  PFC_EXPORT(exports, env, "rescaleRowStats", {
+    rescaleRowStats(tensorArg(info, 0, "labels"), tensorArg(info, 1, "localMax"), tensorArg(info, 2, "rowMax"),
+                    tensorArg(info, 3, "rowSum"), tensorArg(info, 4, "targetLogit"));
     return info.Env().Undefined();
   });
   PFC_EXPORT(exports, env, "crossEntropyLossSum", {
     return Napi::Number::New(info.Env(),
                              crossEntropyLossSum(tensorArg(info, 0, "rowSum"), tensorArg(info, 1, "targetLogit")));
   });
-  PFC_EXPORT(exports, env, "softmaxMarginBackward", {
-    softmaxMarginBackward(tensorArg(info, 0, "logits"), tensorArg(info, 1, "labels"), tensorArg(info, 2, "rowSum"),
-                          tensorArg(info, 3, "targetCos"), marginArg(info, 4),
-                          static_cast<float>(numberArg(info, 5, "gradScale")));
+  PFC_EXPORT(exports, env, "marginSoftmaxGrad", {
+    marginSoftmaxGrad(tensorArg(info, 0, "logits"), static_cast<int64_t>(numberArg(info, 1, "cols")),
+                      tensorArg(info, 2, "labels"), marginArg(info, 3), tensorArg(info, 4, "rowMax"),
+                      tensorArg(info, 5, "rowSum"), tensorArg(info, 6, "targetCos"),
+                      static_cast<float>(numberArg(info, 7, "gradScale")));
     return info.Env().Undefined();
   });
   PFC_EXPORT(exports, env, "sampleCentres", {
@@ -116,18 +161,23 @@ void registerOps(Napi::Env env, Napi::Object exports) {
     return info.Env().Undefined();
   });
   PFC_EXPORT(exports, env, "sgdUpdate", {
-    if (info.Length() < 5 || !info[4].IsObject()) PFC_THROW(Invalid, "sgdUpdate: params must be an object");
-    Napi::Object o = info[4].As<Napi::Object>();
-    auto num = [&](const char* k) {
-      Napi::Value v = o.Get(k);
-      if (!v.IsNumber()) PFC_THROW(Invalid, std::string("sgdUpdate: params.") + k + " must be a number");
-      return v.As<Napi::Number>().FloatValue();
-    };
-    Napi::Value dense = o.Get("dense");
-    if (!dense.IsBoolean()) PFC_THROW(Invalid, "sgdUpdate: params.dense must be a boolean");
-    SgdParams p{num("lr"), num("momentum"), num("weightDecay"), dense.As<Napi::Boolean>().Value()};
+    const SgdParams p = sgdArg(info, 4, true);
     sgdUpdate(tensorArg(info, 0, "weights"), tensorArg(info, 1, "momentum"), tensorArg(info, 2, "grad"),
               optionalTensorArg(info, 3, "indices"), p);
+    return info.Env().Undefined();
+  });
+  PFC_EXPORT(exports, env, "sgdNormalizedUpdate", {
+    const SgdParams p = sgdArg(info, 6, false);
+    sgdNormalizedUpdate(tensorArg(info, 0, "weights"), tensorArg(info, 1, "momentum"),
+                        tensorArg(info, 2, "gradNormalized"), tensorArg(info, 3, "normalized"),
+                        tensorArg(info, 4, "norms"), optionalTensorArg(info, 5, "indices"), p,
+                        optionalTensorArg(info, 7, "lastStep"), static_cast<int64_t>(numberArg(info, 8, "step")));
+    return info.Env().Undefined();
+  });
+  PFC_EXPORT(exports, env, "sgdCatchUp", {
+    const SgdParams p = sgdArg(info, 5, false);
+    sgdCatchUp(tensorArg(info, 0, "weights"), tensorArg(info, 1, "momentum"), tensorArg(info, 2, "lastStep"),
+               optionalTensorArg(info, 3, "indices"), static_cast<int64_t>(numberArg(info, 4, "step")), p);
     return info.Env().Undefined();
   });
 }

@@ -1,12 +1,10 @@
 // The combined margin of ArcFace/CosFace/SphereFace: the target logit is
 // s * (cos(m1 * theta + m2) - m3) with theta = acos(c), every other logit is s * c, where c is
-// the cosine clamped to [-1, 1]. marginLogits turns a cosine matrix into logits in place and
-// returns, per row, the clamped target cosine (for the backward) and the row maximum (the
-// first statistic of the softmax, found in the same pass so the logits are read once).
+// the cosine clamped to [-1, 1]. Only the math lives here: the softmax passes (ops/softmax.h)
+// apply it on the fly, so margin logits are never stored.
 #pragma once
 #include <cmath>
 
-#include "core/tensor.h"
 #include "ops/hd.h"
 
 namespace pfc {
@@ -22,6 +20,9 @@ struct MarginParams {
 // the tests uses the same floor.
 constexpr float kMarginSinFloor = 1e-6f;
 
+// Ternaries, not fmin/fmax: those keep NaN rules that stop GCC from vectorizing.
+PFC_HD float clampCos(float x) { return x < -1.0f ? -1.0f : (x > 1.0f ? 1.0f : x); }
+
 PFC_HD bool marginIsCosFace(const MarginParams& p) { return p.m1 == 1.0f && p.m2 == 0.0f; }
 
 PFC_HD float marginTarget(float c, const MarginParams& p) {
@@ -36,20 +37,6 @@ PFC_HD float marginTargetGrad(float c, const MarginParams& p) {
   const float theta = acosf(c);
   const float sinTheta = fmaxf(sqrtf(fmaxf(1.0f - c * c, 0.0f)), kMarginSinFloor);
   return p.m1 * sinf(p.m1 * theta + p.m2) / sinTheta;
-}
-
-// logits: B x A cosines in, logits out. labels: B local positions (-1: target not here).
-// targetCos, rowMax: B x 1 outputs.
-void marginLogits(const Tensor& logits, const Tensor& labels, const MarginParams& p, const Tensor& targetCos,
-                  const Tensor& rowMax);
-
-namespace cpu {
-void marginLogits(const Tensor& logits, const Tensor& labels, const MarginParams& p, const Tensor& targetCos,
-                  const Tensor& rowMax);
-}
-namespace cuda {
-void marginLogits(const Tensor& logits, const Tensor& labels, const MarginParams& p, const Tensor& targetCos,
-                  const Tensor& rowMax);
 }
 
 }  // namespace pfc

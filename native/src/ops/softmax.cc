@@ -4,22 +4,40 @@
 
 namespace pfc {
 
-static void checkRowStats(const char* op, const Tensor& logits, const Tensor& labels,
+static void checkRowStats(const char* op, const Tensor& labels, int64_t rows,
                           std::initializer_list<std::pair<const char*, const Tensor*>> stats) {
   requireDType(op, "labels", labels, DType::I32);
-  requireShape(op, "labels", labels, logits.rows, 1);
-  requireSameDevice(op, logits, labels);
+  requireShape(op, "labels", labels, rows, 1);
   for (const auto& [name, t] : stats) {
-    requireSameDevice(op, logits, *t);
+    requireSameDevice(op, labels, *t);
     requireDType(op, name, *t, DType::F32);
-    requireShape(op, name, *t, logits.rows, 1);
+    requireShape(op, name, *t, rows, 1);
   }
 }
 
-void expRowSum(const Tensor& logits, const Tensor& labels, const Tensor& rowMax, const Tensor& rowSum,
-               const Tensor& targetLogit) {
-  checkRowStats("expRowSum", logits, labels, {{"rowMax", &rowMax}, {"rowSum", &rowSum}, {"targetLogit", &targetLogit}});
-  PFC_DISPATCH(logits, expRowSum, logits, labels, rowMax, rowSum, targetLogit);
+static void checkLogits(const char* op, const Tensor& logits, int64_t cols, const Tensor& labels) {
+  PFC_CHECK(cols >= 0 && cols <= logits.cols, std::string(op) + ": " + std::to_string(cols) +
+                                                  " valid columns outside a leading dimension of " +
+                                                  std::to_string(logits.cols));
+  requireSameDevice(op, logits, labels);
+}
+
+void marginSoftmaxStats(const Tensor& logits, int64_t cols, const Tensor& labels, const MarginParams& p,
+                        const Tensor& targetCos, const Tensor& localMax, const Tensor& rowMax, const Tensor& rowSum,
+                        const Tensor& targetLogit) {
+  const char* op = "marginSoftmaxStats";
+  checkLogits(op, logits, cols, labels);
+  checkRowStats(op, labels, logits.rows,
+                {{"targetCos", &targetCos}, {"localMax", &localMax}, {"rowMax", &rowMax}, {"rowSum", &rowSum},
+                 {"targetLogit", &targetLogit}});
+  PFC_DISPATCH(logits, marginSoftmaxStats, logits, cols, labels, p, targetCos, localMax, rowMax, rowSum, targetLogit);
+}
+
+void rescaleRowStats(const Tensor& labels, const Tensor& localMax, const Tensor& rowMax, const Tensor& rowSum,
+                     const Tensor& targetLogit) {
+  checkRowStats("rescaleRowStats", labels, labels.rows,
+                {{"localMax", &localMax}, {"rowMax", &rowMax}, {"rowSum", &rowSum}, {"targetLogit", &targetLogit}});
+  PFC_DISPATCH(labels, rescaleRowStats, labels, localMax, rowMax, rowSum, targetLogit);
 }
 
 double crossEntropyLossSum(const Tensor& rowSum, const Tensor& targetLogit) {
@@ -27,10 +45,12 @@ double crossEntropyLossSum(const Tensor& rowSum, const Tensor& targetLogit) {
   return PFC_DISPATCH_RET(rowSum, crossEntropyLossSum, rowSum, targetLogit);
 }
 
-void softmaxMarginBackward(const Tensor& logits, const Tensor& labels, const Tensor& rowSum, const Tensor& targetCos,
-                           const MarginParams& p, float gradScale) {
-  checkRowStats("softmaxMarginBackward", logits, labels, {{"rowSum", &rowSum}, {"targetCos", &targetCos}});
-  PFC_DISPATCH(logits, softmaxMarginBackward, logits, labels, rowSum, targetCos, p, gradScale);
+void marginSoftmaxGrad(const Tensor& logits, int64_t cols, const Tensor& labels, const MarginParams& p,
+                       const Tensor& rowMax, const Tensor& rowSum, const Tensor& targetCos, float gradScale) {
+  const char* op = "marginSoftmaxGrad";
+  checkLogits(op, logits, cols, labels);
+  checkRowStats(op, labels, logits.rows, {{"rowMax", &rowMax}, {"rowSum", &rowSum}, {"targetCos", &targetCos}});
+  PFC_DISPATCH(logits, marginSoftmaxGrad, logits, cols, labels, p, rowMax, rowSum, targetCos, gradScale);
 }
 
 }  // namespace pfc

@@ -4,7 +4,8 @@
 
 namespace pfc::cpu {
 
-void normalizeRows(const Tensor& src, const Tensor* indices, const Tensor& dst, const Tensor& norms) {
+void normalizeRows(const Tensor& src, const Tensor* indices, const Tensor& dst, const Tensor& norms,
+                   const RowCatchUp* catchUp) {
   requireDType("normalizeRows (cpu)", "src", src, DType::F32);
   requireDType("normalizeRows (cpu)", "dst", dst, DType::F32);
   const int64_t cols = src.cols, n = dst.rows;
@@ -16,10 +17,33 @@ void normalizeRows(const Tensor& src, const Tensor* indices, const Tensor& dst, 
     for (int64_t k = 0; k < n; ++k)
       PFC_CHECK(idx[k] >= 0 && idx[k] < src.rows, "normalizeRows: index " + std::to_string(idx[k]) + " out of range");
   }
+  float* mom = catchUp ? catchUp->momentum->data<float>() : nullptr;
+  int32_t* last = catchUp ? catchUp->lastStep->data<int32_t>() : nullptr;
+  if (catchUp) {
+    for (int64_t k = 0; k < n; ++k) {
+      PFC_CHECK(k == 0 || idx[k] > idx[k - 1], "normalizeRows: a catch-up needs sorted, unique indices");
+      PFC_CHECK(last[idx[k]] <= catchUp->step, "normalizeRows: a row is ahead of step " + std::to_string(catchUp->step));
+    }
+  }
 #pragma omp parallel for schedule(static) if (n * cols > 65536)
   for (int64_t k = 0; k < n; ++k) {
-    const float* v = s + (idx ? idx[k] : k) * cols;
+    const int64_t r = idx ? idx[k] : k;
+    const float* v = s + r * cols;
     float* y = d + k * cols;
+    if (catchUp && catchUp->step > last[r]) {
+      // The zero-gradient steps this row sat out, exactly (ops/sgd.h), before it is read.
+      double m[4];
+      sgdIdleMatrix(catchUp->powers, catchUp->step - last[r], m);
+      float* w = const_cast<float*>(v);
+      float* vm = mom + r * cols;
+#pragma omp simd
+      for (int64_t c = 0; c < cols; ++c) {
+        const double vc = vm[c], wc = w[c];
+        vm[c] = static_cast<float>(m[0] * vc + m[1] * wc);
+        w[c] = static_cast<float>(m[2] * vc + m[3] * wc);
+      }
+      last[r] = static_cast<int32_t>(catchUp->step);
+    }
     float ss = 0.0f;
 #pragma omp simd reduction(+ : ss)
     for (int64_t c = 0; c < cols; ++c) ss += v[c] * v[c];

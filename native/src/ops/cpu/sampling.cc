@@ -1,48 +1,73 @@
 #include "ops/sampling.h"
 
 #include <algorithm>
-#include <functional>
+#include <vector>
 
 #include "ops/random.h"
 
 namespace pfc::cpu {
 
-// Key of a row: score in the high 32 bits (positives above every random score), then the
-// complement of the row number so that, among equal scores, the lower row wins.
-static inline uint64_t rowKey(uint32_t score, int64_t row) {
-  return (static_cast<uint64_t>(score) << 32) | (0xFFFFFFFFULL - static_cast<uint64_t>(row));
+namespace {
+
+// The (bin, rank inside it) where the `target`-th largest element falls, bins walked from the top.
+struct BinPick {
+  uint32_t bin;
+  int64_t rank;  // 1-based among the bin's elements, counted from the top
+};
+BinPick pickFromTop(const std::vector<int64_t>& hist, int64_t target) {
+  int64_t above = 0;
+  for (size_t b = hist.size(); b-- > 0;) {
+    if (above + hist[b] >= target) return {static_cast<uint32_t>(b), target - above};
+    above += hist[b];
+  }
+  return {0, 0};
 }
-static inline int64_t keyRow(uint64_t key) { return static_cast<int64_t>(0xFFFFFFFFULL - (key & 0xFFFFFFFFULL)); }
-constexpr uint32_t kPositiveScore = 1u << 24;  // random scores have 24 bits
+
+}  // namespace
 
 int64_t sampleCentres(const Tensor& labels, const SampleSpec& spec, const Tensor& keys, const Tensor& indices,
                       const Tensor& remapped) {
   const int64_t n = spec.shardSize, batch = labels.rows;
   const int32_t* lab = labels.data<int32_t>();
-  uint64_t* key = reinterpret_cast<uint64_t*>(keys.data<int32_t>());
+  uint32_t* score = reinterpret_cast<uint32_t*>(keys.data<int32_t>());
   int32_t* idx = indices.data<int32_t>();
   int32_t* out = remapped.data<int32_t>();
 
 #pragma omp parallel for schedule(static) if (n > 65536)
-  for (int64_t j = 0; j < n; ++j) key[j] = rowKey(random24(spec.seed, spec.stream, spec.shardOffset + j), j);
+  for (int64_t j = 0; j < n; ++j) score[j] = random24(spec.seed, spec.stream, spec.shardOffset + j);
   int64_t positives = 0;
   for (int64_t i = 0; i < batch; ++i) {
     const int64_t local = static_cast<int64_t>(lab[i]) - spec.shardOffset;
-    if (local >= 0 && local < n && (key[local] >> 32) != kPositiveScore) {
-      key[local] = rowKey(kPositiveScore, local);
+    if (local >= 0 && local < n && score[local] != kPositiveScore) {
+      score[local] = kPositiveScore;
       ++positives;
     }
   }
   const int64_t active = std::max(positives, spec.numSampled);
   PFC_CHECK(active <= indices.rows, "sampleCentres: " + std::to_string(active) + " active centres exceed capacity " +
                                         std::to_string(indices.rows));
-  if (active == n) {
-    for (int64_t j = 0; j < n; ++j) idx[j] = static_cast<int32_t>(j);
-  } else {
-    std::nth_element(key, key + active, key + n, std::greater<uint64_t>());
-    for (int64_t k = 0; k < active; ++k) idx[k] = static_cast<int32_t>(keyRow(key[k]));
-    std::sort(idx, idx + active);
+
+  // Threshold: the boundary score S and how many rows scoring exactly S are taken.
+  uint32_t threshold = kPositiveScore + 1;  // above every score: nothing taken
+  int64_t takeEqual = 0;
+  if (active > 0) {
+    std::vector<int64_t> high(kSampleHighBins, 0), low(kSampleLowBins, 0);
+    for (int64_t j = 0; j < n; ++j) ++high[score[j] >> kSampleLowBits];
+    const BinPick h = pickFromTop(high, active);
+    for (int64_t j = 0; j < n; ++j)
+      if ((score[j] >> kSampleLowBits) == h.bin) ++low[score[j] & (kSampleLowBins - 1)];
+    const BinPick l = pickFromTop(low, h.rank);
+    threshold = (h.bin << kSampleLowBits) | l.bin;
+    takeEqual = l.rank;
   }
+  // Ordered compaction: rows in ascending order, so the list comes out sorted.
+  int64_t k = 0, equalSeen = 0;
+  for (int64_t j = 0; j < n; ++j) {
+    const uint32_t sc = score[j];
+    if (sc > threshold || (sc == threshold && equalSeen++ < takeEqual)) idx[k++] = static_cast<int32_t>(j);
+  }
+  PFC_CHECK(k == active, "sampleCentres: selected " + std::to_string(k) + " rows, expected " + std::to_string(active));
+
   for (int64_t i = 0; i < batch; ++i) {
     const int64_t local = static_cast<int64_t>(lab[i]) - spec.shardOffset;
     if (local < 0 || local >= n) {

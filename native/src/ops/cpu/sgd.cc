@@ -1,6 +1,7 @@
 #include "ops/sgd.h"
 
 #include <algorithm>
+#include <string>
 
 #include <omp.h>
 
@@ -57,6 +58,78 @@ void sgdUpdate(const Tensor& weights, const Tensor& momentum, const Tensor& grad
       updateRow(w + r * cols, v + r * cols, isActive ? g + k * cols : nullptr, cols, p);
       if (isActive) ++k;
     }
+  }
+}
+
+static void checkSortedRows(const char* op, const int32_t* idx, int64_t n, int64_t rows) {
+  for (int64_t k = 0; k < n; ++k)
+    PFC_CHECK(idx[k] >= 0 && idx[k] < rows && (k == 0 || idx[k] > idx[k - 1]),
+              std::string(op) + ": indices must be sorted, unique and inside the shard");
+}
+
+void sgdNormalizedUpdate(const Tensor& weights, const Tensor& momentum, const Tensor& gradNormalized,
+                         const Tensor& normalized, const Tensor& norms, const Tensor* indices, const SgdParams& p,
+                         const Tensor* lastStep, int64_t step) {
+  requireDType("sgdNormalizedUpdate (cpu)", "weights", weights, DType::F32);
+  requireDType("sgdNormalizedUpdate (cpu)", "normalized", normalized, DType::F32);
+  const int64_t cols = weights.cols, active = gradNormalized.rows;
+  float* w = weights.data<float>();
+  float* v = momentum.data<float>();
+  const float* dy = gradNormalized.data<float>();
+  const float* y = normalized.data<float>();
+  const float* nr = norms.data<float>();
+  const int32_t* idx = indices ? indices->data<int32_t>() : nullptr;
+  int32_t* last = lastStep ? lastStep->data<int32_t>() : nullptr;
+  if (idx) checkSortedRows("sgdNormalizedUpdate", idx, active, weights.rows);
+  const float mu = p.momentum, wd = p.weightDecay, lr = p.lr;
+#pragma omp parallel for schedule(static)
+  for (int64_t k = 0; k < active; ++k) {
+    const int64_t r = idx ? idx[k] : k;
+    const float* dyk = dy + k * cols;
+    const float* yk = y + k * cols;
+    float* wr = w + r * cols;
+    float* vr = v + r * cols;
+    float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
+    for (int64_t c = 0; c < cols; ++c) dot += yk[c] * dyk[c];
+    const float inv = 1.0f / nr[k];
+#pragma omp simd
+    for (int64_t c = 0; c < cols; ++c) {
+      const float g = (dyk[c] - yk[c] * dot) * inv;
+      vr[c] = mu * vr[c] + g + wd * wr[c];
+      wr[c] -= lr * vr[c];
+    }
+    if (last) last[r] = static_cast<int32_t>(step + 1);
+  }
+}
+
+void sgdCatchUp(const Tensor& weights, const Tensor& momentum, const Tensor& lastStep, const Tensor* indices,
+                int64_t step, const SgdIdlePowers& powers) {
+  const int64_t cols = weights.cols, rows = weights.rows;
+  const int64_t n = indices ? indices->rows : rows;
+  float* w = weights.data<float>();
+  float* v = momentum.data<float>();
+  int32_t* last = lastStep.data<int32_t>();
+  const int32_t* idx = indices ? indices->data<int32_t>() : nullptr;
+  if (idx) checkSortedRows("sgdCatchUp", idx, n, rows);
+  for (int64_t k = 0; k < n; ++k)
+    PFC_CHECK(last[idx ? idx[k] : k] <= step, "sgdCatchUp: a row is ahead of step " + std::to_string(step));
+#pragma omp parallel for schedule(static)
+  for (int64_t k = 0; k < n; ++k) {
+    const int64_t r = idx ? idx[k] : k;
+    const int64_t idle = step - last[r];
+    if (idle == 0) continue;
+    double m[4];
+    sgdIdleMatrix(powers, idle, m);
+    float* wr = w + r * cols;
+    float* vr = v + r * cols;
+#pragma omp simd
+    for (int64_t c = 0; c < cols; ++c) {
+      const double vc = vr[c], wc = wr[c];
+      vr[c] = static_cast<float>(m[0] * vc + m[1] * wc);
+      wr[c] = static_cast<float>(m[2] * vc + m[3] * wc);
+    }
+    last[r] = static_cast<int32_t>(step);
   }
 }
 

@@ -55,6 +55,58 @@ struct alignas(16) Packed128 {
   __device__ __forceinline__ const T& operator[](int i) const { return payload[i]; }
 };
 
+// Four consecutive elements as fp32 (4-element aligned); fp32 rows use one 128-bit access.
+template <typename T>
+__device__ __forceinline__ void store4(T* p, float4 v) {
+  p[0] = fromF<T>(v.x);
+  p[1] = fromF<T>(v.y);
+  p[2] = fromF<T>(v.z);
+  p[3] = fromF<T>(v.w);
+}
+template <>
+__device__ __forceinline__ void store4<float>(float* p, float4 v) {
+  *reinterpret_cast<float4*>(p) = v;
+}
+template <>
+__device__ __forceinline__ void store4<__nv_bfloat16>(__nv_bfloat16* p, float4 v) {
+  __nv_bfloat162 lo = __floats2bfloat162_rn(v.x, v.y), hi = __floats2bfloat162_rn(v.z, v.w);
+  int2 packed;
+  packed.x = *reinterpret_cast<int*>(&lo);
+  packed.y = *reinterpret_cast<int*>(&hi);
+  *reinterpret_cast<int2*>(p) = packed;
+}
+template <>
+__device__ __forceinline__ void store4<__half>(__half* p, float4 v) {
+  __half2 lo = __floats2half2_rn(v.x, v.y), hi = __floats2half2_rn(v.z, v.w);
+  int2 packed;
+  packed.x = *reinterpret_cast<int*>(&lo);
+  packed.y = *reinterpret_cast<int*>(&hi);
+  *reinterpret_cast<int2*>(p) = packed;
+}
+
+template <typename T>
+__device__ __forceinline__ float4 load4(const T* p) {
+  return make_float4(toF(p[0]), toF(p[1]), toF(p[2]), toF(p[3]));
+}
+template <>
+__device__ __forceinline__ float4 load4<float>(const float* p) {
+  return *reinterpret_cast<const float4*>(p);
+}
+template <>
+__device__ __forceinline__ float4 load4<__nv_bfloat16>(const __nv_bfloat16* p) {
+  const int2 raw = *reinterpret_cast<const int2*>(p);
+  const float2 lo = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&raw.x));
+  const float2 hi = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&raw.y));
+  return make_float4(lo.x, lo.y, hi.x, hi.y);
+}
+template <>
+__device__ __forceinline__ float4 load4<__half>(const __half* p) {
+  const int2 raw = *reinterpret_cast<const int2*>(p);
+  const float2 lo = __half22float2(*reinterpret_cast<const __half2*>(&raw.x));
+  const float2 hi = __half22float2(*reinterpret_cast<const __half2*>(&raw.y));
+  return make_float4(lo.x, lo.y, hi.x, hi.y);
+}
+
 // ----------------------------------------------------------------------------------------------
 // Reductions.
 
@@ -130,6 +182,27 @@ __device__ __forceinline__ void rowChunkApply(T* row, int64_t c0, int64_t c1, in
     pk.store(row + j0);
   }
   for (int64_t j = a0 + packs * V + id; j < c1; j += count) row[j] = fromF<T>(f(j, toF(row[j])));
+}
+
+// Read-only twin of rowChunkApply: f(j, x) for every element j of row[c0, c1), once each.
+template <typename T, typename F>
+__device__ __forceinline__ void rowChunkVisit(const T* row, int64_t c0, int64_t c1, int id, int count, F f) {
+  constexpr int V = Packed128<T>::kSize;
+  if (c1 <= c0) return;
+  const uintptr_t addr = reinterpret_cast<uintptr_t>(row + c0);
+  const int64_t misaligned = static_cast<int64_t>((addr & 15u) / sizeof(T));
+  int64_t a0 = c0 + (misaligned ? (V - misaligned) : 0);
+  if ((addr % sizeof(T)) != 0) a0 = c1;
+  if (a0 > c1) a0 = c1;
+  for (int64_t j = c0 + id; j < a0; j += count) f(j, toF(row[j]));
+  const int64_t packs = (c1 - a0) / V;
+  for (int64_t q = id; q < packs; q += count) {
+    const int64_t j0 = a0 + q * V;
+    const Packed128<T> pk = Packed128<T>::load(row + j0);
+#pragma unroll
+    for (int e = 0; e < V; ++e) f(j0 + e, toF(pk[e]));
+  }
+  for (int64_t j = a0 + packs * V + id; j < c1; j += count) f(j, toF(row[j]));
 }
 
 // ----------------------------------------------------------------------------------------------

@@ -5,6 +5,10 @@ Row L2 normalization on the device, one warp per row (rows are embedding-sized, 
                          The gathered rows are never materialized: the warp reads src[idx[k]].
   normalizeRowsBackward: in place dy <- (dy - y (y . dy)) / norm, dy fp32, y fp32/bf16/fp16.
 128-bit loads of fp32 rows when D is a multiple of 4 and the rows are aligned, scalar otherwise.
+normalizeRows reads each source row once when D <= 1024 (the row's packs stay in registers
+between the norm and the scaled store, all loads in flight at once); longer rows read twice.
+With a catch-up (lazy-dense), the same read of a gathered row applies its idle steps in float64
+(ops/sgd.h's M^k) to the row and its momentum, written back before the normalized row is stored.
 */
 #include "ops/cuda/cuda_util.cuh"
 #include "ops/normalize.h"
@@ -16,47 +20,31 @@ using namespace pfc::cuda_detail;
 // ------------------------------------------------------------------------------------------------
 // Kernels
 
-template <typename T>
-__device__ __forceinline__ void store4(T* p, float4 v) {
-  p[0] = fromF<T>(v.x);
-  p[1] = fromF<T>(v.y);
-  p[2] = fromF<T>(v.z);
-  p[3] = fromF<T>(v.w);
+// The lazy rule's catch-up, on the device (ops/normalize.h's RowCatchUp).
+struct DeviceCatchUp {
+  float* momentum;
+  int32_t* lastStep;
+  int32_t step;
+  SgdIdlePowers powers;
+};
+
+__device__ __forceinline__ void idleApply(const double m[4], float& w, float& v) {
+  const double vd = v, wd = w;
+  v = static_cast<float>(m[0] * vd + m[1] * wd);
+  w = static_cast<float>(m[2] * vd + m[3] * wd);
 }
-template <>
-__device__ __forceinline__ void store4<float>(float* p, float4 v) {
-  *reinterpret_cast<float4*>(p) = v;
-}
-template <>
-__device__ __forceinline__ void store4<__nv_bfloat16>(__nv_bfloat16* p, float4 v) {
-  __nv_bfloat162 lo = __floats2bfloat162_rn(v.x, v.y), hi = __floats2bfloat162_rn(v.z, v.w);
-  int2 packed;
-  packed.x = *reinterpret_cast<int*>(&lo);
-  packed.y = *reinterpret_cast<int*>(&hi);
-  *reinterpret_cast<int2*>(p) = packed;
-}
-template <>
-__device__ __forceinline__ void store4<__half>(__half* p, float4 v) {
-  __half2 lo = __floats2half2_rn(v.x, v.y), hi = __floats2half2_rn(v.z, v.w);
-  int2 packed;
-  packed.x = *reinterpret_cast<int*>(&lo);
-  packed.y = *reinterpret_cast<int*>(&hi);
-  *reinterpret_cast<int2*>(p) = packed;
+__device__ __forceinline__ void idleApply4(const double m[4], float4& w, float4& v) {
+  idleApply(m, w.x, v.x), idleApply(m, w.y, v.y), idleApply(m, w.z, v.z), idleApply(m, w.w, v.w);
 }
 
-template <typename T>
-__device__ __forceinline__ float4 load4(const T* p) {
-  return make_float4(toF(p[0]), toF(p[1]), toF(p[2]), toF(p[3]));
-}
-template <>
-__device__ __forceinline__ float4 load4<float>(const float* p) {
-  return *reinterpret_cast<const float4*>(p);
-}
-
-// kVec: cols % 4 == 0 and every row 16-byte aligned (src) / 4-element aligned (dst).
-template <typename T, bool kVec>
-__global__ void normalizeRowsKernel(const float* __restrict__ src, int64_t srcRows, const int32_t* __restrict__ idx,
-                                    T* __restrict__ dst, float* __restrict__ norms, int64_t n, int64_t cols, int* err) {
+// kVec: cols % 4 == 0 and every row 16-byte aligned (src, momentum) / 4-element aligned (dst).
+// kPacks > 0 (with kVec): cols <= 128 * kPacks, the row is held in kPacks float4 per lane.
+// kCatchUp: rows first get their idle steps (src and momentum written in place). src is not
+// const: with a catch-up the kernel writes it, so no read may take the read-only cache path.
+template <typename T, bool kVec, int kPacks, bool kCatchUp>
+__global__ void normalizeRowsKernel(float* __restrict__ src, int64_t srcRows, const int32_t* __restrict__ idx,
+                                    T* __restrict__ dst, float* __restrict__ norms, int64_t n, int64_t cols, int* err,
+                                    DeviceCatchUp cu) {
   const int lane = threadIdx.x & 31;
   const int64_t warp = (blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x) >> 5;
   const int64_t warps = (static_cast<int64_t>(gridDim.x) * blockDim.x) >> 5;
@@ -66,9 +54,72 @@ __global__ void normalizeRowsKernel(const float* __restrict__ src, int64_t srcRo
       if (lane == 0) reportError(err, kDevErrNormalizeIndex);
       continue;
     }
-    const float* v = src + r * cols;
+    float* v = src + r * cols;
     T* y = dst + k * cols;
+    double m[4];
+    bool idle = false;
+    if (kCatchUp) {
+      // Lane 0 reads and broadcasts, so no lane reads after lane 0's write below.
+      int32_t seen = lane == 0 ? cu.lastStep[r] : 0;
+      seen = __shfl_sync(0xffffffffu, seen, 0);
+      if (seen > cu.step) {
+        if (lane == 0) reportError(err, kDevErrSgdIndices);
+        continue;
+      }
+      idle = seen < cu.step;
+      if (idle) sgdIdleMatrix(cu.powers, static_cast<int64_t>(cu.step) - seen, m);
+    }
+    float* vm = kCatchUp ? cu.momentum + r * cols : nullptr;
     float ss = 0.0f;
+    if (kVec && kPacks > 0) {
+      float4 x[kPacks > 0 ? kPacks : 1];
+#pragma unroll
+      for (int q = 0; q < kPacks; ++q) {
+        const int64_t c = lane * 4 + 128 * q;
+        x[q] = c < cols ? load4(v + c) : make_float4(0.f, 0.f, 0.f, 0.f);
+      }
+      if (kCatchUp && idle) {
+        float4 mo[kPacks > 0 ? kPacks : 1];
+#pragma unroll
+        for (int q = 0; q < kPacks; ++q) {
+          const int64_t c = lane * 4 + 128 * q;
+          mo[q] = c < cols ? load4(vm + c) : make_float4(0.f, 0.f, 0.f, 0.f);
+        }
+#pragma unroll
+        for (int q = 0; q < kPacks; ++q) {
+          const int64_t c = lane * 4 + 128 * q;
+          idleApply4(m, x[q], mo[q]);
+          if (c < cols) store4<float>(v + c, x[q]), store4<float>(vm + c, mo[q]);
+        }
+      }
+#pragma unroll
+      for (int q = 0; q < kPacks; ++q) ss += x[q].x * x[q].x + x[q].y * x[q].y + x[q].z * x[q].z + x[q].w * x[q].w;
+      ss = warpReduceSum(ss);
+      const float norm = fmaxf(sqrtf(ss), kNormEps);
+      const float inv = 1.0f / norm;
+#pragma unroll
+      for (int q = 0; q < kPacks; ++q) {
+        const int64_t c = lane * 4 + 128 * q;
+        if (c < cols) store4<T>(y + c, make_float4(x[q].x * inv, x[q].y * inv, x[q].z * inv, x[q].w * inv));
+      }
+      if (lane == 0) {
+        norms[k] = norm;
+        if (kCatchUp && idle) cu.lastStep[r] = cu.step;
+      }
+      continue;
+    }
+    // Long or unaligned rows: the catch-up in place first (each lane rereads only what it wrote).
+    if (kCatchUp && idle) {
+      if (kVec) {
+        for (int64_t c = lane * 4; c < cols; c += 128) {
+          float4 a = load4(v + c), b = load4(vm + c);
+          idleApply4(m, a, b);
+          store4<float>(v + c, a), store4<float>(vm + c, b);
+        }
+      } else {
+        for (int64_t c = lane; c < cols; c += 32) idleApply(m, v[c], vm[c]);
+      }
+    }
     if (kVec) {
       for (int64_t c = lane * 4; c < cols; c += 128) {
         const float4 x = load4(v + c);
@@ -88,7 +139,18 @@ __global__ void normalizeRowsKernel(const float* __restrict__ src, int64_t srcRo
     } else {
       for (int64_t c = lane; c < cols; c += 32) y[c] = fromF<T>(v[c] * inv);
     }
-    if (lane == 0) norms[k] = norm;
+    if (lane == 0) {
+      norms[k] = norm;
+      if (kCatchUp && idle) cu.lastStep[r] = cu.step;
+    }
+  }
+}
+
+__global__ void checkSortedUnique(const int32_t* __restrict__ idx, int64_t n, int64_t rows, int* err) {
+  for (int64_t k = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; k < n;
+       k += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int32_t r = idx[k];
+    if (r < 0 || r >= rows || (k > 0 && r <= idx[k - 1])) reportError(err, kDevErrSgdIndices);
   }
 }
 
@@ -133,27 +195,58 @@ static unsigned warpGrid(int64_t rows, int threads) {
   return static_cast<unsigned>(std::max<int64_t>(1, std::min<int64_t>(ceilDiv(rows, perBlock), cap)));
 }
 
-void normalizeRows(const Tensor& src, const Tensor* indices, const Tensor& dst, const Tensor& norms) {
-  requireDType("normalizeRows (cuda)", "src", src, DType::F32);
-  requireCuda("normalizeRows (cuda)", "norms", norms);
-  if (indices) requireCuda("normalizeRows (cuda)", "indices", *indices);
-  const int64_t n = dst.rows, cols = src.cols;
-  if (n == 0) return;
+template <typename T, bool kCatchUp>
+static void launchNormalize(const Tensor& src, const int32_t* idx, const Tensor& dst, const Tensor& norms, int64_t n,
+                            const DeviceCatchUp& cu) {
   constexpr int kThreads = 256;
+  const int64_t cols = src.cols;
   cudaStream_t s = cudaStream();
-  const int32_t* idx = indices && indices->rows > 0 ? indices->data<int32_t>() : nullptr;
   int* err = deviceErrorWord();
+  const bool vec = cols % 4 == 0 && aligned(src.raw(), 16) && aligned(dst.raw(), 4 * sizeof(T)) &&
+                   (!kCatchUp || aligned(cu.momentum, 16));
+  const unsigned grid = warpGrid(n, kThreads);
+  float* in = src.data<float>();
+  T* out = dst.data<T>();
+  float* nr = norms.data<float>();
+  if (vec && cols <= 512) {
+    normalizeRowsKernel<T, true, 4, kCatchUp><<<grid, kThreads, 0, s>>>(in, src.rows, idx, out, nr, n, cols, err, cu);
+  } else if (vec && cols <= 1024) {
+    normalizeRowsKernel<T, true, 8, kCatchUp><<<grid, kThreads, 0, s>>>(in, src.rows, idx, out, nr, n, cols, err, cu);
+  } else if (vec) {
+    normalizeRowsKernel<T, true, 0, kCatchUp><<<grid, kThreads, 0, s>>>(in, src.rows, idx, out, nr, n, cols, err, cu);
+  } else {
+    normalizeRowsKernel<T, false, 0, kCatchUp><<<grid, kThreads, 0, s>>>(in, src.rows, idx, out, nr, n, cols, err, cu);
+  }
+  PFC_CUDA_LAUNCH_CHECK();
+}
+
+void normalizeRows(const Tensor& src, const Tensor* indices, const Tensor& dst, const Tensor& norms,
+                   const RowCatchUp* catchUp) {
+  const char* op = "normalizeRows (cuda)";
+  requireDType(op, "src", src, DType::F32);
+  requireCuda(op, "norms", norms);
+  if (indices) requireCuda(op, "indices", *indices);
+  const int64_t n = dst.rows;
+  if (n == 0) return;
+  const int32_t* idx = indices && indices->rows > 0 ? indices->data<int32_t>() : nullptr;
+  DeviceCatchUp cu{};
+  if (catchUp) {
+    requireCuda(op, "momentum", *catchUp->momentum);
+    requireCuda(op, "lastStep", *catchUp->lastStep);
+    // Repeated rows would be caught up twice: the same check as the SGD's.
+    constexpr int kThreads = 256;
+    checkSortedUnique<<<gridFor(n, kThreads), kThreads, 0, cudaStream()>>>(idx, n, src.rows, deviceErrorWord());
+    PFC_CUDA_LAUNCH_CHECK();
+    cu = DeviceCatchUp{catchUp->momentum->data<float>(), catchUp->lastStep->data<int32_t>(),
+                       static_cast<int32_t>(catchUp->step), catchUp->powers};
+  }
   PFC_CUDA_FLOAT_SWITCH(dst.dtype, "normalizeRows (cuda) dst", {
-    const bool vec = cols % 4 == 0 && aligned(src.raw(), 16) && aligned(dst.raw(), 4 * sizeof(T));
-    if (vec) {
-      normalizeRowsKernel<T, true><<<warpGrid(n, kThreads), kThreads, 0, s>>>(
-          src.data<float>(), src.rows, idx, dst.data<T>(), norms.data<float>(), n, cols, err);
+    if (catchUp) {
+      launchNormalize<T, true>(src, idx, dst, norms, n, cu);
     } else {
-      normalizeRowsKernel<T, false><<<warpGrid(n, kThreads), kThreads, 0, s>>>(
-          src.data<float>(), src.rows, idx, dst.data<T>(), norms.data<float>(), n, cols, err);
+      launchNormalize<T, false>(src, idx, dst, norms, n, cu);
     }
   });
-  PFC_CUDA_LAUNCH_CHECK();
 }
 
 void normalizeRowsBackward(const Tensor& grad, const Tensor& normalized, const Tensor& norms) {

@@ -1,14 +1,20 @@
 /*
-Partial FC's choice of active centres on the device, picking exactly the rows the CPU picks:
-  1. key[j] = score << 32 | (0xFFFFFFFF - j), score = random24(seed, stream, shardOffset + j)
-  2. rows holding a label of the batch get score 1 << 24 (above every random score); the
-     positives are counted (a 64-bit CAS per row makes each row count once)
-  3. active = max(positives, numSampled) (one 8-byte copy back: the host needs the count)
-  4. the keys are sorted descending with CUB's radix sort (bits 0..56: 25 score bits over
-     32 row bits), the first `active` give the rows, which are sorted ascending (CUB again)
-  5. labels are remapped by binary search in the chosen rows (-1 outside the shard)
+Partial FC's choice of active centres on the device, picking exactly the rows the CPU picks
+(ops/sampling.h), with no sort and no host round trip when the active count is known:
+  1. score[j] = random24(seed, stream, shardOffset + j) (32-bit, in the keys workspace)
+  2. rows holding a label of the batch get score 2^24; a 32-bit CAS makes each count once
+  3. threshold selection, all on the device: a histogram of score >> 12 (4097 bins, privatized
+     in shared memory), one block finds the bin holding the active-th largest score
+     (active = max(positives, numSampled) read on the device); a histogram of the low 12 bits
+     inside that bin; one block finds the boundary score S and how many rows scoring S to take
+  4. ordered compaction: an exclusive scan (CUB, in place) of per-row (score > S, score == S)
+     counts packed in 64 bits gives every chosen row its position; rows come out ascending
+  5. labels remapped by binary search in the chosen rows (-1 outside the shard)
+The count goes back to the host (one 4-byte copy and a synchronization) only when it is not
+known there: numSampled < min(B, C_r), where positives may outnumber the sample and the
+GEMM shapes set on the host depend on them.
 shardLabels: label - offset inside the shard, -1 outside.
-Temporary memory (a second key buffer and CUB's storage) is the accounted scratch buffer.
+Scratch (accounted): the scan's 8 bytes per row, two histograms, a few control words, CUB's storage.
 */
 #include <cub/cub.cuh>
 
@@ -24,37 +30,41 @@ using namespace pfc::cuda_detail;
 
 namespace {
 
-constexpr unsigned long long kPositiveScore = 1ull << 24;
-constexpr int kKeyEndBit = 32 + 25;  // score <= 2^24 fits in 25 bits above the 32 row bits
+constexpr int kSelectThreads = 1024;
 
-__device__ __forceinline__ unsigned long long rowKey(unsigned long long score, int64_t row) {
-  return (score << 32) | (0xFFFFFFFFull - static_cast<unsigned long long>(row));
-}
+// Control words shared by the selection kernels.
+struct SampleControl {
+  uint32_t positives;
+  uint32_t active;
+  uint32_t highBin;    // bin of score >> 12 holding the boundary
+  uint32_t highRank;   // 1-based rank of the boundary inside that bin, from the top
+  uint32_t threshold;  // boundary score S
+  uint32_t takeEqual;  // rows scoring exactly S that are taken (lowest rows first)
+};
 
 }  // namespace
 
 // ------------------------------------------------------------------------------------------------
 // Kernels
 
-__global__ void scoreKeysKernel(unsigned long long* key, int64_t n, uint64_t seed, uint64_t stream,
-                                int64_t shardOffset) {
+__global__ void scoreKernel(uint32_t* __restrict__ score, int64_t n, uint64_t seed, uint64_t stream,
+                            int64_t shardOffset) {
   for (int64_t j = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; j < n;
        j += static_cast<int64_t>(gridDim.x) * blockDim.x)
-    key[j] = rowKey(random24(seed, stream, static_cast<uint64_t>(shardOffset + j)), j);
+    score[j] = random24(seed, stream, static_cast<uint64_t>(shardOffset + j));
 }
 
-__global__ void markPositivesKernel(const int32_t* labels, int64_t batch, int64_t shardOffset, int64_t n,
-                                    unsigned long long* key, unsigned long long* positives) {
+__global__ void markPositivesKernel(const int32_t* __restrict__ labels, int64_t batch, int64_t shardOffset, int64_t n,
+                                    uint32_t* score, SampleControl* ctl) {
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < batch;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     const int64_t local = static_cast<int64_t>(labels[i]) - shardOffset;
     if (local < 0 || local >= n) continue;
-    const unsigned long long positive = rowKey(kPositiveScore, local);
-    unsigned long long old = key[local];
-    while ((old >> 32) != kPositiveScore) {
-      const unsigned long long prev = atomicCAS(key + local, old, positive);
+    uint32_t old = score[local];
+    while (old != kPositiveScore) {  // repeated labels: only the first CAS counts
+      const uint32_t prev = atomicCAS(score + local, old, kPositiveScore);
       if (prev == old) {
-        atomicAdd(positives, 1ull);
+        atomicAdd(&ctl->positives, 1u);
         break;
       }
       old = prev;
@@ -62,20 +72,113 @@ __global__ void markPositivesKernel(const int32_t* labels, int64_t batch, int64_
   }
 }
 
-__global__ void keyRowsKernel(const unsigned long long* sortedKeys, int64_t active, int32_t* rows) {
-  for (int64_t k = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; k < active;
-       k += static_cast<int64_t>(gridDim.x) * blockDim.x)
-    rows[k] = static_cast<int32_t>(0xFFFFFFFFull - (sortedKeys[k] & 0xFFFFFFFFull));
-}
-
-__global__ void iotaKernel(int32_t* out, int64_t n) {
+// kLow: histogram of the low 12 bits of the rows whose high bin is ctl->highBin.
+template <bool kLow>
+__global__ void scoreHistogramKernel(const uint32_t* __restrict__ score, int64_t n, const SampleControl* ctl,
+                                     uint32_t* __restrict__ hist) {
+  constexpr uint32_t kBins = kLow ? kSampleLowBins : kSampleHighBins;
+  __shared__ uint32_t local[kBins];
+  for (uint32_t b = threadIdx.x; b < kBins; b += blockDim.x) local[b] = 0;
+  __syncthreads();
+  const uint32_t bin = kLow ? ctl->highBin : 0;
   for (int64_t j = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; j < n;
-       j += static_cast<int64_t>(gridDim.x) * blockDim.x)
-    out[j] = static_cast<int32_t>(j);
+       j += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const uint32_t s = score[j];
+    if (kLow) {
+      if ((s >> kSampleLowBits) == bin) atomicAdd(&local[s & (kSampleLowBins - 1)], 1u);
+    } else {
+      atomicAdd(&local[s >> kSampleLowBits], 1u);
+    }
+  }
+  __syncthreads();
+  for (uint32_t b = threadIdx.x; b < kBins; b += blockDim.x)
+    if (local[b]) atomicAdd(&hist[b], local[b]);
 }
 
-__global__ void remapLabelsKernel(const int32_t* labels, int64_t batch, int64_t shardOffset, int64_t n,
-                                  const int32_t* idx, int64_t active, int32_t* out) {
+// One block of kSelectThreads: the bin where the target-th largest element falls, walking the
+// bins from the top (a block scan over per-thread runs of bins), and its rank inside the bin.
+// kLow: target = ctl->highRank over the low histogram -> threshold, takeEqual. Otherwise
+// target = active = max(positives, numSampled) over the high histogram -> highBin, highRank.
+template <bool kLow>
+__global__ void selectBinKernel(const uint32_t* __restrict__ hist, SampleControl* ctl, uint32_t numSampled) {
+  constexpr uint32_t kBins = kLow ? kSampleLowBins : kSampleHighBins;
+  constexpr uint32_t kPerThread = (kBins + kSelectThreads - 1) / kSelectThreads;
+  using Scan = cub::BlockScan<uint32_t, kSelectThreads>;
+  __shared__ typename Scan::TempStorage temp;
+  __shared__ uint32_t target;
+  if (threadIdx.x == 0) {
+    if (kLow) {
+      target = ctl->highRank;
+      ctl->threshold = kPositiveScore + 1;  // nothing taken unless a bin is found
+      ctl->takeEqual = 0;
+    } else {
+      target = max(ctl->positives, numSampled);
+      ctl->active = target;
+      ctl->highBin = kSampleHighBins;  // matches no row
+      ctl->highRank = 0;
+    }
+  }
+  __syncthreads();
+  // Thread t owns positions [t * kPerThread, ...) of the bins in descending order.
+  uint32_t counts[kPerThread];
+  uint32_t mine = 0;
+#pragma unroll
+  for (uint32_t q = 0; q < kPerThread; ++q) {
+    const uint32_t pos = threadIdx.x * kPerThread + q;
+    counts[q] = pos < kBins ? hist[kBins - 1 - pos] : 0u;
+    mine += counts[q];
+  }
+  uint32_t above;
+  Scan(temp).ExclusiveSum(mine, above);
+  if (target == 0) return;
+#pragma unroll
+  for (uint32_t q = 0; q < kPerThread; ++q) {
+    if (above < target && target <= above + counts[q]) {  // exactly one (thread, q) sees this
+      const uint32_t b = kBins - 1 - (threadIdx.x * kPerThread + q);
+      if (kLow) {
+        ctl->threshold = (ctl->highBin << kSampleLowBits) | b;
+        ctl->takeEqual = target - above;
+      } else {
+        ctl->highBin = b;
+        ctl->highRank = target - above;
+      }
+    }
+    above += counts[q];
+  }
+}
+
+// Per row: (score > S) << 32 | (score == S), scanned in place into prefix counts.
+__global__ void boundaryFlagsKernel(const uint32_t* __restrict__ score, int64_t n, const SampleControl* ctl,
+                                    unsigned long long* __restrict__ flags) {
+  const uint32_t threshold = ctl->threshold;
+  for (int64_t j = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; j < n;
+       j += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const uint32_t s = score[j];
+    flags[j] = (static_cast<unsigned long long>(s > threshold) << 32) | static_cast<unsigned long long>(s == threshold);
+  }
+}
+
+// Row j's position among the chosen rows: the rows above S before it, plus the taken rows
+// scoring S before it (at most takeEqual).
+__global__ void compactKernel(const uint32_t* __restrict__ score, int64_t n, const SampleControl* ctl,
+                              const unsigned long long* __restrict__ prefix, int32_t* __restrict__ rows) {
+  const uint32_t threshold = ctl->threshold, takeEqual = ctl->takeEqual;
+  for (int64_t j = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; j < n;
+       j += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const uint32_t s = score[j];
+    const unsigned long long p = prefix[j];
+    const uint32_t greater = static_cast<uint32_t>(p >> 32), equal = static_cast<uint32_t>(p & 0xFFFFFFFFull);
+    if (s > threshold) {
+      rows[greater + min(equal, takeEqual)] = static_cast<int32_t>(j);
+    } else if (s == threshold && equal < takeEqual) {
+      rows[greater + equal] = static_cast<int32_t>(j);
+    }
+  }
+}
+
+__global__ void remapLabelsKernel(const int32_t* __restrict__ labels, int64_t batch, int64_t shardOffset, int64_t n,
+                                  const int32_t* __restrict__ idx, const SampleControl* ctl, int32_t* __restrict__ out) {
+  const int64_t active = ctl->active;
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < batch;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     const int64_t local = static_cast<int64_t>(labels[i]) - shardOffset;
@@ -108,12 +211,6 @@ __global__ void shardLabelsKernel(const int32_t* labels, int64_t batch, int64_t 
 // ------------------------------------------------------------------------------------------------
 // Launchers
 
-static int bitsFor(int64_t n) {
-  int b = 1;
-  while ((int64_t(1) << b) < n) ++b;
-  return b;
-}
-
 static size_t alignUp(size_t v, size_t a) { return (v + a - 1) / a * a; }
 
 int64_t sampleCentres(const Tensor& labels, const SampleSpec& spec, const Tensor& keys, const Tensor& indices,
@@ -121,79 +218,80 @@ int64_t sampleCentres(const Tensor& labels, const SampleSpec& spec, const Tensor
   const char* op = "sampleCentres (cuda)";
   const int64_t n = spec.shardSize, batch = labels.rows;
   PFC_CHECK(n < INT_MAX, std::string(op) + ": shard of " + std::to_string(n) + " rows exceeds the 32-bit range");
-  PFC_CHECK(keys.device() == Device::Cuda && indices.device() == Device::Cuda && remapped.device() == Device::Cuda,
-            std::string(op) + ": tensors on different devices");
+  requireCuda(op, "keys", keys);
+  requireCuda(op, "indices", indices);
+  requireCuda(op, "remapped", remapped);
+  const bool known = sampleCountKnown(spec.numSampled, batch, n);
+  if (known)
+    PFC_CHECK(spec.numSampled <= indices.rows, "sampleCentres: " + std::to_string(spec.numSampled) +
+                                                   " active centres exceed capacity " + std::to_string(indices.rows));
   constexpr int kThreads = 256;
   cudaStream_t s = cudaStream();
-  unsigned long long* key = reinterpret_cast<unsigned long long*>(keys.raw());
+  uint32_t* score = reinterpret_cast<uint32_t*>(keys.raw());
   int32_t* idx = indices.data<int32_t>();
   const int32_t* lab = labels.data<int32_t>();
 
-  // Scratch: [positive count | second key buffer | CUB temporary storage].
-  const int items = static_cast<int>(n);
-  const int sortCap = static_cast<int>(std::min<int64_t>(n, indices.rows));
-  size_t tempKeys = 0, tempRows = 0;
-  {
-    cub::DoubleBuffer<unsigned long long> kb(nullptr, nullptr);
-    PFC_CUDA_CHECK(cub::DeviceRadixSort::SortKeysDescending(nullptr, tempKeys, kb, items, 0, kKeyEndBit, s));
-    cub::DoubleBuffer<unsigned int> ib(nullptr, nullptr);
-    PFC_CUDA_CHECK(cub::DeviceRadixSort::SortKeys(nullptr, tempRows, ib, sortCap, 0, bitsFor(n), s));
-  }
-  const size_t offAlt = 256, offTemp = alignUp(offAlt + static_cast<size_t>(n) * sizeof(unsigned long long), 256);
-  const size_t tempBytes = std::max<size_t>(std::max(tempKeys, tempRows), 1);
-  char* scratch = static_cast<char*>(cudaScratch(static_cast<int64_t>(offTemp + tempBytes)));
-  unsigned long long* dCount = reinterpret_cast<unsigned long long*>(scratch);
-  unsigned long long* alt = reinterpret_cast<unsigned long long*>(scratch + offAlt);
+  // Scratch: [control | high histogram | low histogram | prefix counts (8 bytes per row) | CUB].
+  size_t scanBytes = 0;
+  PFC_CUDA_CHECK(cub::DeviceScan::ExclusiveSum(nullptr, scanBytes, static_cast<unsigned long long*>(nullptr),
+                                               static_cast<int64_t>(std::max<int64_t>(n, 1)), s));
+  const size_t offHigh = 256;
+  const size_t offLow = alignUp(offHigh + kSampleHighBins * sizeof(uint32_t), 256);
+  const size_t offPrefix = alignUp(offLow + kSampleLowBins * sizeof(uint32_t), 256);
+  const size_t offTemp = alignUp(offPrefix + static_cast<size_t>(n) * sizeof(unsigned long long), 256);
+  char* scratch = static_cast<char*>(cudaScratch(static_cast<int64_t>(offTemp + std::max<size_t>(scanBytes, 1))));
+  SampleControl* ctl = reinterpret_cast<SampleControl*>(scratch);
+  uint32_t* highHist = reinterpret_cast<uint32_t*>(scratch + offHigh);
+  uint32_t* lowHist = reinterpret_cast<uint32_t*>(scratch + offLow);
+  unsigned long long* prefix = reinterpret_cast<unsigned long long*>(scratch + offPrefix);
   void* temp = scratch + offTemp;
-  unsigned long long* hCount = static_cast<unsigned long long*>(cudaHostStaging(sizeof(unsigned long long)));
 
-  // 1-2. Keys, positives.
-  PFC_CUDA_CHECK(cudaMemsetAsync(dCount, 0, sizeof(unsigned long long), s));
+  // Few blocks of >= 16k rows each: every block adds its (up to 4097) non-zero bins to the
+  // global histogram with one atomic per bin.
+  const unsigned histBlocks = static_cast<unsigned>(
+      std::max<int64_t>(1, std::min<int64_t>(ceilDiv(n, 16384), 2 * static_cast<int64_t>(cudaSmCount()))));
+  // Control and both histograms start at zero (one memset: they are contiguous).
+  PFC_CUDA_CHECK(cudaMemsetAsync(scratch, 0, offPrefix, s));
   if (n > 0) {
-    scoreKeysKernel<<<gridFor(n, kThreads), kThreads, 0, s>>>(key, n, spec.seed, spec.stream, spec.shardOffset);
+    scoreKernel<<<gridFor(n, kThreads), kThreads, 0, s>>>(score, n, spec.seed, spec.stream, spec.shardOffset);
     PFC_CUDA_LAUNCH_CHECK();
-  }
-  if (batch > 0 && n > 0) {
-    markPositivesKernel<<<gridFor(batch, kThreads), kThreads, 0, s>>>(lab, batch, spec.shardOffset, n, key, dCount);
-    PFC_CUDA_LAUNCH_CHECK();
-  }
-  // 3. The active count.
-  PFC_CUDA_CHECK(cudaMemcpyAsync(hCount, dCount, sizeof(unsigned long long), cudaMemcpyDeviceToHost, s));
-  synchronizeCudaStream();
-  const int64_t positives = static_cast<int64_t>(*hCount);
-  const int64_t active = std::max(positives, spec.numSampled);
-  PFC_CHECK(active <= indices.rows, "sampleCentres: " + std::to_string(active) + " active centres exceed capacity " +
-                                        std::to_string(indices.rows));
-
-  // 4. The rows.
-  if (active == n) {
-    if (n > 0) {
-      iotaKernel<<<gridFor(n, kThreads), kThreads, 0, s>>>(idx, n);
+    if (batch > 0) {
+      markPositivesKernel<<<gridFor(batch, kThreads), kThreads, 0, s>>>(lab, batch, spec.shardOffset, n, score, ctl);
       PFC_CUDA_LAUNCH_CHECK();
     }
-  } else if (active > 0) {
-    cub::DoubleBuffer<unsigned long long> kb(key, alt);
-    size_t bytes = tempBytes;
-    PFC_CUDA_CHECK(cub::DeviceRadixSort::SortKeysDescending(temp, bytes, kb, items, 0, kKeyEndBit, s));
-    keyRowsKernel<<<gridFor(active, kThreads), kThreads, 0, s>>>(kb.Current(), active, idx);
+    scoreHistogramKernel<false><<<histBlocks, kThreads, 0, s>>>(score, n, ctl, highHist);
     PFC_CUDA_LAUNCH_CHECK();
-    // The key buffer not holding the sorted keys is free now: it is the alternate row buffer.
-    // Rows are non-negative: sorted as unsigned, on the bits a row number can use.
-    unsigned int* rows = reinterpret_cast<unsigned int*>(idx);
-    cub::DoubleBuffer<unsigned int> ib(rows, reinterpret_cast<unsigned int*>(kb.Alternate()));
-    bytes = tempBytes;
-    PFC_CUDA_CHECK(cub::DeviceRadixSort::SortKeys(temp, bytes, ib, static_cast<int>(active), 0, bitsFor(n), s));
-    if (ib.Current() != rows)
-      PFC_CUDA_CHECK(cudaMemcpyAsync(idx, ib.Current(), static_cast<size_t>(active) * sizeof(int32_t),
-                                     cudaMemcpyDeviceToDevice, s));
   }
-
-  // 5. Labels to positions among the active rows.
+  selectBinKernel<false><<<1, kSelectThreads, 0, s>>>(highHist, ctl, static_cast<uint32_t>(spec.numSampled));
+  PFC_CUDA_LAUNCH_CHECK();
+  if (n > 0) {
+    scoreHistogramKernel<true><<<histBlocks, kThreads, 0, s>>>(score, n, ctl, lowHist);
+    PFC_CUDA_LAUNCH_CHECK();
+  }
+  selectBinKernel<true><<<1, kSelectThreads, 0, s>>>(lowHist, ctl, 0);
+  PFC_CUDA_LAUNCH_CHECK();
+  if (n > 0) {
+    boundaryFlagsKernel<<<gridFor(n, kThreads), kThreads, 0, s>>>(score, n, ctl, prefix);
+    PFC_CUDA_LAUNCH_CHECK();
+    size_t bytes = scanBytes;
+    PFC_CUDA_CHECK(cub::DeviceScan::ExclusiveSum(temp, bytes, prefix, n, s));
+    compactKernel<<<gridFor(n, kThreads), kThreads, 0, s>>>(score, n, ctl, prefix, idx);
+    PFC_CUDA_LAUNCH_CHECK();
+  }
   if (batch > 0) {
-    remapLabelsKernel<<<gridFor(batch, kThreads), kThreads, 0, s>>>(lab, batch, spec.shardOffset, n, idx, active,
+    remapLabelsKernel<<<gridFor(batch, kThreads), kThreads, 0, s>>>(lab, batch, spec.shardOffset, n, idx, ctl,
                                                                     remapped.data<int32_t>());
     PFC_CUDA_LAUNCH_CHECK();
   }
+  if (known) return spec.numSampled;
+
+  // Positives may outnumber the sample: the host needs the count the device found.
+  uint32_t* hActive = static_cast<uint32_t*>(cudaHostStaging(sizeof(uint32_t)));
+  PFC_CUDA_CHECK(cudaMemcpyAsync(hActive, &ctl->active, sizeof(uint32_t), cudaMemcpyDeviceToHost, s));
+  synchronizeCudaStream();
+  const int64_t active = *hActive;
+  PFC_CHECK(active <= indices.rows, "sampleCentres: " + std::to_string(active) + " active centres exceed capacity " +
+                                        std::to_string(indices.rows));
   return active;
 }
 

@@ -1,15 +1,18 @@
 /*
-The distributed softmax cross-entropy on the device (ops/softmax.h), each pass reading and
-writing the logits once:
-  expRowSum:             e = exp(z - rowMax) in place; rowSum = sum_j e (of e as stored);
-                         targetLogit = z_t - rowMax (0 without a target here)
-  crossEntropyLossSum:   sum_i log(rowSum_i) - targetLogit_i in float64, reduced on the device,
-                         one double copied back
-  softmaxMarginBackward: in place e -> s * gradScale * (e / rowSum - onehot), the target column
-                         times d(margin)/dc at targetCos
+The margin softmax cross-entropy on the device (ops/softmax.h) in two passes over the B x ld
+cosines, the margin applied on the fly in both; margin logits and exps are never stored:
+  marginSoftmaxStats:  reads the cosines once; each thread keeps an online (max, sum of
+                       exp(z - max)), merged across the block; targetCos and targetLogit (z_t)
+                       from the thread that meets the target column
+  rescaleRowStats:     rowSum *= exp(localMax - rowMax), targetLogit -= rowMax (one thread per row)
+  crossEntropyLossSum: sum_i log(rowSum_i) - targetLogit_i in float64, reduced on the device,
+                       one double copied back
+  marginSoftmaxGrad:   one read + write: dcos = s * gradScale * (exp(z - rowMax) / rowSum - onehot),
+                       the target column times d(margin)/dc at targetCos, padding columns 0
 Logits fp32, bf16 or fp16 (fp32 math); labels int32; row statistics fp32.
-One block per (row, chunk) as in margin.cu; split rows combine their partial sums in a fixed
-order (deterministic).
+One block per (row, chunk): a row is one chunk when the batch fills the device, otherwise it is
+split, and a tiny kernel merges the chunks' (max, sum) pairs in a fixed order (deterministic).
+128-bit loads and stores (the padded leading dimension keeps every row 16-byte aligned).
 */
 #include "ops/cuda/cuda_util.cuh"
 #include "ops/softmax.h"
@@ -18,44 +21,126 @@ namespace pfc::cuda {
 
 using namespace pfc::cuda_detail;
 
+namespace {
+
+// A running softmax denominator: max m and s = sum exp(z - m).
+struct MaxSum {
+  float m;
+  float s;
+};
+
+__device__ __forceinline__ void onlineAdd(MaxSum& a, float v) {
+  if (v > a.m) {
+    a.s = a.s * expf(a.m - v) + 1.0f;  // exp(-inf) = 0 on the first element
+    a.m = v;
+  } else {
+    a.s += expf(v - a.m);
+  }
+}
+
+// Commutative (IEEE + and max are), so a butterfly leaves the same value in every lane.
+__device__ __forceinline__ MaxSum merge(MaxSum a, MaxSum b) {
+  const float m = fmaxf(a.m, b.m);
+  if (m == -INFINITY) return MaxSum{m, 0.0f};
+  return MaxSum{m, a.s * expf(a.m - m) + b.s * expf(b.m - m)};
+}
+
+__device__ __forceinline__ MaxSum warpReduceMaxSum(MaxSum v) {
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) {
+    const MaxSum other{__shfl_xor_sync(0xffffffffu, v.m, o), __shfl_xor_sync(0xffffffffu, v.s, o)};
+    v = merge(v, other);
+  }
+  return v;
+}
+
+// Every thread gets the block's result; the leading barrier makes repeated calls safe.
+__device__ __forceinline__ MaxSum blockReduceMaxSum(MaxSum v) {
+  __shared__ float sharedM[32], sharedS[32];
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+  v = warpReduceMaxSum(v);
+  __syncthreads();
+  if (lane == 0) {
+    sharedM[warp] = v.m;
+    sharedS[warp] = v.s;
+  }
+  __syncthreads();
+  v = lane < warps ? MaxSum{sharedM[lane], sharedS[lane]} : MaxSum{-INFINITY, 0.0f};
+  return warpReduceMaxSum(v);
+}
+
+}  // namespace
+
 // ------------------------------------------------------------------------------------------------
 // Kernels
 
 template <typename T>
-__global__ void expRowSumKernel(T* logits, int64_t rows, int64_t cols, int64_t chunk, const int32_t* labels,
-                                const float* rowMax, float* rowSum, float* targetLogit, float* partialSum) {
+__global__ void marginSoftmaxStatsKernel(const T* __restrict__ logits, int64_t rows, int64_t ld, int64_t cols,
+                                         int64_t chunk, const int32_t* __restrict__ labels, MarginParams p,
+                                         float* targetCos, float* localMax, float* rowMax, float* rowSum,
+                                         float* targetLogit, float2* partial, int* err) {
   const int64_t c0 = static_cast<int64_t>(blockIdx.x) * chunk;
   const int64_t c1 = c0 + chunk < cols ? c0 + chunk : cols;
   for (int64_t r = blockIdx.y; r < rows; r += gridDim.y) {
     int64_t t = labels[r];
-    if (t >= cols) t = -1;  // reported by marginLogits
-    if (t < 0 && blockIdx.x == 0 && threadIdx.x == 0) targetLogit[r] = 0.0f;
-    const float m = rowMax[r];
-    float* tl = targetLogit + r;
-    float acc = 0.0f;
-    rowChunkApply<T>(logits + r * cols, c0, c1, threadIdx.x, blockDim.x, [&](int64_t j, float x) {
-      if (j == t) *tl = x - m;
-      const float e = roundTo<T>(expf(x - m));
-      acc += e;
-      return e;
-    });
-    acc = blockReduceSum(acc);
-    if (threadIdx.x == 0) {
-      if (partialSum) {
-        partialSum[r * gridDim.x + blockIdx.x] = acc;
+    if (t >= cols) {
+      if (blockIdx.x == 0 && threadIdx.x == 0) reportError(err, kDevErrMarginLabel);
+      t = -1;
+    }
+    if (t < 0 && blockIdx.x == 0 && threadIdx.x == 0) {
+      targetCos[r] = 0.0f;
+      targetLogit[r] = 0.0f;
+    }
+    const float s = p.s;
+    MaxSum acc{-INFINITY, 0.0f};
+    rowChunkVisit<T>(logits + r * ld, c0, c1, threadIdx.x, blockDim.x, [&](int64_t j, float x) {
+      const float c = clampCos(x);
+      float v;
+      if (j == t) {
+        v = s * marginTarget(c, p);
+        targetCos[r] = c;
+        targetLogit[r] = v;
       } else {
-        rowSum[r] = acc;
+        v = s * c;
+      }
+      onlineAdd(acc, v);
+    });
+    acc = blockReduceMaxSum(acc);
+    if (threadIdx.x == 0) {
+      if (partial) {
+        partial[r * gridDim.x + blockIdx.x] = make_float2(acc.m, acc.s);
+      } else {
+        localMax[r] = acc.m;
+        rowMax[r] = acc.m;
+        rowSum[r] = acc.s;
       }
     }
   }
 }
 
-__global__ void combineSumKernel(const float* partial, int64_t rows, int splits, float* rowSum) {
+__global__ void mergeStatsKernel(const float2* __restrict__ partial, int64_t rows, int splits, float* localMax,
+                                 float* rowMax, float* rowSum) {
   for (int64_t r = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; r < rows;
        r += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    float acc = 0.0f;
-    for (int k = 0; k < splits; ++k) acc += partial[r * splits + k];
-    rowSum[r] = acc;
+    MaxSum acc{-INFINITY, 0.0f};
+    for (int k = 0; k < splits; ++k) {
+      const float2 q = partial[r * splits + k];
+      acc = merge(acc, MaxSum{q.x, q.y});
+    }
+    localMax[r] = acc.m;
+    rowMax[r] = acc.m;
+    rowSum[r] = acc.s;
+  }
+}
+
+// localMax may alias rowMax (a softmax that is not distributed): both are only read.
+__global__ void rescaleRowStatsKernel(const int32_t* __restrict__ labels, int64_t rows, const float* localMax,
+                                      const float* rowMax, float* rowSum, float* targetLogit) {
+  for (int64_t r = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; r < rows;
+       r += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const float lm = localMax[r], m = rowMax[r];
+    rowSum[r] = lm == -INFINITY ? 0.0f : rowSum[r] * expf(lm - m);
+    targetLogit[r] = labels[r] >= 0 ? targetLogit[r] - m : 0.0f;
   }
 }
 
@@ -69,21 +154,24 @@ __global__ void lossSumKernel(const float* rowSum, const float* targetLogit, int
 }
 
 template <typename T>
-__global__ void softmaxMarginBackwardKernel(T* logits, int64_t rows, int64_t cols, int64_t chunk,
-                                            const int32_t* labels, const float* rowSum, const float* targetCos,
-                                            MarginParams p, float gradScale) {
+__global__ void marginSoftmaxGradKernel(T* __restrict__ logits, int64_t rows, int64_t ld, int64_t cols, int64_t chunk,
+                                        const int32_t* __restrict__ labels, MarginParams p,
+                                        const float* __restrict__ rowMax, const float* __restrict__ rowSum,
+                                        const float* __restrict__ targetCos, float gradScale) {
   const int64_t c0 = static_cast<int64_t>(blockIdx.x) * chunk;
-  const int64_t c1 = c0 + chunk < cols ? c0 + chunk : cols;
+  const int64_t c1 = c0 + chunk < ld ? c0 + chunk : ld;
   const float sg = p.s * gradScale;
+  const float s = p.s;
   for (int64_t r = blockIdx.y; r < rows; r += gridDim.y) {
     int64_t t = labels[r];
-    if (t >= cols) t = -1;
+    if (t >= cols) t = -1;  // reported by marginSoftmaxStats
+    const float m = rowMax[r];
     const float k = sg / rowSum[r];
     const float tc = targetCos[r];
-    rowChunkApply<T>(logits + r * cols, c0, c1, threadIdx.x, blockDim.x, [&](int64_t j, float e) {
-      float y = e * k;
-      if (j == t) y = (y - sg) * marginTargetGrad(tc, p);
-      return y;
+    rowChunkApply<T>(logits + r * ld, c0, c1, threadIdx.x, blockDim.x, [&](int64_t j, float x) {
+      if (j >= cols) return 0.0f;
+      if (j == t) return (expf(s * marginTarget(tc, p) - m) * k - sg) * marginTargetGrad(tc, p);
+      return expf(s * clampCos(x) - m) * k;
     });
   }
 }
@@ -91,27 +179,43 @@ __global__ void softmaxMarginBackwardKernel(T* logits, int64_t rows, int64_t col
 // ------------------------------------------------------------------------------------------------
 // Launchers
 
-void expRowSum(const Tensor& logits, const Tensor& labels, const Tensor& rowMax, const Tensor& rowSum,
-               const Tensor& targetLogit) {
-  const char* op = "expRowSum (cuda)";
+void marginSoftmaxStats(const Tensor& logits, int64_t cols, const Tensor& labels, const MarginParams& p,
+                        const Tensor& targetCos, const Tensor& localMax, const Tensor& rowMax, const Tensor& rowSum,
+                        const Tensor& targetLogit) {
+  const char* op = "marginSoftmaxStats (cuda)";
   requireCuda(op, "labels", labels);
-  requireCuda(op, "rowMax", rowMax);
-  requireCuda(op, "rowSum", rowSum);
-  requireCuda(op, "targetLogit", targetLogit);
-  const int64_t rows = logits.rows, cols = logits.cols;
+  for (const Tensor* t : {&targetCos, &localMax, &rowMax, &rowSum, &targetLogit}) requireCuda(op, "row statistic", *t);
+  const int64_t rows = logits.rows, ld = logits.cols;
   if (rows == 0) return;
   cudaStream_t s = cudaStream();
   const RowPlan plan = planRows(rows, cols, dtypeSize(logits.dtype));
-  float* partial = plan.splits > 1 ? static_cast<float*>(cudaScratch(rows * plan.splits * sizeof(float))) : nullptr;
-  PFC_CUDA_FLOAT_SWITCH(logits.dtype, "expRowSum (cuda) logits",
-                        expRowSumKernel<T><<<plan.grid, plan.threads, 0, s>>>(
-                            logits.data<T>(), rows, cols, plan.chunk, labels.data<int32_t>(), rowMax.data<float>(),
-                            rowSum.data<float>(), targetLogit.data<float>(), partial));
+  float2* partial =
+      plan.splits > 1 ? static_cast<float2*>(cudaScratch(rows * plan.splits * static_cast<int64_t>(sizeof(float2))))
+                      : nullptr;
+  int* err = deviceErrorWord();
+  PFC_CUDA_FLOAT_SWITCH(logits.dtype, "marginSoftmaxStats (cuda) logits",
+                        marginSoftmaxStatsKernel<T><<<plan.grid, plan.threads, 0, s>>>(
+                            logits.data<T>(), rows, ld, cols, plan.chunk, labels.data<int32_t>(), p,
+                            targetCos.data<float>(), localMax.data<float>(), rowMax.data<float>(),
+                            rowSum.data<float>(), targetLogit.data<float>(), partial, err));
   PFC_CUDA_LAUNCH_CHECK();
   if (partial) {
-    combineSumKernel<<<gridFor(rows, 256), 256, 0, s>>>(partial, rows, plan.splits, rowSum.data<float>());
+    mergeStatsKernel<<<gridFor(rows, 256), 256, 0, s>>>(partial, rows, plan.splits, localMax.data<float>(),
+                                                         rowMax.data<float>(), rowSum.data<float>());
     PFC_CUDA_LAUNCH_CHECK();
   }
+}
+
+void rescaleRowStats(const Tensor& labels, const Tensor& localMax, const Tensor& rowMax, const Tensor& rowSum,
+                     const Tensor& targetLogit) {
+  const char* op = "rescaleRowStats (cuda)";
+  for (const Tensor* t : {&localMax, &rowMax, &rowSum, &targetLogit}) requireCuda(op, "row statistic", *t);
+  const int64_t rows = labels.rows;
+  if (rows == 0) return;
+  rescaleRowStatsKernel<<<gridFor(rows, 256), 256, 0, cudaStream()>>>(labels.data<int32_t>(), rows,
+                                                                       localMax.data<float>(), rowMax.data<float>(),
+                                                                       rowSum.data<float>(), targetLogit.data<float>());
+  PFC_CUDA_LAUNCH_CHECK();
 }
 
 double crossEntropyLossSum(const Tensor& rowSum, const Tensor& targetLogit) {
@@ -130,20 +234,19 @@ double crossEntropyLossSum(const Tensor& rowSum, const Tensor& targetLogit) {
   return *hOut;
 }
 
-void softmaxMarginBackward(const Tensor& logits, const Tensor& labels, const Tensor& rowSum, const Tensor& targetCos,
-                           const MarginParams& p, float gradScale) {
-  const char* op = "softmaxMarginBackward (cuda)";
+void marginSoftmaxGrad(const Tensor& logits, int64_t cols, const Tensor& labels, const MarginParams& p,
+                       const Tensor& rowMax, const Tensor& rowSum, const Tensor& targetCos, float gradScale) {
+  const char* op = "marginSoftmaxGrad (cuda)";
   requireCuda(op, "labels", labels);
-  requireCuda(op, "rowSum", rowSum);
-  requireCuda(op, "targetCos", targetCos);
-  const int64_t rows = logits.rows, cols = logits.cols;
-  if (rows == 0 || cols == 0) return;
+  for (const Tensor* t : {&rowMax, &rowSum, &targetCos}) requireCuda(op, "row statistic", *t);
+  const int64_t rows = logits.rows, ld = logits.cols;
+  if (rows == 0 || ld == 0) return;
   cudaStream_t s = cudaStream();
-  const RowPlan plan = planRows(rows, cols, dtypeSize(logits.dtype));
-  PFC_CUDA_FLOAT_SWITCH(logits.dtype, "softmaxMarginBackward (cuda) logits",
-                        softmaxMarginBackwardKernel<T><<<plan.grid, plan.threads, 0, s>>>(
-                            logits.data<T>(), rows, cols, plan.chunk, labels.data<int32_t>(), rowSum.data<float>(),
-                            targetCos.data<float>(), p, gradScale));
+  const RowPlan plan = planRows(rows, ld, dtypeSize(logits.dtype));
+  PFC_CUDA_FLOAT_SWITCH(logits.dtype, "marginSoftmaxGrad (cuda) logits",
+                        marginSoftmaxGradKernel<T><<<plan.grid, plan.threads, 0, s>>>(
+                            logits.data<T>(), rows, ld, cols, plan.chunk, labels.data<int32_t>(), p,
+                            rowMax.data<float>(), rowSum.data<float>(), targetCos.data<float>(), gradScale));
   PFC_CUDA_LAUNCH_CHECK();
 }
 

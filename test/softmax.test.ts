@@ -1,0 +1,140 @@
+/**
+ * The margin softmax's two passes (ops/softmax.h) against float64 on a padded leading
+ * dimension: padding columns hold 3.0 (clamped to 1: the row maximum if they were not masked),
+ * the statistics of two column shards merged by max, rescale and sum equal one shard's, and the
+ * gradient pass writes the padding 0.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { core } from '../src/core/index.js';
+import { allocate } from '../src/core/backend.js';
+import { MARGINS, alignedColumns } from '../src/strategies/index.js';
+import { cpuBackend, lcg } from './helpers.js';
+
+const B = 7;
+const A = 101; // ld 128
+const margin = MARGINS.arcface;
+
+function targetValue(c: number): number {
+  return Math.cos(margin.m1 * Math.acos(c) + margin.m2) - margin.m3;
+}
+function targetGrad(c: number): number {
+  const theta = Math.acos(c);
+  return (margin.m1 * Math.sin(margin.m1 * theta + margin.m2)) / Math.max(Math.sqrt(Math.max(1 - c * c, 0)), 1e-6);
+}
+
+function cosines(): { cos: Float64Array; labels: Int32Array } {
+  const rand = lcg(5);
+  const cos = Float64Array.from({ length: B * A }, () => rand() * 2.2 - 1.1); // some outside [-1, 1]
+  const labels = Int32Array.from({ length: B }, (_, i) => (i === 3 ? -1 : Math.floor(rand() * A)));
+  labels[0] = 0;
+  labels[1] = A - 1;
+  cos[2 * A + labels[2]] = 0.999; // a confident target
+  return { cos, labels };
+}
+
+/** Runs the native passes on columns [c0, c1) of the cosines, in a padded leading dimension. */
+function shardStats(cos: Float64Array, labels: Int32Array, c0: number, c1: number) {
+  const backend = cpuBackend();
+  const cols = c1 - c0;
+  const ld = alignedColumns(cols);
+  const t = (rows: number, c = 1, dtype: 'fp32' | 'int32' = 'fp32') => allocate(backend, 'workspace', dtype, rows, c);
+  const logits = t(B, ld);
+  const padded = new Float32Array(B * ld).fill(3);
+  for (let i = 0; i < B; i++) for (let j = 0; j < cols; j++) padded[i * ld + j] = cos[i * A + c0 + j];
+  logits.write(padded);
+  const lab = t(B, 1, 'int32');
+  lab.write(Int32Array.from(labels, (l) => (l >= c0 && l < c1 ? l - c0 : -1)));
+  const s = { targetCos: t(B), localMax: t(B), rowMax: t(B), rowSum: t(B), targetLogit: t(B) };
+  core().marginSoftmaxStats(logits, cols, lab, margin, s.targetCos, s.localMax, s.rowMax, s.rowSum, s.targetLogit);
+  return { logits, lab, cols, ld, ...s, free: () => [logits, lab, ...Object.values(s)].forEach((x) => x.free()) };
+}
+
+function reference(cos: Float64Array, labels: Int32Array) {
+  const rows = [];
+  for (let i = 0; i < B; i++) {
+    const z = Array.from({ length: A }, (_, j) => {
+      const c = Math.min(Math.max(cos[i * A + j], -1), 1);
+      return margin.s * (j === labels[i] ? targetValue(c) : c);
+    });
+    const max = Math.max(...z);
+    const sum = z.reduce((acc, v) => acc + Math.exp(v - max), 0);
+    const t = labels[i];
+    const grad = z.map((v, j) => {
+      const p = Math.exp(v - max) / sum;
+      if (j !== t) return (margin.s * p) / B;
+      return ((margin.s * (p - 1)) / B) * targetGrad(Math.min(Math.max(cos[i * A + j], -1), 1));
+    });
+    rows.push({ max, sum, loss: t >= 0 ? Math.log(sum) - (z[t] - max) : Math.log(sum), grad });
+  }
+  return rows;
+}
+
+const close = (a: number, b: number, rel: number, what: string) => assert.ok(Math.abs(a - b) <= rel * Math.max(Math.abs(b), 1e-30), `${what}: ${a} vs ${b}`);
+
+test('two passes on a padded leading dimension match float64; padding is masked and its gradient is 0', () => {
+  const { cos, labels } = cosines();
+  const ref = reference(cos, labels);
+  const s = shardStats(cos, labels, 0, A);
+  try {
+    const mx = s.rowMax.read() as Float32Array;
+    const sum = s.rowSum.read() as Float32Array;
+    for (let i = 0; i < B; i++) {
+      close(mx[i], ref[i].max, 1e-6, `row ${i} max`);
+      close(sum[i], ref[i].sum, 1e-5, `row ${i} sum`);
+    }
+    core().rescaleRowStats(s.lab, s.localMax, s.rowMax, s.rowSum, s.targetLogit);
+    const loss = core().crossEntropyLossSum(s.rowSum, s.targetLogit);
+    close(loss, ref.reduce((acc, r, i) => acc + (labels[i] >= 0 ? r.loss : Math.log(r.sum)), 0), 1e-5, 'loss sum');
+    core().marginSoftmaxGrad(s.logits, A, s.lab, margin, s.rowMax, s.rowSum, s.targetCos, 1 / B);
+    const g = s.logits.read() as Float32Array;
+    let scale = 0;
+    for (const r of ref) for (const v of r.grad) scale = Math.max(scale, Math.abs(v));
+    for (let i = 0; i < B; i++) {
+      for (let j = 0; j < A; j++) assert.ok(Math.abs(g[i * s.ld + j] - ref[i].grad[j]) <= 2e-5 * scale, `grad[${i}][${j}]: ${g[i * s.ld + j]} vs ${ref[i].grad[j]}`);
+      for (let j = A; j < s.ld; j++) assert.equal(g[i * s.ld + j], 0, `padding column ${j} of row ${i}`);
+    }
+  } finally {
+    s.free();
+  }
+});
+
+test('statistics of two column shards, merged by MAX then rescale then SUM, equal one shard over all columns', () => {
+  const { cos, labels } = cosines();
+  const whole = shardStats(cos, labels, 0, A);
+  const left = shardStats(cos, labels, 0, 40);
+  const right = shardStats(cos, labels, 40, A);
+  try {
+    core().rescaleRowStats(whole.lab, whole.localMax, whole.rowMax, whole.rowSum, whole.targetLogit);
+    // The all-reduces, by hand: MAX of rowMax, then SUM of rowSum and targetLogit.
+    const globalMax = Float32Array.from(left.rowMax.read() as Float32Array, (m, i) => Math.max(m, (right.rowMax.read() as Float32Array)[i]));
+    for (const part of [left, right]) {
+      part.rowMax.write(globalMax);
+      core().rescaleRowStats(part.lab, part.localMax, part.rowMax, part.rowSum, part.targetLogit);
+    }
+    const sum = (a: typeof left.rowSum, b: typeof left.rowSum) => Array.from(a.read() as Float32Array, (x, i) => x + (b.read() as Float32Array)[i]);
+    const sums = sum(left.rowSum, right.rowSum);
+    const targets = sum(left.targetLogit, right.targetLogit);
+    for (let i = 0; i < B; i++) {
+      close(sums[i], (whole.rowSum.read() as Float32Array)[i], 1e-5, `row ${i} sum`);
+      close(targets[i], (whole.targetLogit.read() as Float32Array)[i], 1e-6, `row ${i} target logit`);
+      assert.equal(globalMax[i], (whole.rowMax.read() as Float32Array)[i], `row ${i} max`);
+    }
+  } finally {
+    for (const s of [whole, left, right]) s.free();
+  }
+});
+
+test('a label in the padding is an error that names the op', () => {
+  const { cos, labels } = cosines();
+  const s = shardStats(cos, labels, 0, A);
+  try {
+    s.lab.write(Int32Array.from({ length: B }, () => A + 2));
+    assert.throws(
+      () => core().marginSoftmaxStats(s.logits, A, s.lab, margin, s.targetCos, s.localMax, s.rowMax, s.rowSum, s.targetLogit),
+      /marginSoftmaxStats: label 103 outside 101 active centres/,
+    );
+  } finally {
+    s.free();
+  }
+});
