@@ -137,6 +137,18 @@ export function runCell(spec: CellSpec, options: RunCellOptions | CellProgress =
   return result;
 }
 
+/**
+ * The measured communication of a real run: per collective of the step (log order), the median
+ * over the measured steps of its time alone, and the median over steps of their sum; undefined
+ * when the communicator does not time its collectives (emulate, single).
+ */
+export function measuredCollectives(records: readonly CollectiveRecord[], perStep: readonly number[][]): { each: number[]; totalMs: number } | undefined {
+  const steps = perStep.filter((ms) => ms.length === records.length && ms.every(Number.isFinite));
+  if (!records.length || !steps.length) return undefined;
+  const each = records.map((_, i) => median(steps.map((ms) => ms[i])));
+  return { each, totalMs: median(steps.map((ms) => ms.reduce((a, b) => a + b, 0))) };
+}
+
 /** A capacity probe: every buffer is allocated under the budget; nothing runs. */
 function allocationResult(spec: CellSpec, backend: Backend, comm: Communicator, strategy: Strategy, started: number): CellResult {
   const stats = core().memoryStats(backend.device);
@@ -157,6 +169,8 @@ function measure(spec: CellSpec, backend: Backend, comm: Communicator, strategy:
   const phaseSamples: PhaseTimes[] = [];
   const losses: number[] = [];
   let stepRecords: CollectiveRecord[] = [];
+  // Real mode: each measured step's collectives timed alone (ms, in log order).
+  const collectiveMs: number[][] = [];
   let step = 0;
   let deviceUsed: number | null = null;
   const measured = spec.steps * spec.trials;
@@ -167,6 +181,7 @@ function measure(spec: CellSpec, backend: Backend, comm: Communicator, strategy:
     if (record) {
       phaseSamples.push(phases);
       if (stepRecords.length === 0) stepRecords = comm.log.slice(before);
+      collectiveMs.push(comm.timings.slice(before));
       const used = backend.deviceUsedBytes();
       if (used !== null) deviceUsed = Math.max(deviceUsed ?? 0, used);
       const loss = strategy.loss();
@@ -221,6 +236,7 @@ function measure(spec: CellSpec, backend: Backend, comm: Communicator, strategy:
   const emulated = spec.mode === 'emulate';
   const profile = interconnect(spec.interconnect, spec.gpusPerNode || undefined);
   const modeledCommMs = emulated ? modeledMilliseconds(stepRecords, profile) : 0;
+  const measuredComm = measuredCollectives(stepRecords, collectiveMs);
   // The one step time. In emulate mode the measured 'communication' phase is local copies and
   // synthesis of the peers' rows: each step's is replaced by the modeled time of the real
   // collectives, so every step counts exactly one communication time.
@@ -229,6 +245,8 @@ function measure(spec: CellSpec, backend: Backend, comm: Communicator, strategy:
   const phasesMs = zeroPhases();
   for (const phase of PHASES) phasesMs[phase] = median(phaseSamples.map((p) => p[phase]));
   if (emulated) phasesMs.communication = modeledCommMs;
+  // Real mode: the collectives' own time (each timed alone after a barrier), not the barrier waits.
+  if (measuredComm) phasesMs.communication = measuredComm.totalMs;
   const computeMs = median(computeSamples);
   const totalMs = stepMs.median;
   const last = core().memoryStats(backend.device);
@@ -263,7 +281,13 @@ function measure(spec: CellSpec, backend: Backend, comm: Communicator, strategy:
       bytesPerStep: work.bytes,
       achievedGflops: work.flops / (computeMs / 1000) / 1e9,
     },
-    communication: { collectives: stepRecords, profile: profile.name, modeledMs: modeledCommMs },
+    communication: {
+      collectives: stepRecords,
+      profile: profile.name,
+      interconnect: profile,
+      modeledMs: modeledCommMs,
+      ...(measuredComm ? { measuredMs: measuredComm.totalMs, measuredMsEach: measuredComm.each } : {}),
+    },
     activeCentres: strategy.activeCentres(),
     ...(losses.length ? { loss: losses.reduce((a, b) => a + b, 0) / losses.length } : {}),
   };
