@@ -80,7 +80,7 @@ test('calibrate on 4 ranks, then the fidelity plumbing: measured real communicat
       assert.deepEqual(sizes, [8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096].filter((s) => s >= smallest), `${kind}: every size`);
       const fit = profile.collectives![kind]!;
       assert.ok(fit.alpha >= 0 && fit.busBandwidth > 0, `${kind}: fitted ${JSON.stringify(fit)}`);
-      assert.match(cal.stdout, new RegExp(`^\\s*${kind}\\s+4096\\s+1024\\s`, 'm'), `${kind}: the table's 4 KiB row`);
+      assert.match(cal.stdout, new RegExp(`^\\s*${kind}\\s+4096\\s+1024\\s+float\\s`, 'm'), `${kind}: the table's 4 KiB row`);
     }
     for (const r of rows) {
       assert.equal(r.wrong, 0, `${r.collective} ${r.bytes} B: every result element as expected`);
@@ -92,7 +92,7 @@ test('calibrate on 4 ranks, then the fidelity plumbing: measured real communicat
     assert.equal(profile.context!.hosts.length, 1);
     assert.equal(profile.context!.ranksPerNode, 4);
     assert.match(profile.context!.libraries.mpi, /Open MPI/);
-    assert.match(cal.stdout, /collective\s+size\(B\)\s+count\s+time\(us\)\s+algbw\(GB\/s\)\s+busbw\(GB\/s\)\s+#wrong/);
+    assert.match(cal.stdout, /collective\s+size\(B\)\s+count\s+type\s+redop\s+root\s+time\(us\)\s+algbw\(GB\/s\)\s+busbw\(GB\/s\)\s+#wrong/);
     assert.match(readFileSync(join(dir, 'profile-busbw.svg'), 'utf8'), /^<svg/);
 
     // Real run: each collective timed alone, reported instead of 0.

@@ -20,6 +20,7 @@ import { allGatherInt32, broadcastInt32, finalizeMpi, launcherRank, mpiUnavailab
 import { openCommunicator } from '../comm/registry.js';
 import { failRank, gatherTexts } from '../bench/real.js';
 import { runContext } from '../bench/context.js';
+import { checkOutputPath } from '../bench/sweep.js';
 import { COLLECTIVE_KINDS, PROFILE_SCHEMA, PROFILE_SCHEMA_VERSION, type CalibrationRow, type ProfileFile } from '../model/profile-file.js';
 import { CALIBRATED_COLLECTIVES } from './collectives.js';
 import { calibrationSizes, measureSize, type CalibrationSettings } from './measure.js';
@@ -116,6 +117,8 @@ export async function calibrateCommand(argv: string[]): Promise<number> {
   if (settings.minBytes < 4) throw new UsageError('--min-bytes', `expected at least 4 bytes (one fp32 element), got ${settings.minBytes}`);
   if (settings.maxBytes < settings.minBytes) throw new UsageError('--max-bytes', `expected at least --min-bytes (${settings.minBytes}), got ${settings.maxBytes}`);
   const backendChoice = (options.backend as string | undefined) ?? 'auto';
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
+  const outPath = String(options.out ?? join(packageRoot(), 'reports', `interconnect-${stamp}.json`));
   const quiet = options.quiet === true;
 
   // Ranks come from the launcher; a process started without one is a single rank.
@@ -135,6 +138,7 @@ export async function calibrateCommand(argv: string[]): Promise<number> {
   let backendContext: Record<string, string | number | boolean> = {};
   try {
     agreeOnOptions(options, rank, size);
+    if (rank === 0) checkOutputPath(outPath);
     const { backend } = selectBackend(backendChoice);
     backendName = backend.name;
     backendContext = backend.context();
@@ -143,7 +147,8 @@ export async function calibrateCommand(argv: string[]): Promise<number> {
     comm.synchronizedTiming = false; // iterations run back to back, timed as a loop
     names = gatherTexts(hostname(), size);
     const nccl = backend.name === 'cuda' ? core().ncclVersion?.() : undefined; // loads NCCL: GPU ranks only
-    libraries = { mpi: world.version, mpiLibrary: world.library, ...(nccl ? { nccl: String(nccl) } : {}) };
+    const blas = backendContext.blas;
+    libraries = { mpi: world.version, mpiLibrary: world.library, node: process.version, ...(typeof blas === 'string' ? { blas } : {}), ...(nccl ? { nccl: String(nccl) } : {}) };
     const sizes = calibrationSizes(settings.minBytes, settings.maxBytes);
     if (!quiet && rank === 0) process.stderr.write(`pfc-bench calibrate: ${size} ranks, ${comm.kind}, ${sizes.length} sizes ${settings.minBytes}..${settings.maxBytes} B, ${settings.iterations} iterations (+${settings.warmupIterations} warm-up)\n`);
     for (const collective of CALIBRATED_COLLECTIVES) {
@@ -168,8 +173,7 @@ export async function calibrateCommand(argv: string[]): Promise<number> {
     const context = { createdAt: run.createdAt, tool: run.tool, ranks: size, hosts, ranksPerNode, backend: backendName, libraries, iterations: settings.iterations, warmupIterations: settings.warmupIterations };
     const name = (options.name as string | undefined) ?? `calibrated-${hosts[0]}-${size}ranks`;
     const profile = buildProfile(name, rows, fits, size, context);
-    const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
-    const out = String(options.out ?? join(packageRoot(), 'reports', `interconnect-${stamp}.json`));
+    const out = outPath;
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, `${JSON.stringify(profile, null, 1)}\n`);
     process.stdout.write(`${calibrationTable(profile)}\nprofile: ${out}\n`);

@@ -6,14 +6,16 @@ function row(cells: string[], widths: number[]): string {
 }
 
 export function calibrationTable(profile: ProfileFile): string {
-  const widths = [14, 12, 11, 11, 11, 11, 7];
+  const widths = [14, 12, 11, 6, 6, 5, 11, 11, 11, 7];
+  const redop = (kind: string) => (kind === 'allReduce' || kind === 'reduceScatter' ? 'sum' : 'none');
+  const root = (kind: string) => (kind === 'broadcast' ? '0' : '-1');
   const lines: string[] = [];
   const ctx = profile.context;
   if (ctx) lines.push(`# ${ctx.ranks} ranks on ${ctx.hosts.length} host(s) (${ctx.hosts.join(', ')}), ${ctx.ranksPerNode} per node, ${ctx.backend}; ${Object.entries(ctx.libraries).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   lines.push('# time: mean per iteration, averaged over ranks; busbw = algbw x factor (nccl-tests PERFORMANCE.md); #wrong: result elements checked, over all ranks');
-  lines.push(row(['collective', 'size(B)', 'count', 'time(us)', 'algbw(GB/s)', 'busbw(GB/s)', '#wrong'], widths));
+  lines.push(row(['collective', 'size(B)', 'count', 'type', 'redop', 'root', 'time(us)', 'algbw(GB/s)', 'busbw(GB/s)', '#wrong'], widths));
   for (const r of profile.measurements ?? []) {
-    lines.push(row([r.collective, String(r.bytes), String(r.count), r.timeUs.toFixed(1), r.algbw.toFixed(3), r.busbw.toFixed(3), String(r.wrong)], widths));
+    lines.push(row([r.collective, String(r.bytes), String(r.count), 'float', redop(r.collective), root(r.collective), r.timeUs.toFixed(1), r.algbw.toFixed(3), r.busbw.toFixed(3), String(r.wrong)], widths));
   }
   lines.push('# fitted (t = hops x alpha + factor x bytes / busbw):');
   for (const [kind, fit] of Object.entries(profile.collectives ?? {})) {
