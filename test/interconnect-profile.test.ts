@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -158,6 +158,24 @@ test('calibrate without a launcher is one rank: nothing to measure, exit 0, no f
     const bad = pfc(['calibrate', '--max-bytes', '4', '--min-bytes', '8']);
     assert.equal(bad.code, 2);
     assert.match(bad.err, /--max-bytes: expected at least --min-bytes \(8\), got 4/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('report PROFILE.json draws busbw against size from the file (measured and fitted lines)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pfc-profile-'));
+  try {
+    const path = join(dir, 'lab.json');
+    writeFileSync(path, JSON.stringify(goodProfile()));
+    const r = pfc(['report', path, '--out', join(dir, 'out'), '--format', 'svg']);
+    assert.equal(r.code, 0, r.err);
+    const svgPath = join(dir, 'out', 'lab-busbw.svg');
+    assert.match(r.out, new RegExp(`report: ${svgPath.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`));
+    const svg = readFileSync(svgPath, 'utf8');
+    assert.match(svg, /^<svg/);
+    assert.match(svg, /Bus bandwidth against message size: lab/);
+    assert.match(svg, /allReduce/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

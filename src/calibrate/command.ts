@@ -179,7 +179,7 @@ export async function calibrateCommand(argv: string[]): Promise<number> {
     process.stdout.write(`${calibrationTable(profile)}\nprofile: ${out}\n`);
     if (options['no-report'] !== true) {
       const { renderProfileChart } = await import('../report/charts/busbw.js');
-      process.stdout.write(`chart: ${await renderProfileChart(out)}\n`);
+      for (const chart of await renderProfileChart(out)) process.stdout.write(`chart: ${chart}\n`);
     }
     const wrong = rows.reduce((s, r) => s + r.wrong, 0);
     if (wrong > 0) {
