@@ -178,10 +178,14 @@ function measure(spec: CellSpec, backend: Backend, comm: Communicator, strategy:
     const before = comm.log.length;
     strategy.step(step++, timer);
     const { totalMs, phases } = timer.stop();
+    const timed = comm.timings.slice(before);
+    // Real mode: the communication phase is the collectives alone (each timed after a barrier),
+    // not the barrier waits for slower ranks (those stay in the step time only).
+    if (timed.length && timed.every(Number.isFinite)) phases.communication = timed.reduce((a, b) => a + b, 0);
     if (record) {
       phaseSamples.push(phases);
       if (stepRecords.length === 0) stepRecords = comm.log.slice(before);
-      collectiveMs.push(comm.timings.slice(before));
+      collectiveMs.push(timed);
       const used = backend.deviceUsedBytes();
       if (used !== null) deviceUsed = Math.max(deviceUsed ?? 0, used);
       const loss = strategy.loss();
@@ -245,8 +249,6 @@ function measure(spec: CellSpec, backend: Backend, comm: Communicator, strategy:
   const phasesMs = zeroPhases();
   for (const phase of PHASES) phasesMs[phase] = median(phaseSamples.map((p) => p[phase]));
   if (emulated) phasesMs.communication = modeledCommMs;
-  // Real mode: the collectives' own time (each timed alone after a barrier), not the barrier waits.
-  if (measuredComm) phasesMs.communication = measuredComm.totalMs;
   const computeMs = median(computeSamples);
   const totalMs = stepMs.median;
   const last = core().memoryStats(backend.device);
