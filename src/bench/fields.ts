@@ -11,10 +11,10 @@ import { BACKEND_CHOICES } from '../core/backend.js';
 import type { Margin } from '../core/binding.js';
 import { DEFAULT_SGD, MARGINS, STORAGE_DTYPES, UPDATE_KINDS } from '../strategies/config.js';
 import { STRATEGY_NAMES, strategyDescriptors } from '../strategies/registry.js';
-import { resolve } from 'node:path';
 import { INTERCONNECTS } from '../model/comm.js';
-import { isProfilePath, loadProfileFile } from '../model/profile-file.js';
 import type { PublishedFigure } from './results.js';
+import { resolve } from 'node:path';
+import { isProfilePath, loadProfileFile } from '../model/profile-file.js';
 
 export const RUN_MODES = ['single', 'emulate', 'real'] as const;
 
