@@ -158,6 +158,9 @@ test('calibrate without a launcher is one rank: nothing to measure, exit 0, no f
     const bad = pfc(['calibrate', '--max-bytes', '4', '--min-bytes', '8']);
     assert.equal(bad.code, 2);
     assert.match(bad.err, /--max-bytes: expected at least --min-bytes \(8\), got 4/);
+    const folder = pfc(['calibrate', '--out', `${dir}/`]);
+    assert.equal(folder.code, 2);
+    assert.match(folder.err, /--out: '.*\/' is a folder; expected the path of a profile file/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

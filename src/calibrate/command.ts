@@ -119,6 +119,7 @@ export async function calibrateCommand(argv: string[]): Promise<number> {
   const backendChoice = (options.backend as string | undefined) ?? 'auto';
   const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
   const outPath = String(options.out ?? join(packageRoot(), 'reports', `interconnect-${stamp}.json`));
+  if (/[\\/]$/.test(outPath)) throw new UsageError('--out', `'${outPath}' is a folder; expected the path of a profile file (e.g. ${outPath}profile.json)`);
   const quiet = options.quiet === true;
 
   // Ranks come from the launcher; a process started without one is a single rank.
