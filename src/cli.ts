@@ -118,6 +118,15 @@ export async function main(argv: string[]): Promise<number> {
       if (wantsHelp(rest)) return usageLine(`${COMPARE_USAGE}\nexit status: 0 ok, 1 regressed, 3 inconclusive (a slowdown the trials or the GEMM reference cannot carry), 2 bad input`);
       return compareCommand(rest);
     }
+    case 'calibrate': {
+      const { calibrateCommand } = await import('./calibrate/command.js');
+      return calibrateCommand(rest);
+    }
+    case 'fidelity': {
+      const { fidelityCommand, FIDELITY_USAGE } = await import('./calibrate/fidelity.js');
+      if (wantsHelp(rest)) return usageLine(FIDELITY_USAGE);
+      return fidelityCommand(rest);
+    }
     case 'scenarios':
       if (wantsHelp(rest)) return usageLine('pfc-bench scenarios (lists the built-in scenarios)');
       noArguments('scenarios', rest);
@@ -135,7 +144,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(USAGE);
       return 0;
     default: {
-      const commands = ['run', 'report', 'capacity', 'compare', 'scenarios', 'info', 'help'];
+      const commands = ['run', 'report', 'capacity', 'compare', 'calibrate', 'fidelity', 'scenarios', 'info', 'help'];
       throw new UsageError('command', `unknown command '${command}'${suggest(command, commands)}; expected one of ${commands.join(', ')}`);
     }
   }

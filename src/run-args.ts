@@ -60,6 +60,11 @@ Usage:
   pfc-bench capacity [--scenario capacity] [opts] largest identity count per strategy for a --gpu-memory budget
   pfc-bench compare BASELINE.json CURRENT.json [--threshold 1.15] [--memory-tolerance 0] [--json] [--all]
                                                    regression check: exit 0 ok, 1 regressed, 3 inconclusive, 2 bad input
+  pfc-bench calibrate [--max-bytes 256MiB] [--out PROFILE.json]
+                                                   under mpirun/srun: measure the collectives, write an interconnect
+                                                   profile for --interconnect PROFILE.json
+  pfc-bench fidelity REAL.json EMULATED.json [--out FIDELITY.json]
+                                                   modeled vs measured communication, per collective of the step
   pfc-bench scenarios                              list built-in scenarios
   pfc-bench info                                   backends, build and devices
   pfc-bench COMMAND --help                         a command's options

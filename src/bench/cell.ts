@@ -138,6 +138,18 @@ export function runCell(spec: CellSpec, options: RunCellOptions | CellProgress =
   return result;
 }
 
+/**
+ * The measured communication of a real run: per collective of the step (log order), the median
+ * over the measured steps of its time alone, and the median over steps of their sum; undefined
+ * when the communicator does not time its collectives (emulate, single).
+ */
+export function measuredCollectives(records: readonly CollectiveRecord[], perStep: readonly number[][]): { each: number[]; totalMs: number } | undefined {
+  const steps = perStep.filter((ms) => ms.length === records.length && ms.every(Number.isFinite));
+  if (!records.length || !steps.length) return undefined;
+  const each = records.map((_, i) => median(steps.map((ms) => ms[i])));
+  return { each, totalMs: median(steps.map((ms) => ms.reduce((a, b) => a + b, 0))) };
+}
+
 /** A capacity probe: every buffer is allocated under the budget; nothing runs. */
 function allocationResult(spec: CellSpec, backend: Backend, comm: Communicator, strategy: Strategy, started: number): CellResult {
   const stats = core().memoryStats(backend.device);
@@ -158,6 +170,8 @@ function measure(spec: CellSpec, backend: Backend, comm: Communicator, strategy:
   const phaseSamples: PhaseTimes[] = [];
   const losses: number[] = [];
   let stepRecords: CollectiveRecord[] = [];
+  // Real mode: each measured step's collectives timed alone (ms, in log order).
+  const collectiveMs: number[][] = [];
   let step = 0;
   let deviceUsed: number | null = null;
   const measured = spec.steps * spec.trials;
@@ -165,9 +179,14 @@ function measure(spec: CellSpec, backend: Backend, comm: Communicator, strategy:
     const before = comm.log.length;
     strategy.step(step++, timer);
     const { totalMs, phases } = timer.stop();
+    const timed = comm.timings.slice(before);
+    // Real mode: the communication phase is the collectives alone (each timed after a barrier),
+    // not the barrier waits for slower ranks (those stay in the step time only).
+    if (timed.length && timed.every(Number.isFinite)) phases.communication = timed.reduce((a, b) => a + b, 0);
     if (record) {
       phaseSamples.push(phases);
       if (stepRecords.length === 0) stepRecords = comm.log.slice(before);
+      collectiveMs.push(timed);
       const used = backend.deviceUsedBytes();
       if (used !== null) deviceUsed = Math.max(deviceUsed ?? 0, used);
       const loss = strategy.loss();
@@ -222,6 +241,7 @@ function measure(spec: CellSpec, backend: Backend, comm: Communicator, strategy:
   const emulated = spec.mode === 'emulate';
   const profile = interconnect(spec.interconnect, spec.gpusPerNode || undefined);
   const modeledCommMs = emulated ? modeledMilliseconds(stepRecords, profile) : 0;
+  const measuredComm = measuredCollectives(stepRecords, collectiveMs);
   // The one step time. In emulate mode the measured 'communication' phase is local copies and
   // synthesis of the peers' rows: each step's is replaced by the modeled time of the real
   // collectives, so every step counts exactly one communication time.
@@ -264,7 +284,13 @@ function measure(spec: CellSpec, backend: Backend, comm: Communicator, strategy:
       bytesPerStep: work.bytes,
       achievedGflops: work.flops / (computeMs / 1000) / 1e9,
     },
-    communication: { collectives: stepRecords, profile: profile.name, modeledMs: modeledCommMs },
+    communication: {
+      collectives: stepRecords,
+      profile: profile.name,
+      interconnect: profile,
+      modeledMs: modeledCommMs,
+      ...(measuredComm ? { measuredMs: measuredComm.totalMs, measuredMsEach: measuredComm.each } : {}),
+    },
     activeCentres: strategy.activeCentres(),
     ...(losses.length ? { loss: losses.reduce((a, b) => a + b, 0) / losses.length } : {}),
   };

@@ -13,6 +13,8 @@ import { DEFAULT_SGD, MARGINS, STORAGE_DTYPES, UPDATE_KINDS } from '../strategie
 import { STRATEGY_NAMES } from '../strategies/registry.js';
 import { INTERCONNECTS } from '../model/comm.js';
 import type { PublishedFigure } from './results.js';
+import { resolve } from 'node:path';
+import { isProfilePath, loadProfileFile } from '../model/profile-file.js';
 
 export const RUN_MODES = ['single', 'emulate', 'real'] as const;
 
@@ -146,6 +148,15 @@ function parsePublished(value: unknown, option: string): PublishedFigure {
   return p as unknown as PublishedFigure;
 }
 
+/** A built-in profile name, or a profile file (checked now; kept as its absolute path so every process finds it). */
+function parseInterconnect(value: unknown, option: string): string {
+  if (typeof value === 'string' && !(value in INTERCONNECTS) && isProfilePath(value)) {
+    loadProfileFile(value);
+    return resolve(value);
+  }
+  return parseChoice(() => Object.keys(INTERCONNECTS))(value, option) as string;
+}
+
 function field(key: string, flag: string | null, type: Field['type'], def: unknown, sweep: boolean, help: string, parse: Field['parse']): Field {
   return { key, flag, type, default: def, sweep, help, parse };
 }
@@ -167,7 +178,7 @@ export const CELL_FIELDS: readonly Field[] = [
   field('steps', 'steps', 'integer', 3, false, 'measured steps per trial', parseInteger(1)),
   field('warmup', 'warmup', 'integer', 1, false, 'discarded warm-up steps', parseInteger(0)),
   field('trials', 'trials', 'integer', 1, false, 'trials (compare needs at least 3)', parseInteger(1)),
-  field('interconnect', 'interconnect', 'string', 'pcie-gen3', true, `communication model profile: ${Object.keys(INTERCONNECTS).join(' | ')}`, parseChoice(() => Object.keys(INTERCONNECTS))),
+  field('interconnect', 'interconnect', 'string', 'pcie-gen3', true, `communication model profile: ${Object.keys(INTERCONNECTS).join(' | ')} | a profile FILE from pfc-bench calibrate`, parseInterconnect),
   field('gpusPerNode', 'gpus-per-node', 'integer', 0, false, 'GPUs per node for the communication model (0: the profile default, 8)', parseInteger(0)),
   field('gpuMemory', 'gpu-memory', 'integer', 0, true, 'per-GPU memory budget, e.g. 11GiB (0: none; allocations past it are out of memory)', (v, o) => parseBytes(o, v)),
   field('seed', 'seed', 'integer', 1, true, 'random seed; same seed, same samples', parseInteger(0)),

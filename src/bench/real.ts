@@ -104,7 +104,7 @@ function decode(words: Int32Array, start: number, count: number): (number | null
 }
 
 /** Every rank's text, on every rank (UTF-8 bytes as int32 words, padded to the longest). */
-function gatherTexts(text: string, size: number): string[] {
+export function gatherTexts(text: string, size: number): string[] {
   const bytes = Buffer.from(text, 'utf8');
   const lengths = allGatherInt32(Int32Array.of(bytes.length), size);
   const longest = Math.max(1, ...lengths);

@@ -6,6 +6,7 @@ import type { BytesByCategory } from '../core/binding.js';
 import type { PhaseTimes } from '../core/backend.js';
 import type { CollectiveRecord } from '../comm/communicator.js';
 import type { FcConfig } from '../strategies/config.js';
+import type { InterconnectProfile } from '../model/comm.js';
 
 export const RESULTS_SCHEMA = 'pfc-bench/results';
 /** 2: one step time (stepMs includes exactly one communication time); statuses killed, timeout. */
@@ -78,7 +79,11 @@ export interface CellResult {
      * collectives). The table, progress, reports, charts and images/s all use it.
      */
     stepMs: Spread;
-    /** Median per phase; 'communication' is the same one communication time (measured or modeled). */
+    /**
+     * Median per phase; 'communication' is the one communication time: modeled (emulate) or
+     * measured (real: the collectives alone, each after a barrier, so waits for a slower rank
+     * are in the step time but in no phase).
+     */
     phasesMs: PhaseTimes;
     /** Which communication time stepMs includes. */
     communication: 'measured' | 'modeled';
@@ -120,8 +125,16 @@ export interface CellResult {
   };
   communication?: {
     collectives: CollectiveRecord[];
+    /** The profile's name, and its content (a profile file's fitted values, path and SHA-256). */
     profile: string;
+    interconnect?: InterconnectProfile;
     modeledMs: number;
+    /**
+     * Real mode: the collectives' own time per step (each timed alone after a barrier, as
+     * nccl-tests does; median over steps of their sum), and per collective (collectives' order).
+     */
+    measuredMs?: number;
+    measuredMsEach?: number[];
   };
   activeCentres?: number;
   /** The capacity search's answer for this cell's strategy, GPUs and memory budget. */

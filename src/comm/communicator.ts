@@ -3,6 +3,7 @@
  * Byte counts follow nccl-tests: all-gather counts the gathered (receive) buffer,
  * reduce-scatter the full (send) buffer, all-reduce and broadcast the buffer itself.
  */
+import { performance } from 'node:perf_hooks';
 import type { NativeTensor, DType } from '../core/binding.js';
 
 export type CollectiveKind = 'allGather' | 'allReduce' | 'reduceScatter' | 'broadcast';
@@ -28,6 +29,13 @@ export interface Communicator {
   /** True when collectives really move data between processes. */
   readonly sendsData: boolean;
   readonly log: CollectiveRecord[];
+  /**
+   * Milliseconds of each logged collective alone (index = its index in log), where the
+   * communicator times them (real mode); NaN where it does not.
+   */
+  readonly timings: number[];
+  /** Time each collective alone after a barrier (real mode); calibrate turns it off to time loops. */
+  synchronizedTiming: boolean;
   /** recv (size * send.rows rows) <- every rank's send, in rank order. */
   allGather(send: NativeTensor, recv: NativeTensor, label: string, synthesize?: PeerSynthesizer): void;
   allReduce(tensor: NativeTensor, op: ReduceOp, label: string): void;
@@ -49,15 +57,44 @@ export abstract class RecordingCommunicator implements Communicator {
   abstract readonly kind: CommunicatorKind;
   abstract readonly sendsData: boolean;
   readonly log: CollectiveRecord[] = [];
+  readonly timings: number[] = [];
+  /**
+   * Time every collective as nccl-tests does: the ranks meet in a barrier first, so the time
+   * is the collective's own and not a wait for a slower rank, then the host clock runs until
+   * the result is there (the device synchronized). Real communicators turn it on.
+   */
+  synchronizedTiming = false;
 
   constructor(
     readonly rank: number,
     readonly size: number,
   ) {}
 
-  protected record(kind: CollectiveKind, label: string, bytes: number, op?: ReduceOp): void {
+  protected record(kind: CollectiveKind, label: string, bytes: number, op?: ReduceOp, ms = NaN): void {
     this.log.push(op ? { kind, op, label, bytes, ranks: this.size } : { kind, label, bytes, ranks: this.size });
+    this.timings.push(ms);
   }
+
+  /** Runs one collective; its milliseconds when synchronizedTiming is on, else NaN. */
+  protected timed(run: () => void): number {
+    if (!this.synchronizedTiming) {
+      run();
+      return NaN;
+    }
+    this.syncRanks();
+    const start = performance.now();
+    run();
+    this.syncDevice();
+    return performance.now() - start;
+  }
+
+  /** Every rank here, with its device idle (the barrier before a timed collective). */
+  protected syncRanks(): void {
+    this.barrier();
+  }
+
+  /** Waits for the device's queued work (GPU communicators). */
+  protected syncDevice(): void {}
 
   protected checkGather(send: NativeTensor, recv: NativeTensor): void {
     if (recv.rows !== send.rows * this.size || recv.cols !== send.cols || recv.dtype !== send.dtype) {

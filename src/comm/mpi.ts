@@ -101,31 +101,33 @@ export class MpiCommunicator extends RecordingCommunicator {
   readonly sendsData = true;
   readonly version: string;
 
-  constructor(info: MpiInitInfo = mpiWorld()) {
+  /** `timed`: each collective timed alone after a barrier (real mode's measured communication). */
+  constructor(info: MpiInitInfo = mpiWorld(), timed = false) {
     super(info.rank, info.size);
     this.version = info.version;
+    this.synchronizedTiming = timed;
   }
 
   allGather(send: NativeTensor, recv: NativeTensor, label: string, _synthesize?: PeerSynthesizer): void {
     this.checkGather(send, recv);
-    core().mpiAllGather(send, recv);
-    this.record('allGather', label, tensorBytes(recv));
+    const ms = this.timed(() => core().mpiAllGather(send, recv));
+    this.record('allGather', label, tensorBytes(recv), undefined, ms);
   }
 
   allReduce(tensor: NativeTensor, op: ReduceOp, label: string): void {
-    core().mpiAllReduce(tensor, op);
-    this.record('allReduce', label, tensorBytes(tensor), op);
+    const ms = this.timed(() => core().mpiAllReduce(tensor, op));
+    this.record('allReduce', label, tensorBytes(tensor), op, ms);
   }
 
   reduceScatter(send: NativeTensor, recv: NativeTensor, label: string): void {
     this.checkScatter(send, recv);
-    core().mpiReduceScatter(send, recv);
-    this.record('reduceScatter', label, tensorBytes(send));
+    const ms = this.timed(() => core().mpiReduceScatter(send, recv));
+    this.record('reduceScatter', label, tensorBytes(send), undefined, ms);
   }
 
   broadcast(tensor: NativeTensor, root: number, label: string): void {
-    core().mpiBroadcast(tensor, root);
-    this.record('broadcast', label, tensorBytes(tensor));
+    const ms = this.timed(() => core().mpiBroadcast(tensor, root));
+    this.record('broadcast', label, tensorBytes(tensor), undefined, ms);
   }
 
   barrier(): void {
@@ -146,7 +148,7 @@ function register(): void {
     if (spec.ranks !== info.size) {
       throw new UsageError('--gpus', `${spec.ranks} does not equal the MPI world size ${info.size}; in real mode --gpus must be the number of ranks mpirun/srun started`);
     }
-    return new MpiCommunicator(info);
+    return new MpiCommunicator(info, true);
   });
 }
 

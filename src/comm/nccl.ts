@@ -24,31 +24,44 @@ export class NcclCommunicator extends RecordingCommunicator {
   readonly sendsData = true;
   private handle: number;
 
-  constructor(rank: number, size: number, uniqueId: Uint8Array) {
+  /** `withMpi`: the ranks can meet in an MPI barrier (needed to time collectives alone). */
+  constructor(rank: number, size: number, uniqueId: Uint8Array, private readonly withMpi = false) {
     super(rank, size);
     this.handle = core().ncclInit!(rank, size, uniqueId);
+    this.synchronizedTiming = true;
   }
 
   allGather(send: NativeTensor, recv: NativeTensor, label: string, _synthesize?: PeerSynthesizer): void {
     this.checkGather(send, recv);
-    core().ncclAllGather!(this.handle, send, recv);
-    this.record('allGather', label, tensorBytes(recv));
+    const ms = this.timed(() => core().ncclAllGather!(this.handle, send, recv));
+    this.record('allGather', label, tensorBytes(recv), undefined, ms);
   }
 
   allReduce(tensor: NativeTensor, op: ReduceOp, label: string): void {
-    core().ncclAllReduce!(this.handle, tensor, op);
-    this.record('allReduce', label, tensorBytes(tensor), op);
+    const ms = this.timed(() => core().ncclAllReduce!(this.handle, tensor, op));
+    this.record('allReduce', label, tensorBytes(tensor), op, ms);
   }
 
   reduceScatter(send: NativeTensor, recv: NativeTensor, label: string): void {
     this.checkScatter(send, recv);
-    core().ncclReduceScatter!(this.handle, send, recv);
-    this.record('reduceScatter', label, tensorBytes(send));
+    const ms = this.timed(() => core().ncclReduceScatter!(this.handle, send, recv));
+    this.record('reduceScatter', label, tensorBytes(send), undefined, ms);
   }
 
   broadcast(tensor: NativeTensor, root: number, label: string): void {
-    core().ncclBroadcast!(this.handle, tensor, root);
-    this.record('broadcast', label, tensorBytes(tensor));
+    const ms = this.timed(() => core().ncclBroadcast!(this.handle, tensor, root));
+    this.record('broadcast', label, tensorBytes(tensor), undefined, ms);
+  }
+
+  // Not run here (no GPU on the machine this was written on): the stream drained, then MPI's
+  // barrier, so every rank starts the timed collective together with an idle device.
+  protected syncRanks(): void {
+    core().synchronize('cuda');
+    if (this.withMpi) core().mpiBarrier();
+  }
+
+  protected syncDevice(): void {
+    core().synchronize('cuda');
   }
 
   barrier(): void {
@@ -84,7 +97,7 @@ function register(): void {
     }
     native.cudaSelectDevice!(localRank());
     const id = size === 1 ? native.ncclNewUniqueId!() : broadcastUniqueId(rank);
-    return new NcclCommunicator(rank, size, id);
+    return new NcclCommunicator(rank, size, id, withMpi);
   });
 }
 

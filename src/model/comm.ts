@@ -4,10 +4,13 @@
  *   all-gather / reduce-scatter of n bytes (the full buffer): (N-1) alpha + (N-1)/N n / bw
  *   all-reduce:                                            2(N-1) alpha + 2(N-1)/N n / bw
  *   broadcast:                                              (N-1) alpha + n / bw
- * A ring that leaves the node is limited by the node's network bandwidth.
+ * A ring that leaves the node is limited by the node's network bandwidth. A calibrated profile
+ * (`pfc-bench calibrate`, model/profile-file.ts) carries its own alpha and bus bandwidth per
+ * collective, fitted from measurements; they replace the profile-wide ones for that collective.
  */
 import { UsageError, suggest } from '../core/errors.js';
-import type { CollectiveRecord } from '../comm/communicator.js';
+import type { CollectiveKind, CollectiveRecord } from '../comm/communicator.js';
+import { isProfilePath, loadProfileFile } from './profile-file.js';
 
 export interface InterconnectProfile {
   name: string;
@@ -19,6 +22,15 @@ export interface InterconnectProfile {
   /** Network bandwidth per node (all its NICs), bytes/s. */
   interNodeBandwidth: number;
   gpusPerNode: number;
+  /** Fitted per collective (a calibrated profile): per-hop alpha (s) and bus bandwidth (bytes/s). */
+  collectives?: Partial<Record<CollectiveKind, CollectiveFit>>;
+  /** The file a profile was read from (absolute path), with its SHA-256. */
+  file?: { path: string; sha256: string };
+}
+
+export interface CollectiveFit {
+  alpha: number;
+  busBandwidth: number;
 }
 
 const GB = 1e9;
@@ -74,11 +86,12 @@ export const INTERCONNECTS: Record<string, InterconnectProfile> = {
   },
 };
 
+/** A built-in profile by name, or a profile file (a path: has a slash or ends in .json). */
 export function interconnect(name: string, gpusPerNode?: number): InterconnectProfile {
-  const profile = INTERCONNECTS[name];
+  const profile = INTERCONNECTS[name] ?? (isProfilePath(name) ? loadProfileFile(name) : undefined);
   if (!profile) {
     const names = Object.keys(INTERCONNECTS);
-    throw new UsageError('--interconnect', `unknown profile '${name}'; expected one of ${names.join(', ')}${suggest(name, names)}`);
+    throw new UsageError('--interconnect', `unknown profile '${name}'; expected one of ${names.join(', ')} or a profile file from 'pfc-bench calibrate'${suggest(name, names)}`);
   }
   return gpusPerNode ? { ...profile, gpusPerNode } : profile;
 }
@@ -91,16 +104,27 @@ export function busBandwidth(profile: InterconnectProfile, ranks: number): numbe
 export function collectiveSeconds(record: CollectiveRecord, profile: InterconnectProfile): number {
   const N = record.ranks;
   if (N <= 1) return 0;
-  const bw = busBandwidth(profile, N);
-  const n = record.bytes;
-  switch (record.kind) {
+  const fit = profile.collectives?.[record.kind];
+  const bw = fit ? fit.busBandwidth : busBandwidth(profile, N);
+  const alpha = fit ? fit.alpha : profile.alpha;
+  return ringHops(record.kind, N) * alpha + busFactor(record.kind, N) * (record.bytes / bw);
+}
+
+/** Latency terms of the ring: N-1 steps, twice for an all-reduce (reduce-scatter + all-gather). */
+export function ringHops(kind: CollectiveKind, ranks: number): number {
+  return kind === 'allReduce' ? 2 * (ranks - 1) : ranks - 1;
+}
+
+/** nccl-tests' bus-bandwidth factor (doc/PERFORMANCE.md): busbw = algbw x factor. */
+export function busFactor(kind: CollectiveKind, ranks: number): number {
+  switch (kind) {
+    case 'allReduce':
+      return (2 * (ranks - 1)) / ranks;
     case 'allGather':
     case 'reduceScatter':
-      return (N - 1) * profile.alpha + ((N - 1) / N) * (n / bw);
-    case 'allReduce':
-      return 2 * (N - 1) * profile.alpha + ((2 * (N - 1)) / N) * (n / bw);
+      return (ranks - 1) / ranks;
     case 'broadcast':
-      return (N - 1) * profile.alpha + n / bw;
+      return 1;
   }
 }
 

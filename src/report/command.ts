@@ -6,7 +6,7 @@ import { UsageError, suggest } from '../core/errors.js';
 import { parseOptions, type OptionSpec } from '../options.js';
 import { REPORT_FORMATS, renderReport, type ReportFormat } from './hook.js';
 
-export const REPORT_USAGE = 'pfc-bench report RESULTS.json [...more] [--out DIR] [--format html,md,csv,svg,png]';
+export const REPORT_USAGE = 'pfc-bench report RESULTS.json|PROFILE.json [...more] [--out DIR] [--format html,md,csv,svg,png]';
 
 const OPTIONS: Record<string, OptionSpec> = {
   out: { kind: 'string', help: 'the output folder' },
@@ -40,6 +40,14 @@ export function parseReportArgs(argv: readonly string[]): ReportArgs {
 
 export async function reportCommand(argv: readonly string[]): Promise<number> {
   const args = parseReportArgs(argv);
+  // Interconnect profiles (pfc-bench calibrate) are drawn as their busbw chart.
+  const { isProfileFile, renderProfileChart } = await import('./charts/busbw.js');
+  const profiles = args.paths.filter(isProfileFile);
+  for (const profile of profiles) {
+    for (const path of await renderProfileChart(profile, { outDir: args.outDir, png: args.formats.includes('png') })) process.stdout.write(`report: ${path}\n`);
+  }
+  args.paths = args.paths.filter((p) => !profiles.includes(p));
+  if (!args.paths.length) return 0;
   let output;
   try {
     output = await renderReport(args.paths, {

@@ -49,6 +49,7 @@ const COLUMNS: [string, (cell: CellResult, file: LoadedResults) => Value][] = [
   ['step_ms_p90', (c) => c.timing?.stepMs.p90],
   ['step_ms_max', (c) => c.timing?.stepMs.max],
   ['modeled_comm_ms', (c) => c.timing?.modeledCommMs],
+  ['measured_comm_ms', (c) => c.communication?.measuredMs],
   ['total_ms', (c) => c.timing?.totalMs],
   ['images_per_second', (c) => c.timing?.imagesPerSecond],
   ['time_modeled', (c) => c.timing?.modeled],

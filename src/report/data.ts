@@ -81,12 +81,18 @@ export function uniqueNames(names: string[]): string[] {
   });
 }
 
+/** The interconnect profile a cell was modeled with: its name, and the file it came from (calibrated). */
+function profileLabel(cell: CellResult): string {
+  const p = cell.communication?.interconnect;
+  return p?.file ? `${p.name}, profile ${basename(p.file.path)}` : cell.spec.interconnect;
+}
+
 /** How a cell's figures were obtained, in words (empty when everything was measured for real). */
 /** How a cell's step time was obtained, including which communication time it counts. */
 export function provenance(cell: CellResult): string {
-  if (cell.spec.mode === 'emulate') return `emulated rank ${cell.spec.rank} of ${cell.spec.ranks}; communication modeled (${cell.spec.interconnect})`;
+  if (cell.spec.mode === 'emulate') return `emulated rank ${cell.spec.rank} of ${cell.spec.ranks}; communication modeled (${profileLabel(cell)})`;
   if (cell.timing?.modeled) return 'communication modeled';
-  if (cell.spec.mode === 'real' && cell.spec.ranks > 1) return `${cell.spec.ranks} ranks; communication measured`;
+  if (cell.spec.mode === 'real' && cell.spec.ranks > 1) return `${cell.spec.ranks} ranks; communication measured (each collective alone, after a barrier)`;
   return '';
 }
 

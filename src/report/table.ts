@@ -35,7 +35,12 @@ export function resultsTable(cells: readonly CellResult[]): string {
     ]);
   }
   const anyModeled = cells.some((c) => c.timing?.modeled);
-  return pad(rows) + (anyModeled ? '\n* includes modeled communication (emulated rank; collectives not sent): Step ms counts the modeled, not the measured, communication' : '');
+  const anyMeasured = cells.some((c) => c.communication?.measuredMs !== undefined);
+  return (
+    pad(rows) +
+    (anyModeled ? '\n* includes modeled communication (emulated rank; collectives not sent): Step ms counts the modeled, not the measured, communication' : '') +
+    (anyMeasured ? '\nComm ms without *: measured, each collective of the step timed alone after a barrier (waits for slower ranks are in Step ms only)' : '')
+  );
 }
 
 /** Capacity answers: largest identity count per strategy, GPUs and budget. */
