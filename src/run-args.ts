@@ -66,7 +66,7 @@ Usage:
   pfc-bench fidelity REAL.json EMULATED.json [--out FIDELITY.json]
                                                    modeled vs measured communication, per collective of the step
   pfc-bench scenarios                              list built-in scenarios
-  pfc-bench info                                   backends, build and devices
+  pfc-bench info [--json]                          build, CUDA device, each run-time library (found, file, version)
   pfc-bench COMMAND --help                         a command's options
 `;
 
