@@ -37,9 +37,11 @@ const char* deviceErrorMessage(int code) {
     case kDevErrGatherIndex: return "gatherRows: an index is out of range (found on the device)";
     case kDevErrScatterIndex: return "scatterAddRows: an index is out of range (found on the device)";
     case kDevErrNormalizeIndex: return "normalizeRows: an index is out of range (found on the device)";
-    case kDevErrMarginLabel: return "marginLogits: a label is outside the active centres (found on the device)";
+    case kDevErrMarginLabel: return "marginSoftmaxStats: a label is outside the active centres (found on the device)";
     case kDevErrSgdIndices:
-      return "sgdUpdate: indices must be sorted, unique and inside the shard (found on the device)";
+      // Also set by sgdCatchUp and normalizeRows' catch-up, which report a row ahead of the step with it.
+      return "sgdUpdate / sgdCatchUp / normalizeRows (catch-up): indices must be sorted, unique and inside the shard, "
+             "and no row may be ahead of the step (found on the device)";
     default: return "a CUDA kernel reported an invalid input (found on the device)";
   }
 }
