@@ -49,6 +49,26 @@ for (const [marginName, margin] of Object.entries({ cosface: MARGINS.cosface, ar
   }
 }
 
+// issue 14: the logit-free step against the same float64 reference, with tiles that do not
+// divide the active count (5 of 37; 4 of Partial FC's ~11) and tiles of one column.
+for (const [marginName, margin] of Object.entries({ cosface: MARGINS.cosface, arcface: MARGINS.arcface, sphereface: MARGINS.sphereface, combined: MARGINS.combined })) {
+  for (const tile of [1, 5]) {
+    test(`model parallel, fused logits (tile ${tile}), matches the float64 full softmax (${marginName})`, () => {
+      checkAgainstReference({ strategy: 'model-parallel', margin, logits: 'fused', tile });
+    });
+    for (const update of ['sparse', 'dense', 'lazy-dense'] as const) {
+      test(`partial-fc rate 0.3 ${update}, fused logits (tile ${tile === 5 ? 4 : tile}), matches the float64 reference (${marginName})`, () => {
+        checkAgainstReference({ strategy: 'partial-fc', sampleRate: 0.3, update, margin, logits: 'fused', tile: tile === 5 ? 4 : tile });
+      });
+    }
+  }
+}
+
+test('odd shapes, fused logits: D = 1 with a batch of 1 (tile 2 of 3), D = 5 with 101 classes (tile 3)', () => {
+  checkAgainstReference({ strategy: 'model-parallel', classes: 3, dim: 1, batch: 1, logits: 'fused', tile: 2 }, 1e-3);
+  checkAgainstReference({ strategy: 'partial-fc', classes: 101, dim: 5, batch: 2, sampleRate: 0.05, update: 'dense', logits: 'fused', tile: 3 }, 1e-3);
+});
+
 // With D <= 5 every cosine is near +-1 and the s = 64 softmax saturates: looser gradient bound.
 test('odd shapes: D = 1 with a batch of 1, and D = 5 with 101 classes', () => {
   checkAgainstReference({ strategy: 'model-parallel', classes: 3, dim: 1, batch: 1 }, 1e-3);

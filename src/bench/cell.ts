@@ -60,9 +60,15 @@ export function cellId(spec: CellSpec): string {
     spec.mode,
     `r${spec.rank}`,
     spec.memoryBudget ? `budget${spec.memoryBudget}` : '',
+    spec.logits === 'fused' ? `fused${spec.tile ? `T${spec.tile}` : ''}` : '', // issue 14; materialized ids unchanged
   ]
     .filter(Boolean)
     .join('|');
+}
+
+/** The GEMMs a step cannot do without: 4 when the logits are recomputed (--logits fused). */
+function floorGemms(spec: CellSpec): 3 | 4 {
+  return spec.logits === 'fused' ? 4 : 3;
 }
 
 export interface CellProgress {
@@ -106,7 +112,7 @@ export function runCell(spec: CellSpec, progress?: CellProgress): CellResult {
     result.reference = { gemmMs: spread(trials.map((t) => t.gemmMs)), stepOverGemm: median(ratios) };
   } else {
     const rows = spec.strategy === 'data-parallel' ? spec.batch / spec.ranks : spec.batch;
-    const gemmMs = measureGemmFloor(backend, rows, result.activeCentres ?? 0, spec.dim, spec.dtype, Math.max(2, spec.steps));
+    const gemmMs = measureGemmFloor(backend, rows, result.activeCentres ?? 0, spec.dim, spec.dtype, Math.max(2, spec.steps), floorGemms(spec));
     const computeMs = result.timing!.totalMs - result.timing!.modeledCommMs;
     result.reference = { gemmMs, stepOverGemm: computeMs / gemmMs.median };
   }
@@ -175,7 +181,7 @@ function measure(spec: CellSpec, backend: Backend, comm: Communicator, strategy:
       try {
         core().setMemoryBudget(backend.device, 0);
         const rows = spec.strategy === 'data-parallel' ? spec.batch / spec.ranks : spec.batch;
-        gemmMs = measureGemmFloor(backend, rows, strategy.activeCentres(), spec.dim, spec.dtype, Math.max(2, spec.steps)).median;
+        gemmMs = measureGemmFloor(backend, rows, strategy.activeCentres(), spec.dim, spec.dtype, Math.max(2, spec.steps), floorGemms(spec)).median;
       } catch {
         trialReference = false; // no room for it next to the strategy: compare falls back to the cell's reference
       } finally {

@@ -8,7 +8,7 @@ import { basename, join } from 'node:path';
 import { packageRoot } from '../core/binding.js';
 import { UsageError, suggest } from '../core/errors.js';
 import { BACKEND_CHOICES } from '../core/backend.js';
-import { MARGINS, STRATEGY_NAMES, UPDATE_KINDS, STORAGE_DTYPES, DEFAULT_SGD, requireChoice, validateFcConfig } from '../strategies/config.js';
+import { MARGINS, STRATEGY_NAMES, UPDATE_KINDS, STORAGE_DTYPES, DEFAULT_SGD, LOGITS_KINDS, requireChoice, validateFcConfig } from '../strategies/config.js';
 import { INTERCONNECTS } from '../model/comm.js';
 import type { CellSpec, PublishedFigure, RunMode } from './results.js';
 
@@ -23,6 +23,9 @@ export interface CellFields {
   dim?: number;
   sampleRate?: number;
   update?: string;
+  /** issue 14: materialized (default) | fused, and fused's tile (0: from the scratch budget). */
+  logits?: string;
+  tile?: number;
   margin?: string | { s: number; m1: number; m2: number; m3: number };
   dtype?: string;
   mode?: string;
@@ -46,7 +49,7 @@ export interface CellFields {
 export const FIELD_NAMES = [
   'strategy', 'classes', 'gpus', 'batch', 'dim', 'sampleRate', 'update', 'margin', 'dtype', 'mode', 'rank', 'backend',
   'steps', 'warmup', 'trials', 'interconnect', 'gpusPerNode', 'gpuMemory', 'seed', 'threads', 'lr', 'momentum',
-  'weightDecay', 'label', 'published',
+  'weightDecay', 'label', 'published', 'logits', 'tile',
 ] as const;
 
 export const BUILTIN_DEFAULTS: Required<Omit<CellFields, 'published' | 'label'>> & { label: string } = {
@@ -57,6 +60,8 @@ export const BUILTIN_DEFAULTS: Required<Omit<CellFields, 'published' | 'label'>>
   dim: 512,
   sampleRate: 0.1,
   update: 'sparse',
+  logits: 'materialized',
+  tile: 0,
   margin: 'cosface',
   dtype: 'fp32',
   mode: 'emulate',
@@ -203,6 +208,17 @@ export function resolveMargin(value: CellFields['margin']): CellSpec['margin'] {
   throw new UsageError('--margin', 'expected a margin name or {s, m1, m2, m3}');
 }
 
+/** issue 14: --logits and --tile; a materialized spec carries neither (its results are unchanged). */
+function fusedLogitsFields(f: CellFields): { logits?: 'fused'; tile?: number } {
+  const logits = requireChoice('--logits', String(f.logits ?? 'materialized'), LOGITS_KINDS);
+  const tile = requireInt('--tile', f.tile ?? 0, 0);
+  if (logits === 'materialized') {
+    if (tile > 0) throw new UsageError('--tile', 'a tile applies only with --logits fused');
+    return {};
+  }
+  return { logits, tile };
+}
+
 /** Turns user fields into a validated CellSpec; every error names the option. */
 export function resolveCell(f: CellFields): CellSpec {
   const strategy = requireChoice('--strategy', String(f.strategy), STRATEGY_NAMES);
@@ -227,6 +243,7 @@ export function resolveCell(f: CellFields): CellSpec {
     sgd: { lr: requireNumber('--lr', f.lr), momentum: requireNumber('--momentum', f.momentum), weightDecay: requireNumber('--weight-decay', f.weightDecay) },
     seed: requireInt('--seed', f.seed, 0),
     dtype: requireChoice('--dtype', String(f.dtype), STORAGE_DTYPES),
+    ...fusedLogitsFields(f),
   });
   const rank = requireInt('--rank', f.rank, 0);
   if (rank >= ranks) throw new UsageError('--rank', `rank ${rank} is outside 0..${ranks - 1} for ${ranks} GPUs`);

@@ -13,7 +13,7 @@ export function resultsTable(cells: readonly CellResult[]): string {
   const rows = [['Setting', 'Method', 'GPUs', 'Batch', 'Memory/MB', 'Model/MB', 'Step ms', 'p10-p90 ms', 'Comm ms', 'img/s', 'x GEMMs', 'Status']];
   for (const cell of cells) {
     const s = cell.spec;
-    const method = s.strategy === 'partial-fc' ? `partial-fc ${s.sampleRate} ${s.update}${s.update === 'lazy-dense' ? ' (ours)' : ''}` : s.strategy;
+    const method = (s.strategy === 'partial-fc' ? `partial-fc ${s.sampleRate} ${s.update}${s.update === 'lazy-dense' ? ' (ours)' : ''}` : s.strategy) + (s.logits === 'fused' ? ' fused' : '');
     const t = cell.timing;
     const m = cell.memory;
     const modeled = t?.modeled ? '*' : '';

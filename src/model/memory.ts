@@ -4,7 +4,7 @@
  * it beside the measured figure, and the capacity search uses it to bracket the answer.
  */
 import { MEMORY_CATEGORIES, type BytesByCategory } from '../core/binding.js';
-import { alignedColumns, localBatch, shardOf, type FcConfig } from '../strategies/config.js';
+import { alignedColumns, fusedTileColumns, localBatch, shardOf, type FcConfig } from '../strategies/config.js';
 import { sampledCapacity } from '../strategies/partial-fc.js';
 
 const STORAGE_BYTES = { fp32: 4, bf16: 2, fp16: 2 } as const;
@@ -50,7 +50,19 @@ export function modelMemory(config: FcConfig, rank: number): BytesByCategory {
   m.activeCentres = ld * D * s + A * f;
   m.weightGrad = ld * D * f;
   m.logits = B * ld * s;
+  if (config.logits === 'fused') Object.assign(m, fusedLogitsMemory(config, A));
   return m;
+}
+
+/**
+ * --logits fused (issue 14): the categories that shrink to one tile of T active centres; the
+ * rest is the materialized step's. The logits category is the B x T scratch.
+ */
+export function fusedLogitsMemory(config: FcConfig, active: number): Pick<BytesByCategory, 'activeCentres' | 'weightGrad' | 'logits'> {
+  const s = STORAGE_BYTES[config.dtype];
+  const T = fusedTileColumns(config, active);
+  const ld = alignedColumns(T);
+  return { activeCentres: ld * config.dim * s + T * 4, weightGrad: ld * config.dim * 4, logits: config.batch * ld * s };
 }
 
 /** The rank with the largest model total (rank 0 holds the largest shard). */

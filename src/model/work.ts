@@ -1,5 +1,6 @@
 /**
- * FLOPs and bytes of one FC step from its shapes: the three GEMMs (2 B A D each), and the
+ * FLOPs and bytes of one FC step from its shapes: the three GEMMs (2 B A D each; four with
+ * --logits fused, the logits recomputed), and the
  * memory-bound passes over logits (statistics: read; gradient: read + write) and centres.
  */
 import { localBatch, type FcConfig } from '../strategies/config.js';
@@ -15,10 +16,12 @@ export function stepWork(config: FcConfig, activeCentres: number, shardSize: num
   const A = activeCentres;
   const D = config.dim;
   const s = config.dtype === 'fp32' ? 4 : 2;
-  const gemmFlops = 3 * 2 * rows * A * D;
+  // fused (logit-free): a fourth GEMM recomputes the logits in the gradient pass.
+  const gemms = config.logits === 'fused' ? 4 : 3;
+  const gemmFlops = gemms * 2 * rows * A * D;
   const elementwiseFlops = 2 * 6 * rows * A;
   const logitsBytes = 3 * rows * A * s;
-  const gemmBytes = 3 * (rows * D + A * D) * s + rows * A * s * 3;
+  const gemmBytes = gemms * (rows * D + A * D) * s + rows * A * s * gemms;
   const updatedRows = config.update === 'dense' || config.strategy !== 'partial-fc' ? shardSize : A;
   // lazy-dense: the active rows are read and written twice (catch-up, then the update).
   const passes = config.update === 'lazy-dense' && config.strategy === 'partial-fc' ? 2 : 1;

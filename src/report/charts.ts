@@ -50,7 +50,7 @@ const CONFIG = {
   text: { fontSize: 10.5 },
 } as const;
 
-const METHOD_COLOURS = { dp: '#59a14f', mp: '#4e79a7', pfc: ['#f28e2b', '#e15759', '#b07aa1', '#edc948', '#9c755f', '#76b7b2'] };
+const METHOD_COLOURS = { dp: '#59a14f', mp: '#4e79a7', mpFused: '#a0cbe8', pfc: ['#f28e2b', '#e15759', '#b07aa1', '#edc948', '#9c755f', '#76b7b2'] };
 
 /** A colour per method, the same in every chart: model parallel blue, Partial FC warm colours. */
 function methodScale(cells: readonly ReportCell[]): { domain: string[]; range: string[] } {
@@ -61,7 +61,7 @@ function methodScale(cells: readonly ReportCell[]): { domain: string[]; range: s
   const extra = ['#bab0ac', '#ff9da7', '#86bcb6'];
   const range = domain.map((name) => {
     const s = specs.get(name)!;
-    if (s.strategy === 'model-parallel') return METHOD_COLOURS.mp;
+    if (s.strategy === 'model-parallel') return s.logits === 'fused' ? METHOD_COLOURS.mpFused : METHOD_COLOURS.mp;
     if (s.strategy === 'data-parallel') return METHOD_COLOURS.dp;
     if (s.strategy === 'partial-fc') return METHOD_COLOURS.pfc[p++ % METHOD_COLOURS.pfc.length];
     return extra[p++ % extra.length];

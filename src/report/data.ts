@@ -38,18 +38,23 @@ export function reportCells(files: readonly LoadedResults[]): ReportCell[] {
 
 const METHOD_ORDER = ['data-parallel', 'model-parallel', 'partial-fc'];
 
-export function methodName(spec: Pick<CellSpec, 'strategy' | 'sampleRate' | 'update'>): string {
-  // lazy-dense is this project's rule, not a published one: the label says so.
-  if (spec.strategy === 'partial-fc') return `Partial FC ${spec.sampleRate} (${spec.update === 'lazy-dense' ? 'lazy-dense, ours' : spec.update})`;
-  if (spec.strategy === 'model-parallel') return 'Model Parallel';
+export function methodName(spec: Pick<CellSpec, 'strategy' | 'sampleRate' | 'update' | 'logits'>): string {
+  // lazy-dense and fused logits are this project's, not published: the label says so.
+  const fused = spec.logits === 'fused';
+  if (spec.strategy === 'partial-fc') {
+    const rule = spec.update === 'lazy-dense' ? 'lazy-dense' : spec.update;
+    return `Partial FC ${spec.sampleRate} (${rule}${fused ? ', fused logits' : ''}${fused || spec.update === 'lazy-dense' ? ', ours' : ''})`;
+  }
+  if (spec.strategy === 'model-parallel') return fused ? 'Model Parallel (fused logits, ours)' : 'Model Parallel';
   if (spec.strategy === 'data-parallel') return 'Data Parallel';
   return String(spec.strategy);
 }
 
 /** Sort key: data parallel, model parallel, then Partial FC by descending rate. */
-export function methodOrder(spec: Pick<CellSpec, 'strategy' | 'sampleRate'>): number {
+export function methodOrder(spec: Pick<CellSpec, 'strategy' | 'sampleRate' | 'logits'>): number {
   const i = METHOD_ORDER.indexOf(spec.strategy);
-  return (i < 0 ? METHOD_ORDER.length : i) * 10 + (spec.strategy === 'partial-fc' ? 1 - spec.sampleRate : 0);
+  // fused right after its materialized twin
+  return (i < 0 ? METHOD_ORDER.length : i) * 10 + (spec.strategy === 'partial-fc' ? 1 - spec.sampleRate : 0) + (spec.logits === 'fused' ? 1e-3 : 0);
 }
 
 /** 1000000 -> "1M", 125000 -> "125k", 1400000 -> "1.4M". */
@@ -197,7 +202,8 @@ function stableJson(value: unknown): string {
 }
 
 function sweepKey(spec: CellSpec): string {
-  const { classes: _c, label: _l, published: _p, strategy: _s, sampleRate: _r, update: _u, ...rest } = spec;
+  // Method fields (fused logits too: a legend entry beside materialized) are not the sweep's.
+  const { classes: _c, label: _l, published: _p, strategy: _s, sampleRate: _r, update: _u, logits: _g, tile: _t, ...rest } = spec;
   return stableJson(rest);
 }
 

@@ -11,6 +11,10 @@ export type StrategyName = (typeof STRATEGY_NAMES)[number];
  * result at sparse cost (idle rows caught up exactly when next read). */
 export const UPDATE_KINDS = ['sparse', 'dense', 'lazy-dense'] as const;
 export type UpdateKind = (typeof UPDATE_KINDS)[number];
+/** materialized: the B x A logits stored (the seed, PyTorch); fused (ours, the logit-free step):
+ * tiles of T active centres, logits recomputed in the gradient pass, O(B x T) scratch. */
+export const LOGITS_KINDS = ['materialized', 'fused'] as const;
+export type LogitsKind = (typeof LOGITS_KINDS)[number];
 export const STORAGE_DTYPES = ['fp32', 'bf16', 'fp16'] as const;
 export type StorageDType = (typeof STORAGE_DTYPES)[number];
 
@@ -45,6 +49,10 @@ export interface FcConfig {
   seed: number;
   /** Storage of normalized features, active centres and logits (fp32 accumulation). */
   dtype: StorageDType;
+  /** Absent: materialized. */
+  logits?: LogitsKind;
+  /** fused: active centres per tile; 0 or absent: the most that fit TILE_SCRATCH_BUDGET. */
+  tile?: number;
 }
 
 export const DEFAULT_SGD: SgdConfig = { lr: 0.1, momentum: 0.9, weightDecay: 5e-4 };
@@ -72,6 +80,21 @@ export function alignedColumns(active: number): number {
   return Math.ceil(active / LOGITS_ALIGN) * LOGITS_ALIGN;
 }
 
+/** The logit-free step's default scratch: B x T logits, T x D normalized centres and their
+ * gradient, T norms. Large enough that each tile's GEMMs run at full speed. */
+export const TILE_SCRATCH_BUDGET = 64 * 2 ** 20;
+
+/** fused: the active centres per tile for `active` active centres (a multiple of LOGITS_ALIGN
+ * when chosen from the budget, so every tile but the last has no padding). */
+export function fusedTileColumns(config: FcConfig, active: number): number {
+  const requested = config.tile ?? 0;
+  if (requested > 0) return Math.max(1, Math.min(requested, active));
+  const s = config.dtype === 'fp32' ? 4 : 2;
+  const perColumn = config.batch * s + config.dim * s + config.dim * 4 + 4;
+  const fit = Math.floor(TILE_SCRATCH_BUDGET / perColumn / LOGITS_ALIGN) * LOGITS_ALIGN;
+  return Math.max(1, Math.min(active, Math.max(LOGITS_ALIGN, fit)));
+}
+
 /** floor(rho * C_r): the sampled count before positives are added. */
 export function numSampled(sampleRate: number, shardSize: number): number {
   return Math.floor(sampleRate * shardSize + 1e-9);
@@ -94,6 +117,11 @@ export function validateFcConfig(config: FcConfig): FcConfig {
   requireChoice('--strategy', config.strategy, STRATEGY_NAMES);
   requireChoice('--update', config.update, UPDATE_KINDS);
   requireChoice('--dtype', config.dtype, STORAGE_DTYPES);
+  requireChoice('--logits', config.logits ?? 'materialized', LOGITS_KINDS);
+  requireInteger('--tile', config.tile ?? 0, 0);
+  if (config.logits === 'fused' && config.strategy === 'data-parallel') {
+    throw new UsageError('--logits', 'fused applies to the sharded strategies (model-parallel, partial-fc), not data-parallel');
+  }
   requireInteger('--gpus', config.ranks, 1);
   requireInteger('--classes', config.classes, 1);
   requireInteger('--batch', config.batch, 1);
