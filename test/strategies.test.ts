@@ -74,3 +74,44 @@ test('odd shapes: D = 1 with a batch of 1, and D = 5 with 101 classes', () => {
   checkAgainstReference({ strategy: 'model-parallel', classes: 3, dim: 1, batch: 1 }, 1e-3);
   checkAgainstReference({ strategy: 'partial-fc', classes: 101, dim: 5, batch: 2, sampleRate: 0.05, update: 'dense' }, 1e-3);
 });
+
+// issue 14: fused and materialized side by side on the same inputs, step after step: the same
+// step up to fp32 summation order (tiles change only where the row sums and dx are split).
+function runSteps(config: FcConfig, steps: number) {
+  const { features, labels } = outlierBatch(config.batch, config.dim, config.classes, 17);
+  const strategy = buildStrategy(config, splitBatch(features, labels, 1, config.dim));
+  const timer = cpuBackend().createTimer();
+  const out = [];
+  try {
+    for (let step = 0; step < steps; step++) {
+      strategy.step(step, timer);
+      out.push({ loss: strategy.loss()!, featureGrad: f64(strategy.featureGrad.read()), weights: f64(strategy.weights.read()), momentum: f64(strategy.momentum.read()) });
+    }
+  } finally {
+    strategy.dispose();
+  }
+  return out;
+}
+
+for (const [name, base] of [
+  ['model parallel', { strategy: 'model-parallel' }],
+  ['partial-fc 0.2 sparse', { strategy: 'partial-fc', sampleRate: 0.2, update: 'sparse' }],
+  ['partial-fc 0.2 dense', { strategy: 'partial-fc', sampleRate: 0.2, update: 'dense' }],
+  ['partial-fc 0.2 lazy-dense', { strategy: 'partial-fc', sampleRate: 0.2, update: 'lazy-dense' }],
+] as const) {
+  test(`${name}: fused logits equal materialized over 4 steps (300 classes, D 33, batch 12; tiles 1, 7, 64)`, () => {
+    const shape = { ...base, classes: 300, dim: 33, batch: 12, margin: MARGINS.arcface, sgd: { lr: 0.05, momentum: 0.9, weightDecay: 5e-4 } };
+    const materialized = runSteps(smallConfig(shape), 4);
+    for (const tile of [1, 7, 64]) {
+      const fused = runSteps(smallConfig({ ...shape, logits: 'fused', tile }), 4);
+      fused.forEach((f, step) => {
+        const m = materialized[step];
+        const what = `tile ${tile}, step ${step}`;
+        assert.ok(Math.abs(f.loss - m.loss) <= 1e-5 * Math.abs(m.loss), `${what}: loss ${f.loss} vs ${m.loss}`);
+        assertClose(f.featureGrad, m.featureGrad, `${what}: feature gradient`, 1e-4, 1e-4);
+        assertClose(f.weights, m.weights, `${what}: centres`, 1e-5, 1e-5);
+        assertClose(f.momentum, m.momentum, `${what}: momentum`, 1e-4, 1e-4);
+      });
+    }
+  });
+}
