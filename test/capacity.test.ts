@@ -5,8 +5,9 @@ import { expandScenario, parseScenario } from '../src/bench/scenario.js';
 import { modelLargestClasses, searchCapacity } from '../src/bench/capacity.js';
 import { modelPeakBytes } from '../src/model/memory.js';
 
-function spec(strategy: string, gpuMemory: string) {
-  return expandScenario(parseScenario({ name: 'cap', cells: [{ strategy, gpus: 8, batch: 64, dim: 32, gpuMemory, backend: 'cpu', sampleRate: 0.1 }] }))[0];
+function spec(strategy: string, gpuMemory: string, fused?: { tile: number }) {
+  const logits = fused ? { logits: 'fused', tile: fused.tile } : {};
+  return expandScenario(parseScenario({ name: 'cap', cells: [{ strategy, gpus: 8, batch: 64, dim: 32, gpuMemory, backend: 'cpu', sampleRate: 0.1, ...logits }] }))[0];
 }
 
 test('the model bracket: largest C fits, C + N does not', () => {
@@ -43,4 +44,18 @@ test('a budget without room for any class is out of memory; no budget is an erro
   const none = await searchCapacity(spec('model-parallel', '0'));
   assert.equal(none.status, 'error');
   assert.match(none.error!, /--gpu-memory/);
+});
+
+test('fused logits (issue 14): the search covers them, allocation confirms them, and they fit more identities', async () => {
+  for (const strategy of ['model-parallel', 'partial-fc']) {
+    // A 256-column tile: the default 64 MiB scratch would hold a whole shard of this small budget.
+    const s = spec(strategy, '48MiB', { tile: 256 });
+    const cell = await searchCapacity(s, 120);
+    assert.equal(cell.status, 'completed', cell.error);
+    const cap = cell.capacity!;
+    assert.ok(cap.confirmedFit && cap.confirmedOomAbove);
+    assert.equal(cap.allocatedBytes, cap.modelBytes, 'tagged allocation equals the model');
+    const materialized = modelLargestClasses(spec(strategy, '48MiB'), 48 * 2 ** 20);
+    assert.ok(cap.largestClasses > materialized, `${strategy}: fused ${cap.largestClasses} > materialized ${materialized}`);
+  }
 });

@@ -44,7 +44,7 @@ export function capacityTable(cells: readonly CellResult[]): string {
     const s = cell.spec;
     const c = cell.capacity;
     rows.push([
-      s.strategy === 'partial-fc' ? `partial-fc ${s.sampleRate}` : s.strategy,
+      (s.strategy === 'partial-fc' ? `partial-fc ${s.sampleRate}` : s.strategy) + (s.logits === 'fused' ? ' fused' : ''),
       `${s.ranks}`,
       `${s.batch}`,
       (s.memoryBudget / GiB).toFixed(1),
