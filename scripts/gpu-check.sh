@@ -35,7 +35,7 @@ run --scenario bench/scenarios/anchors-h200.json --out "$OUT_DIR/anchors-h200-bf
 for f in "$OUT_DIR"/seed-cuda.json "$OUT_DIR"/anchors-h200-*.json; do
   [ -f "$f" ] && node -e "
     const r = JSON.parse(require('fs').readFileSync(process.argv[1], 'utf8'));
-    for (const c of r.cells) console.log([c.spec.label, c.spec.strategy, c.spec.dtype, c.status,
+    for (const c of r.cells) console.log([c.spec.label, c.spec.strategy + (c.spec.logits === 'fused' ? ' fused' : ''), c.spec.dtype, c.status,
       c.timing ? c.timing.stepMs.median.toFixed(2) + ' ms' : '-', c.reference ? c.reference.stepOverGemm.toFixed(2) + 'x GEMMs' : '-',
       c.memory ? (c.memory.peakBytes / 1e6).toFixed(0) + ' MB' : '-'].join('  '));" "$f"
 done
