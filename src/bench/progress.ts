@@ -6,7 +6,7 @@ import type { CellResult, CellSpec } from './results.js';
 
 export function describeCell(spec: CellSpec): string {
   const classes = spec.classes >= 1e6 ? `${spec.classes / 1e6}M` : spec.classes >= 1e3 ? `${spec.classes / 1e3}k` : `${spec.classes}`;
-  const rate = spec.strategy === 'partial-fc' ? ` rate ${spec.sampleRate} ${spec.update}` : '';
+  const rate = (spec.strategy === 'partial-fc' ? ` rate ${spec.sampleRate} ${spec.update}` : '') + (spec.logits === 'fused' ? ' fused' : '');
   return `${spec.label ? `${spec.label} ` : ''}${spec.strategy}${rate} ${classes}@${spec.ranks} batch ${spec.batch}`;
 }
 
