@@ -12,7 +12,8 @@ import { emulatedCommunicator, singleCommunicator } from '../comm/local.js';
 import { createStrategy, SyntheticBatch, type Strategy } from '../strategies/index.js';
 import { modelMemory } from '../model/memory.js';
 import { interconnect, modeledMilliseconds } from '../model/comm.js';
-import { stepWork } from '../model/work.js';
+import { fusedRecomputedColumns, stepWork } from '../model/work.js';
+import { shardOf } from '../strategies/config.js';
 import { median, spread } from './stats.js';
 import { UsageError } from '../core/errors.js';
 import { measureGemmFloor } from './gemm-floor.js';
@@ -66,9 +67,9 @@ export function cellId(spec: CellSpec): string {
     .join('|');
 }
 
-/** The GEMMs a step cannot do without: 4 when the logits are recomputed (--logits fused). */
-function floorGemms(spec: CellSpec): 3 | 4 {
-  return spec.logits === 'fused' ? 4 : 3;
+/** --logits fused: the columns whose logits the floor computes twice, as the step does. */
+function floorRecomputed(spec: CellSpec, active: number): number {
+  return fusedRecomputedColumns(spec, active, shardOf(spec.classes, spec.ranks, spec.rank).size);
 }
 
 export interface CellProgress {
@@ -112,7 +113,7 @@ export function runCell(spec: CellSpec, progress?: CellProgress): CellResult {
     result.reference = { gemmMs: spread(trials.map((t) => t.gemmMs)), stepOverGemm: median(ratios) };
   } else {
     const rows = spec.strategy === 'data-parallel' ? spec.batch / spec.ranks : spec.batch;
-    const gemmMs = measureGemmFloor(backend, rows, result.activeCentres ?? 0, spec.dim, spec.dtype, Math.max(2, spec.steps), floorGemms(spec));
+    const gemmMs = measureGemmFloor(backend, rows, result.activeCentres ?? 0, spec.dim, spec.dtype, Math.max(2, spec.steps), floorRecomputed(spec, result.activeCentres ?? 0));
     const computeMs = result.timing!.totalMs - result.timing!.modeledCommMs;
     result.reference = { gemmMs, stepOverGemm: computeMs / gemmMs.median };
   }
@@ -181,7 +182,7 @@ function measure(spec: CellSpec, backend: Backend, comm: Communicator, strategy:
       try {
         core().setMemoryBudget(backend.device, 0);
         const rows = spec.strategy === 'data-parallel' ? spec.batch / spec.ranks : spec.batch;
-        gemmMs = measureGemmFloor(backend, rows, strategy.activeCentres(), spec.dim, spec.dtype, Math.max(2, spec.steps), floorGemms(spec)).median;
+        gemmMs = measureGemmFloor(backend, rows, strategy.activeCentres(), spec.dim, spec.dtype, Math.max(2, spec.steps), floorRecomputed(spec, strategy.activeCentres())).median;
       } catch {
         trialReference = false; // no room for it next to the strategy: compare falls back to the cell's reference
       } finally {

@@ -3,7 +3,8 @@
  * --logits fused, the logits recomputed), and the
  * memory-bound passes over logits (statistics: read; gradient: read + write) and centres.
  */
-import { localBatch, type FcConfig } from '../strategies/config.js';
+import { fusedTileColumns, localBatch, type FcConfig } from '../strategies/config.js';
+import { sampledCapacity } from '../strategies/partial-fc.js';
 
 export interface StepWork {
   gemmFlops: number;
@@ -16,8 +17,8 @@ export function stepWork(config: FcConfig, activeCentres: number, shardSize: num
   const A = activeCentres;
   const D = config.dim;
   const s = config.dtype === 'fp32' ? 4 : 2;
-  // fused (logit-free): a fourth GEMM recomputes the logits in the gradient pass.
-  const gemms = config.logits === 'fused' ? 4 : 3;
+  // fused (logit-free): a fourth GEMM recomputes the logits of every tile but the last.
+  const gemms = 3 + (A > 0 ? fusedRecomputedColumns(config, A, shardSize) / A : 0);
   const gemmFlops = gemms * 2 * rows * A * D;
   const elementwiseFlops = 2 * 6 * rows * A;
   const logitsBytes = 3 * rows * A * s;
@@ -27,4 +28,15 @@ export function stepWork(config: FcConfig, activeCentres: number, shardSize: num
   const passes = config.update === 'lazy-dense' && config.strategy === 'partial-fc' ? 2 : 1;
   const updateBytes = passes * updatedRows * D * 4 * 4 + A * D * 4;
   return { gemmFlops, flops: gemmFlops + elementwiseFlops, bytes: logitsBytes + gemmBytes + updateBytes };
+}
+
+/**
+ * --logits fused (issue 14): the active columns whose logits the gradient pass recomputes: every
+ * tile's but the last (still in the scratch after the statistics pass). 0 when materialized.
+ */
+export function fusedRecomputedColumns(config: FcConfig, activeCentres: number, shardSize: number): number {
+  if (config.logits !== 'fused' || activeCentres === 0) return 0;
+  const capacity = config.strategy === 'partial-fc' ? sampledCapacity(config.batch, shardSize, config.sampleRate) : shardSize;
+  const T = fusedTileColumns(config, capacity);
+  return T * Math.floor((activeCentres - 1) / T);
 }

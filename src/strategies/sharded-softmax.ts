@@ -6,7 +6,8 @@
  *   materialized: the B x A logits, one statistics pass and one gradient pass over them;
  *   fused (logit-free): tiles of T active centres in a B x T scratch; the statistics pass folds
  *     each tile into the row max and sum, the gradient pass recomputes each tile's logits
- *     (the fourth GEMM) and updates the tile's centres at once.
+ *     (the fourth GEMM; not for the last tile, still in the scratch) and updates the tile's
+ *     centres at once.
  */
 import { core, type NativeTensor } from '../core/binding.js';
 import { allocate, type StepTimer } from '../core/backend.js';
@@ -244,17 +245,22 @@ export class ShardedSoftmaxFc implements Strategy {
 
     // Pass 2: recompute each tile's logits, turn them into dlogits, dx += dlogits Wn_tile and
     // dW_tile = dlogits^T xn, then SGD on the tile's rows. dx reads the normalized copy made from
-    // the centres before their update; later tiles are other rows, not yet updated: this is the
-    // materialized step's gradient, only summed in another order.
+    // the centres before their update; the other tiles are other rows, updated only after their
+    // own turn: this is the materialized step's gradient, only summed in another order.
+    // Last tile first: pass 1 left its logits and normalized centres in the scratch (the
+    // statistics pass only reads), so it is not recomputed; one tile means three GEMMs.
     const rates = this.rates();
-    for (let first = 0; first < A; first += T) {
+    const tiles = Math.ceil(A / T);
+    for (let k = tiles - 1; k >= 0; k--) {
+      const first = k * T;
       const cols = Math.min(T, A - first);
       const ld = alignedColumns(cols);
-      const logits = this.tileLogits(first, cols, indices, undefined, timer);
+      const kept = k === tiles - 1;
+      const logits = kept ? this.logitsBuffer.reshape(B, ld) : this.tileLogits(first, cols, indices, undefined, timer);
       native.marginSoftmaxGrad(logits, cols, this.remapped, margin, this.rowMax, this.rowSum, this.targetCos, 1 / B, { offset: first, active: A });
       timer.mark('softmax');
       const paddedCentres = this.normCentres.view(0, ld);
-      native.gemm(logits, false, paddedCentres, false, this.featureGradFull, 1, first === 0 ? 0 : 1);
+      native.gemm(logits, false, paddedCentres, false, this.featureGradFull, 1, kept ? 0 : 1);
       native.gemm(logits, true, this.normFeatures, false, this.centreGrad.view(0, ld), 1, 0);
       timer.mark('gemm');
       const grad = this.centreGrad.view(0, cols);

@@ -1,0 +1,24 @@
+/** The work model's GEMM count (issue 14): the logit-free step recomputes every tile's logits but the last's. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fusedRecomputedColumns, stepWork } from '../src/model/work.js';
+import { smallConfig } from './helpers.js';
+
+test('fused logits add a fourth GEMM over every tile but the last; one tile is three GEMMs', () => {
+  const base = smallConfig({ strategy: 'model-parallel', classes: 1000, batch: 16, dim: 8 });
+  const A = 1000;
+  const per = 2 * 16 * A * 8; // one GEMM over every active column
+  assert.equal(stepWork(base, A, A).gemmFlops, 3 * per);
+  // Tiles of 64: 15 full tiles are recomputed (960 columns), the last 40 are kept from pass 1.
+  const tiled = { ...base, logits: 'fused' as const, tile: 64 };
+  assert.equal(fusedRecomputedColumns(tiled, A, A), 960);
+  assert.equal(stepWork(tiled, A, A).gemmFlops, 3 * per + 2 * 16 * 960 * 8);
+  // Tiles of one column: all but one recomputed. One tile holding everything: none.
+  assert.equal(fusedRecomputedColumns({ ...tiled, tile: 1 }, A, A), A - 1);
+  assert.equal(fusedRecomputedColumns({ ...tiled, tile: 1000 }, A, A), 0);
+  assert.equal(stepWork({ ...tiled, tile: 5000 }, A, A).gemmFlops, 3 * per);
+  // Partial FC: the tile is sized from the shard's capacity, the count from this step's active centres.
+  const pfc = smallConfig({ strategy: 'partial-fc', sampleRate: 0.1, classes: 1000, batch: 16, dim: 8, logits: 'fused', tile: 30 });
+  assert.equal(fusedRecomputedColumns(pfc, 100, 1000), 90);
+  assert.equal(fusedRecomputedColumns({ ...pfc, logits: undefined }, 100, 1000), 0);
+});
