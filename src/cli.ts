@@ -29,7 +29,7 @@ const CELL_OPTIONS: Record<string, OptionSpec> = {
   'sample-rate': { field: 'sampleRate', kind: 'number', help: 'Partial FC sample rate rho in (0, 1] (0.1); other strategies use every centre' },
   update: { field: 'update', kind: 'string', help: 'sparse (seed, v1) | dense (arcface_torch, v2) | lazy-dense (ours: dense at sparse cost)' },
   logits: { field: 'logits', kind: 'string', help: 'materialized (B x C logits stored) | fused (ours: tiles of --tile centres, logits recomputed)' },
-  tile: { field: 'tile', kind: 'number', help: 'fused: active centres per tile (0: the most that fit a 64 MiB scratch)' },
+  tile: { field: 'tile', kind: 'number', help: 'fused: active centres per tile (0: as few equal tiles as a 64 MiB scratch allows)' },
   margin: { field: 'margin', kind: 'string', help: 'cosface | arcface | combined | sphereface | softmax | "s,m1,m2,m3"' },
   dtype: { field: 'dtype', kind: 'string', help: 'fp32 | bf16 | fp16 storage (bf16/fp16 need the CUDA backend)' },
   mode: { field: 'mode', kind: 'string', help: 'emulate (one rank of N) | single | real (under mpirun)' },

@@ -44,7 +44,8 @@ for (const c of CASES) {
       }
       if (config.logits === 'fused') {
         // The logits are one B x T tile (T aligned to 64 columns), below the materialized B x C_r.
-        // From the budget: 64 MiB over 452 bytes a column (B 64 and D 24 in fp32) is 148,416.
+        // From the budget: 64 MiB over 452 bytes a column (B 64 and D 24 in fp32) is 148,416
+        // columns of scratch (C_r = 162,501 then runs as two tiles of 81,280).
         const tile = config.tile || 148_416;
         assert.equal(now.current.logits - before.logits, config.batch * alignedColumns(tile) * 4, 'logits: one tile of scratch');
         const materialized = modelMemory({ ...config, logits: undefined, tile: undefined }, c.rank);

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fusedRecomputedColumns, stepWork } from '../src/model/work.js';
 import { smallConfig } from './helpers.js';
+import { fusedScratchColumns, fusedTileColumns } from '../src/strategies/config.js';
 
 test('fused logits add a fourth GEMM over every tile but the last; one tile is three GEMMs', () => {
   const base = smallConfig({ strategy: 'model-parallel', classes: 1000, batch: 16, dim: 8 });
@@ -21,4 +22,22 @@ test('fused logits add a fourth GEMM over every tile but the last; one tile is t
   const pfc = smallConfig({ strategy: 'partial-fc', sampleRate: 0.1, classes: 1000, batch: 16, dim: 8, logits: 'fused', tile: 30 });
   assert.equal(fusedRecomputedColumns(pfc, 100, 1000), 90);
   assert.equal(fusedRecomputedColumns({ ...pfc, logits: undefined }, 100, 1000), 0);
+});
+
+test('the default tile: the scratch holds the most columns the 64 MiB budget fits; the tiles split the shard evenly', () => {
+  // B 1024, D 512, fp32: 8,196 bytes a column, 8,128 columns (a multiple of 64) in 64 MiB.
+  const config = smallConfig({ strategy: 'model-parallel', classes: 1_000_000, ranks: 8, batch: 1024, dim: 512, logits: 'fused' });
+  assert.equal(fusedScratchColumns(config, 125_000), 8128);
+  assert.equal(fusedTileColumns(config, 125_000), 7872); // 16 tiles: ceil(125000 / 16) = 7813, aligned
+  assert.equal(fusedScratchColumns(config, 5000), 5000);
+  assert.equal(fusedTileColumns(config, 5000), 5000);
+  assert.equal(fusedTileColumns(config, 12_500), 6272); // two tiles of 6,250, aligned
+  // The scratch never shrinks as the shard grows (the capacity search bisects on it).
+  let last = 0;
+  for (let capacity = 1; capacity < 40_000; capacity += 97) {
+    const columns = fusedScratchColumns(config, capacity);
+    assert.ok(columns >= last, `scratch ${columns} < ${last} at ${capacity}`);
+    assert.ok(fusedTileColumns(config, capacity) <= columns);
+    last = columns;
+  }
 });

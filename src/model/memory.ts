@@ -4,7 +4,7 @@
  * it beside the measured figure, and the capacity search uses it to bracket the answer.
  */
 import { MEMORY_CATEGORIES, type BytesByCategory } from '../core/binding.js';
-import { alignedColumns, fusedTileColumns, localBatch, shardOf, type FcConfig } from '../strategies/config.js';
+import { alignedColumns, fusedScratchColumns, localBatch, shardOf, type FcConfig } from '../strategies/config.js';
 import { sampledCapacity } from '../strategies/partial-fc.js';
 
 const STORAGE_BYTES = { fp32: 4, bf16: 2, fp16: 2 } as const;
@@ -60,7 +60,7 @@ export function modelMemory(config: FcConfig, rank: number): BytesByCategory {
  */
 export function fusedLogitsMemory(config: FcConfig, active: number): Pick<BytesByCategory, 'activeCentres' | 'weightGrad' | 'logits'> {
   const s = STORAGE_BYTES[config.dtype];
-  const T = fusedTileColumns(config, active);
+  const T = fusedScratchColumns(config, active);
   const ld = alignedColumns(T);
   return { activeCentres: ld * config.dim * s + T * 4, weightGrad: ld * config.dim * 4, logits: config.batch * ld * s };
 }

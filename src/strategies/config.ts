@@ -51,7 +51,7 @@ export interface FcConfig {
   dtype: StorageDType;
   /** Absent: materialized. */
   logits?: LogitsKind;
-  /** fused: active centres per tile; 0 or absent: the most that fit TILE_SCRATCH_BUDGET. */
+  /** fused: active centres per tile; 0 or absent: from TILE_SCRATCH_BUDGET (fusedTileColumns). */
   tile?: number;
 }
 
@@ -84,15 +84,26 @@ export function alignedColumns(active: number): number {
  * gradient, T norms. Large enough that each tile's GEMMs run at full speed. */
 export const TILE_SCRATCH_BUDGET = 64 * 2 ** 20;
 
-/** fused: the active centres per tile for `active` active centres (a multiple of LOGITS_ALIGN
- * when chosen from the budget, so every tile but the last has no padding). */
-export function fusedTileColumns(config: FcConfig, active: number): number {
+/** fused: the columns the tile scratch holds for a shard of `capacity` active centres at most:
+ * --tile, or the most that fit TILE_SCRATCH_BUDGET (a multiple of LOGITS_ALIGN). Never falls as
+ * the capacity grows, so the memory model stays monotonic for the capacity search. */
+export function fusedScratchColumns(config: FcConfig, capacity: number): number {
   const requested = config.tile ?? 0;
-  if (requested > 0) return Math.max(1, Math.min(requested, active));
+  if (requested > 0) return Math.max(1, Math.min(requested, capacity));
   const s = config.dtype === 'fp32' ? 4 : 2;
   const perColumn = config.batch * s + config.dim * s + config.dim * 4 + 4;
-  const fit = Math.floor(TILE_SCRATCH_BUDGET / perColumn / LOGITS_ALIGN) * LOGITS_ALIGN;
-  return Math.max(1, Math.min(active, Math.max(LOGITS_ALIGN, fit)));
+  const fit = Math.max(LOGITS_ALIGN, Math.floor(TILE_SCRATCH_BUDGET / perColumn / LOGITS_ALIGN) * LOGITS_ALIGN);
+  return Math.max(1, Math.min(capacity, fit));
+}
+
+/** fused: the active centres per tile. --tile, or as few tiles of equal width (aligned) as the
+ * scratch allows, so the last tile, which the gradient pass does not recompute, is as wide as
+ * the others. */
+export function fusedTileColumns(config: FcConfig, capacity: number): number {
+  const scratch = fusedScratchColumns(config, capacity);
+  if ((config.tile ?? 0) > 0) return scratch;
+  const tiles = Math.max(1, Math.ceil(capacity / scratch));
+  return Math.min(scratch, alignedColumns(Math.ceil(capacity / tiles)));
 }
 
 /** floor(rho * C_r): the sampled count before positives are added. */

@@ -12,7 +12,7 @@
 import { core, type NativeTensor } from '../core/binding.js';
 import { allocate, type StepTimer } from '../core/backend.js';
 import { streamId } from './batch.js';
-import { alignedColumns, fusedTileColumns, localBatch, shardOf, type Shard, type StrategyName } from './config.js';
+import { alignedColumns, fusedScratchColumns, fusedTileColumns, localBatch, shardOf, type Shard, type StrategyName } from './config.js';
 import { TensorOwner, type Strategy, type StrategyContext } from './strategy.js';
 
 /** Chooses the active centres of a step and maps the gathered labels onto them. */
@@ -97,7 +97,7 @@ export class ShardedSoftmaxFc implements Strategy {
     this.targetLogit = this.rowStats.view(B, B);
     this.set = makeActiveSet(this.shard, this.tensors);
     this.tile = config.logits === 'fused' ? fusedTileColumns(config, this.set.capacity) : 0;
-    const A = this.tile || this.set.capacity;
+    const A = this.tile ? fusedScratchColumns(config, this.set.capacity) : this.set.capacity;
     const ld = alignedColumns(A);
     this.normCentres = own(allocate(backend, 'activeCentres', config.dtype, ld, D));
     this.centreNorms = own(allocate(backend, 'activeCentres', 'fp32', A));
