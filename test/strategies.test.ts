@@ -115,3 +115,26 @@ for (const [name, base] of [
     }
   });
 }
+
+test('fused: dx is the gradient at the centres before their update, which the reference tells apart from the updated ones', () => {
+  const config = smallConfig({ strategy: 'model-parallel', margin: MARGINS.arcface, sgd: { lr: 0.05, momentum: 0.9, weightDecay: 5e-4 }, logits: 'fused', tile: 5 });
+  const { features, labels } = outlierBatch(config.batch, config.dim, config.classes, 11);
+  const strategy = buildStrategy(config, splitBatch(features, labels, 1, config.dim));
+  try {
+    const before = { weights: f64(strategy.weights.read()), momentum: f64(strategy.momentum.read()) };
+    strategy.step(0, cpuBackend().createTimer());
+    const ref = referenceStepFor(config, before, features, labels, null);
+    const atUpdated = referenceStepFor(config, { weights: ref.weights, momentum: ref.momentum }, features, labels, null);
+    assertClose(strategy.featureGrad.read(), ref.featureGrad, 'dx at the centres before the update');
+    // The alternative is far outside the tolerance: a dx from updated centres would fail above.
+    let diff = 0;
+    let norm = 0;
+    for (let i = 0; i < ref.featureGrad.length; i++) {
+      diff += (atUpdated.featureGrad[i] - ref.featureGrad[i]) ** 2;
+      norm += ref.featureGrad[i] ** 2;
+    }
+    assert.ok(Math.sqrt(diff / norm) > 10 * 2e-4, `dx before vs after the update differ by ${Math.sqrt(diff / norm)}`);
+  } finally {
+    strategy.dispose();
+  }
+});
