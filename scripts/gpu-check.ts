@@ -1,10 +1,15 @@
 /**
  * The prepared check for a GPU machine (scripts/gpu-check.sh runs it):
  *   1. every op family on CUDA against the CPU backend on the same seeded inputs (odd shapes,
- *      outliers), fp32 with tight and bf16 storage with loose tolerances;
- *   2. a full step of every strategy, CUDA against CPU; the logit-free step (issue 14): its
- *      tiled softmax passes and idle-row SGD against the CPU's, fused equal to materialized on
- *      CUDA (fp32, bf16) and fused CUDA equal to fused CPU;
+ *      outliers), fp32 with tight and bf16 storage with loose tolerances: the softmax's two
+ *      passes on a padded leading dimension (padding masked), sampling bit for bit (active
+ *      count known on the host and copied back, a 29M@8-sized shard), normalizeRows on its
+ *      three row paths, the lazy rule's catch-up (fused into the normalization, and the flush)
+ *      and the SGD with the normalization backward fused;
+ *   2. a full step of every strategy and update rule, CUDA against CPU; lazy-dense against eager
+ *      dense on CUDA after 40 steps without a read (rows idle for long stretches); the logit-free
+ *      step (issue 14): its tiled softmax passes and idle-row SGD against the CPU's, fused equal
+ *      to materialized on CUDA (fp32, bf16) and fused CUDA equal to fused CPU;
  *   3. writes a JSON verdict. The benchmarks are run by the shell script through the CLI.
  * Without a usable CUDA device it says so and exits 0.
  */

@@ -56,7 +56,7 @@ const compare = (current: ResultsFile, options = DEFAULT_COMPARE_OPTIONS): Compa
 test('the committed ci baseline is a real, repeated run of the ci scenario with per-trial references', () => {
   assert.equal(baseline.scenario.name, 'ci');
   const ids = new Set(baseline.cells.map((c) => c.id));
-  assert.equal(ids.size, 4);
+  assert.equal(ids.size, 5); // data parallel, model parallel, partial-fc sparse, dense, lazy-dense
   assert.ok(baseline.cells.length >= 8, 'several runs of each cell');
   for (const cell of baseline.cells) {
     assert.equal(cell.status, 'completed');
@@ -142,7 +142,7 @@ test('a machine uniformly 2x slower (reference and strategies alike) is not a re
   // ... while the same 2x on the strategies alone, on the same machine, is a regression everywhere.
   const slow = clone(baseline);
   for (const cell of slow.cells) scaleTimes(cell, () => 2, () => 1);
-  assert.equal(new Set(compare(slow).regressions.filter((r) => r.metric === 'step').map((r) => r.strategy)).size, 4);
+  assert.equal(new Set(compare(slow).regressions.filter((r) => r.metric === 'step').map((r) => r.strategy)).size, 5);
 });
 
 test('a faster machine whose GEMMs sped up even more is not a regression (slower only when normalized)', () => {
@@ -232,7 +232,7 @@ test('compare CLI: exit codes, --json, and clear errors for bad input', () => {
   let out = '';
   const write = (t: string) => void (out += t);
   assert.equal(compareCommand([baselinePath, baselinePath], write), 0);
-  assert.match(out, /^OK: no regression in 4 compared cell\(s\)$/m);
+  assert.match(out, /^OK: no regression in 5 compared cell\(s\)$/m);
   out = '';
   assert.equal(compareCommand([baselinePath, slowPath, '--json'], write), 1);
   const json = JSON.parse(out) as Comparison;

@@ -2,7 +2,9 @@
  * Partial FC (An et al.): model parallel over a sampled subset of each shard's centres:
  * every positive plus uniformly random negatives, max(positives, floor(rho * C_r)) in all.
  * update 'sparse' (the seed, v1) touches only the sampled rows; 'dense' (arcface_torch's v2)
- * decays and moves every row's momentum.
+ * decays and moves every row's momentum; 'lazy-dense' (ours) gives dense's result touching only
+ * the sampled rows: each catches up on the idle steps it sat out when next sampled, and every
+ * row at a flush (ShardedSoftmaxFc.flush, run before the centres are read).
  */
 import { core } from '../core/binding.js';
 import { allocate } from '../core/backend.js';

@@ -4,6 +4,19 @@
 
 namespace pfc::cpu {
 
+// Rows gathered by index defeat the hardware prefetcher: the loops over them ask for the row
+// kRowsAhead iterations ahead, every cache line of it.
+constexpr int64_t kRowsAhead = 4;
+inline void prefetchRow(const float* row, int64_t cols, bool forWrite) {
+  for (int64_t c = 0; c < cols; c += 16) {
+    if (forWrite) {
+      __builtin_prefetch(row + c, 1, 3);
+    } else {
+      __builtin_prefetch(row + c, 0, 3);
+    }
+  }
+}
+
 // exp(x) for x <= 0 (softmax after subtracting the row max), vectorizable by the compiler:
 // 2^(x log2 e) = 2^k 2^f with k the nearest integer (found by the 1.5 * 2^23 rounding trick,
 // no floor, no libm) and f in [-0.5, 0.5] through a degree-6 polynomial. Relative error below

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "ops/cpu/cpu_util.h"
+
 namespace pfc::cpu {
 
 void normalizeRows(const Tensor& src, const Tensor* indices, const Tensor& dst, const Tensor& norms,
@@ -30,6 +32,11 @@ void normalizeRows(const Tensor& src, const Tensor* indices, const Tensor& dst, 
     const int64_t r = idx ? idx[k] : k;
     const float* v = s + r * cols;
     float* y = d + k * cols;
+    if (idx && k + kRowsAhead < n) {
+      const int64_t ahead = idx[k + kRowsAhead];
+      prefetchRow(s + ahead * cols, cols, catchUp != nullptr);
+      if (catchUp) prefetchRow(mom + ahead * cols, cols, true);
+    }
     if (catchUp && catchUp->step > last[r]) {
       // The zero-gradient steps this row sat out, exactly (ops/sgd.h), before it is read.
       double m[4];

@@ -5,6 +5,8 @@
 
 #include <omp.h>
 
+#include "ops/cpu/cpu_util.h"
+
 namespace pfc::cpu {
 
 static inline void updateRow(float* w, float* v, const float* g, int64_t cols, const SgdParams& p) {
@@ -85,6 +87,10 @@ void sgdNormalizedUpdate(const Tensor& weights, const Tensor& momentum, const Te
 #pragma omp parallel for schedule(static)
   for (int64_t k = 0; k < active; ++k) {
     const int64_t r = idx ? idx[k] : k;
+    if (idx && k + kRowsAhead < active) {
+      prefetchRow(w + idx[k + kRowsAhead] * cols, cols, true);
+      prefetchRow(v + idx[k + kRowsAhead] * cols, cols, true);
+    }
     const float* dyk = dy + k * cols;
     const float* yk = y + k * cols;
     float* wr = w + r * cols;
