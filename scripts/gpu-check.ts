@@ -8,7 +8,9 @@
  *      three row paths, the lazy rule's catch-up (fused into the normalization, and the flush)
  *      and the SGD with the normalization backward fused;
  *   3. a full step of every strategy and update rule, CUDA against CPU; lazy-dense against eager
- *      dense on CUDA after 40 steps without a read (rows idle for long stretches);
+ *      dense on CUDA after 40 steps without a read (rows idle for long stretches); the logit-free
+ *      step: its tiled softmax passes and idle-row SGD against the CPU's, fused equal to
+ *      materialized on CUDA (fp32, bf16) and fused CUDA equal to fused CPU;
  *   4. a GEMM past 2^31 output elements (model parallel's 29M@8 logits) at its far corner;
  *   5. a one-rank NCCL communicator through the binding, without MPI;
  *   6. writes a JSON verdict. The benchmarks are run by the shell script through the CLI.
@@ -417,6 +419,113 @@ function section(name: string, body: () => void): void {
   }
 }
 
+/** issue 14: the softmax passes over column tiles (the in-kernel merge at B = 4096, the chunk
+ * merge at B = 67), and sgdIdleRows, CUDA against CPU. */
+function fusedOpChecks(cpu: Backend, gpu: Backend): void {
+  const native = core();
+  const A = 1031;
+  const margin = MARGINS.arcface;
+  for (const B of [67, 4096]) {
+    for (const tile of [1, 100, 640]) {
+      if (B === 4096 && tile === 1) continue; // 1031 launches per pass: covered at B = 67
+      const [labels, labelsG] = pair(cpu, gpu, 'int32', B, 1, (t) => native.fillLabels(t, 3, 4, 0, A));
+      const stats = (backend: Backend) => ({
+        targetCos: allocate(backend, 'workspace', 'fp32', B),
+        localMax: allocate(backend, 'workspace', 'fp32', B),
+        rowMax: allocate(backend, 'workspace', 'fp32', B),
+        rowSum: allocate(backend, 'workspace', 'fp32', B),
+        targetLogit: allocate(backend, 'workspace', 'fp32', B),
+      });
+      const sc = stats(cpu);
+      const sg = stats(gpu);
+      const tiles: { c: NativeTensor; g: NativeTensor; first: number; cols: number }[] = [];
+      for (let first = 0; first < A; first += tile) {
+        const cols = Math.min(tile, A - first);
+        const ld = alignedColumns(cols);
+        const [c, g] = pair(cpu, gpu, 'fp32', B, ld, (t) => native.fillRandom(t, 17, first, 0, 'uniform', -1.05, 1.05));
+        const columns = { offset: first, active: A };
+        native.marginSoftmaxStats(c, cols, labels, margin, sc.targetCos, sc.localMax, sc.rowMax, sc.rowSum, sc.targetLogit, columns);
+        native.marginSoftmaxStats(g, cols, labelsG, margin, sg.targetCos, sg.localMax, sg.rowMax, sg.rowSum, sg.targetLogit, columns);
+        tiles.push({ c, g, first, cols });
+      }
+      const name = `fused softmax B ${B}, tiles of ${tile}`;
+      record(`${name}: rowMax`, sg.rowMax.read(), sc.rowMax.read(), 1e-6);
+      record(`${name}: rowSum`, sg.rowSum.read(), sc.rowSum.read(), 1e-5);
+      record(`${name}: targetCos`, sg.targetCos.read(), sc.targetCos.read(), 1e-6);
+      record(`${name}: targetLogit`, sg.targetLogit.read(), sc.targetLogit.read(), 1e-6);
+      let worst = 0;
+      for (const t of tiles) {
+        const columns = { offset: t.first, active: A };
+        native.marginSoftmaxGrad(t.c, t.cols, labels, margin, sc.rowMax, sc.rowSum, sc.targetCos, 1 / B, columns);
+        native.marginSoftmaxGrad(t.g, t.cols, labelsG, margin, sg.rowMax, sg.rowSum, sg.targetCos, 1 / B, columns);
+        worst = Math.max(worst, relError(t.g.read(), t.c.read()));
+      }
+      checks.push({ name: `${name}: gradient (padding 0)`, ok: worst <= 1e-4, maxRelError: worst, tolerance: 1e-4 });
+      process.stdout.write(`${worst <= 1e-4 ? 'ok  ' : 'FAIL'} ${name}: gradient max error ${worst.toExponential(2)} (tolerance 1e-4)\n`);
+      for (const t of [labels, labelsG, ...Object.values(sc), ...Object.values(sg), ...tiles.flatMap((x) => [x.c, x.g])]) t.free();
+    }
+  }
+  const sgd = { lr: 0.1, momentum: 0.9, weightDecay: 5e-4 };
+  for (const D of [128, 77]) { // vector and scalar paths
+    const rows = 1001;
+    const [w, wG] = pair(cpu, gpu, 'fp32', rows, D, withOutliers);
+    const [v, vG] = pair(cpu, gpu, 'fp32', rows, D, (t) => native.fillRandom(t, 12, 3, 0, 'normal', 0, 0.1));
+    const every7 = Int32Array.from({ length: Math.ceil(rows / 7) }, (_, k) => 7 * k);
+    const [idx, idxG] = pair(cpu, gpu, 'int32', every7.length, 1, (t) => t.write(every7));
+    native.sgdIdleRows(w, v, idx, sgd);
+    native.sgdIdleRows(wG, vG, idxG, sgd);
+    record(`D ${D} sgdIdleRows: centres`, wG.read(), w.read(), 1e-6);
+    record(`D ${D} sgdIdleRows: momentum`, vG.read(), v.read(), 1e-6);
+    for (const t of [w, wG, v, vG, idx, idxG]) t.free();
+  }
+}
+
+/** issue 14: the logit-free step equals the materialized one on CUDA (fp32 and bf16 storage) and
+ * the CPU's fused step; tiles that do not divide the active count. */
+function fusedStrategyChecks(cpu: Backend, gpu: Backend): void {
+  const cases: { strategy: StrategyName; sampleRate: number; update: UpdateKind; tile: number }[] = [
+    { strategy: 'model-parallel', sampleRate: 1, update: 'sparse', tile: 1000 },
+    { strategy: 'model-parallel', sampleRate: 1, update: 'dense', tile: 64 },
+    { strategy: 'partial-fc', sampleRate: 0.1, update: 'sparse', tile: 300 },
+    { strategy: 'partial-fc', sampleRate: 0.1, update: 'dense', tile: 300 },
+    { strategy: 'partial-fc', sampleRate: 0.1, update: 'lazy-dense', tile: 300 },
+  ];
+  for (const c of cases) {
+    for (const dtype of ['fp32', 'bf16'] as const) {
+      const base = { strategy: c.strategy, sampleRate: c.sampleRate, update: c.update, classes: 20011, ranks: 1, batch: 96, dim: 129, margin: MARGINS.cosface, sgd: { ...DEFAULT_SGD, lr: 1e-3 }, seed: 5, dtype };
+      const run = (backend: Backend, fused: boolean) => {
+        const config = validateFcConfig({ ...base, ...(fused ? { logits: 'fused' as const, tile: c.tile } : {}) });
+        const s = createStrategy({ backend, comm: singleCommunicator(), config, source: new SyntheticBatch(config.seed, config.classes) });
+        const timer = backend.createTimer();
+        for (let step = 0; step < 3; step++) {
+          s.step(step, timer);
+          timer.stop();
+        }
+        const out = { loss: s.loss()!, grad: s.featureGrad.read(), weights: s.weights.read(), momentum: s.momentum.read() };
+        s.dispose();
+        return out;
+      };
+      const name = `${c.strategy}${c.strategy === 'partial-fc' ? ` ${c.sampleRate}` : ''} ${c.update} ${dtype}, fused (tile ${c.tile}) vs materialized on CUDA, 3 steps`;
+      const fusedG = run(gpu, true);
+      const materializedG = run(gpu, false);
+      // bf16: the same rounded operands in both, summed in another order.
+      const loose = dtype === 'bf16' ? 10 : 1;
+      record(`${name}: loss`, [fusedG.loss], [materializedG.loss], 1e-4 * loose);
+      record(`${name}: feature gradient`, fusedG.grad, materializedG.grad, 2e-3 * loose);
+      record(`${name}: centres`, fusedG.weights, materializedG.weights, 1e-5 * loose);
+      record(`${name}: momentum`, fusedG.momentum, materializedG.momentum, 2e-3 * loose);
+      if (dtype === 'fp32') {
+        const fusedC = run(cpu, true);
+        const cpuName = `${c.strategy}${c.strategy === 'partial-fc' ? ` ${c.sampleRate}` : ''} ${c.update} fp32, fused CUDA vs fused CPU, 3 steps`;
+        record(`${cpuName}: loss`, [fusedG.loss], [fusedC.loss], 1e-4);
+        record(`${cpuName}: feature gradient`, fusedG.grad, fusedC.grad, 2e-3);
+        record(`${cpuName}: centres`, fusedG.weights, fusedC.weights, 1e-5);
+        record(`${cpuName}: momentum`, fusedG.momentum, fusedC.momentum, 2e-3);
+      }
+    }
+  }
+}
+
 function main(): number {
   const out = process.argv[2] ?? 'gpu-check.json';
   const probe = core().cudaProbe();
@@ -435,6 +544,8 @@ function main(): number {
   section('SGD', () => sgdChecks(cpu, gpu));
   section('strategies', () => strategyChecks(cpu, gpu));
   section('lazy-dense', () => lazyDenseChecks(cpu, gpu));
+  section('fused ops', () => fusedOpChecks(cpu, gpu));
+  section('fused strategies', () => fusedStrategyChecks(cpu, gpu));
   section('64-bit GEMM', () => largeGemmCheck(cpu, gpu));
   section('NCCL', () => ncclCheck(gpu));
   const failed = checks.filter((c) => !c.ok);

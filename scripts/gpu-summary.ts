@@ -6,6 +6,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import type { ResultsFile } from '../src/bench/results.js';
+import { methodLabel } from '../src/bench/method.js';
 
 const mb = (bytes: number | null | undefined) => (bytes === null || bytes === undefined ? '-' : (bytes / 1e6).toFixed(0));
 
@@ -13,7 +14,7 @@ function summarize(path: string): string[] {
   const results = JSON.parse(readFileSync(path, 'utf8')) as ResultsFile;
   return results.cells.map((c) => {
     const s = c.spec;
-    const name = `${s.label ?? ''} ${s.strategy}${s.strategy === 'partial-fc' ? ` ${s.sampleRate}` : ''} ${s.update} ${s.dtype}`.trim();
+    const name = `${s.label ?? ''} ${methodLabel(s, true)} ${s.dtype}`.trim();
     if (c.status !== 'completed' || !c.timing || !c.memory) return `${name.padEnd(44)} ${c.status}${c.error ? `: ${c.error.split('\n')[0]}` : ''}`;
     const t = c.timing;
     const phases = Object.entries(t.phasesMs).filter(([, ms]) => ms > 0).map(([p, ms]) => `${p} ${ms.toFixed(2)}`).join(', ');

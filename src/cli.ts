@@ -7,7 +7,6 @@
  */
 import { UsageError, suggest } from './core/errors.js';
 import type { ParsedOptions } from './options.js';
-import { core } from './core/binding.js';
 import { selectBackend } from './core/index.js';
 import { builtinScenarioNames, loadScenario } from './bench/scenario.js';
 import { runSweep, type CellExecutor } from './bench/sweep.js';
@@ -19,7 +18,6 @@ import { Progress } from './bench/progress.js';
 import { runContext } from './bench/context.js';
 import type { RunContext } from './bench/results.js';
 import { capacityTable, resultsTable } from './report/table.js';
-import { INTERCONNECTS } from './model/comm.js';
 import { registerOptionalModules } from './bench/modules.js';
 import { abortJob, rankPrefix, startRealSession } from './bench/real.js';
 

@@ -5,8 +5,9 @@ import { expandScenario, parseScenario } from '../src/bench/scenario.js';
 import { modelLargestClasses, searchCapacity } from '../src/bench/capacity.js';
 import { modelPeakBytes } from '../src/model/memory.js';
 
-function spec(strategy: string, gpuMemory: string) {
-  return expandScenario(parseScenario({ name: 'cap', cells: [{ strategy, gpus: 8, batch: 64, dim: 32, gpuMemory, backend: 'cpu', sampleRate: 0.1 }] }))[0];
+function spec(strategy: string, gpuMemory: string, fused?: { tile: number }) {
+  const logits = fused ? { logits: 'fused', tile: fused.tile } : {};
+  return expandScenario(parseScenario({ name: 'cap', cells: [{ strategy, gpus: 8, batch: 64, dim: 32, gpuMemory, backend: 'cpu', sampleRate: 0.1, ...logits }] }))[0];
 }
 
 test('the model bracket: largest C fits, C + N does not', () => {
@@ -66,4 +67,18 @@ test('a capacity search is named by its budget in the progress lines, not by the
   const s = spec('partial-fc', '48MiB');
   const name = capacityExecutor(0).describe!(s);
   assert.equal(name, 'partial-fc 0.1 sparse on 8 GPUs, batch 64, 48 MiB each');
+});
+
+test('fused logits (issue 14): the search covers them, allocation confirms them, and they fit more identities', async () => {
+  for (const strategy of ['model-parallel', 'partial-fc']) {
+    // A 256-column tile: the default 64 MiB scratch would hold a whole shard of this small budget.
+    const s = spec(strategy, '48MiB', { tile: 256 });
+    const cell = await searchCapacity(s, 120);
+    assert.equal(cell.status, 'completed', cell.error);
+    const cap = cell.capacity!;
+    assert.ok(cap.confirmedFit && cap.confirmedOomAbove);
+    assert.equal(cap.allocatedBytes, cap.modelBytes, 'tagged allocation equals the model');
+    const materialized = modelLargestClasses(spec(strategy, '48MiB'), 48 * 2 ** 20);
+    assert.ok(cap.largestClasses > materialized, `${strategy}: fused ${cap.largestClasses} > materialized ${materialized}`);
+  }
 });

@@ -39,6 +39,10 @@ const BAD: [string, string[], RegExp][] = [
   ['misspelled option', ['--sample_rate', '0.1'], /--sample_rate: unknown option for 'run' \(did you mean '--sample-rate'\?\)/],
   ['not a number', ['--gpus', 'eight'], /--gpus: expected a number, got 'eight'/],
   ['unknown scenario', ['--scenario', 'sead'], /--scenario: no built-in scenario or file 'sead'.*did you mean 'seed'/],
+  ['misspelled logits', ['--logits', 'fusde'], /--logits: unknown value 'fusde'; expected one of materialized, fused \(did you mean 'fused'\?\)/],
+  ['a tile without fused logits', ['--tile', '64'], /--tile: a tile applies only with --logits fused/],
+  ['a negative tile', ['--logits', 'fused', '--tile', '-1'], /--tile: expected an integer >= 0, got -1/],
+  ['fused data parallel', ['--strategy', 'data-parallel', '--logits', 'fused'], /--logits: fused applies to the sharded strategies/],
 ];
 
 for (const [name, args, message] of BAD) {
@@ -49,6 +53,21 @@ for (const [name, args, message] of BAD) {
     assert.doesNotMatch(r.err, /at .*\.js:\d+/, 'no stack trace for a usage error');
   });
 }
+
+test('a fused run (issue 14): the table names it, the spec and the id carry it, the logits are one tile', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pfc-cli-'));
+  const out = join(dir, 'r.json');
+  const r = pfc('run', ...small('--strategy', 'model-parallel', '--logits', 'fused', '--tile', '100', '--out', out));
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /model-parallel fused/);
+  const cell = parseResultsFile(readFileSync(out, 'utf8'), out).cells[0];
+  assert.equal(cell.status, 'completed');
+  assert.equal(cell.spec.logits, 'fused');
+  assert.equal(cell.spec.tile, 100);
+  assert.match(cell.id, /\|fusedT100$/);
+  assert.equal(cell.memory!.modelBytes.logits, 16 * 128 * 4, 'B x aligned tile');
+  assert.ok(cell.memory!.atPeak.logits <= 16 * 128 * 4, 'logits at the peak: the tile scratch at most');
+});
 
 test('unknown command names the allowed ones', () => {
   const r = pfc('rum');

@@ -7,6 +7,7 @@ import { SyntheticBatch, createStrategy } from '../src/strategies/index.js';
 import { modelMemory } from '../src/model/memory.js';
 import { cpuBackend, smallConfig } from './helpers.js';
 import { MEMORY_CATEGORIES } from '../src/core/binding.js';
+import { alignedColumns } from '../src/strategies/config.js';
 
 const CASES = [
   { strategy: 'model-parallel', classes: 1001, ranks: 8, rank: 0 },
@@ -15,10 +16,18 @@ const CASES = [
   { strategy: 'partial-fc', classes: 300, ranks: 4, rank: 1, sampleRate: 0.05 }, // positives can exceed the sample
   { strategy: 'partial-fc', classes: 5003, ranks: 4, rank: 0, sampleRate: 0.1, update: 'lazy-dense' }, // + last steps
   { strategy: 'data-parallel', classes: 777, ranks: 4, rank: 2 },
+  // issue 14: fused logits, a tile that does not divide C_r, Partial FC's three updates, and the
+  // tile chosen from the scratch budget (smaller than C_r = 162,501 here).
+  { strategy: 'model-parallel', classes: 1001, ranks: 8, rank: 7, logits: 'fused', tile: 7 },
+  { strategy: 'partial-fc', classes: 5003, ranks: 4, rank: 3, sampleRate: 0.1, logits: 'fused', tile: 50 },
+  { strategy: 'partial-fc', classes: 5003, ranks: 4, rank: 0, sampleRate: 0.1, update: 'dense', logits: 'fused', tile: 1 },
+  { strategy: 'partial-fc', classes: 5003, ranks: 4, rank: 0, sampleRate: 0.1, update: 'lazy-dense', logits: 'fused', tile: 64 },
+  { strategy: 'model-parallel', classes: 1_300_001, ranks: 8, rank: 0, logits: 'fused' },
 ] as const;
 
 for (const c of CASES) {
-  test(`${c.strategy} rank ${c.rank} of ${c.ranks}, ${c.classes} classes: tagged bytes per category = model`, () => {
+  const fused = 'logits' in c ? `, fused logits (tile ${'tile' in c ? c.tile : 'from the budget'})` : '';
+  test(`${c.strategy} rank ${c.rank} of ${c.ranks}, ${c.classes} classes${fused}: tagged bytes per category = model`, () => {
     const { rank: _rank, ...fields } = c;
     const config = smallConfig({ ...fields, batch: 64, dim: 24, seed: 3 });
     const native = core();
@@ -32,6 +41,16 @@ for (const c of CASES) {
       const model = modelMemory(config, c.rank);
       for (const category of MEMORY_CATEGORIES) {
         assert.equal(now.current[category] - before[category], model[category], `${category}: measured vs model`);
+      }
+      if (config.logits === 'fused') {
+        // The logits are one B x T tile (T aligned to 64 columns), below the materialized B x C_r.
+        // From the budget: 64 MiB over 452 bytes a column (B 64 and D 24 in fp32) is 148,416
+        // columns of scratch (C_r = 162,501 then runs as two tiles of 81,280).
+        const tile = config.tile || 148_416;
+        assert.equal(now.current.logits - before.logits, config.batch * alignedColumns(tile) * 4, 'logits: one tile of scratch');
+        const materialized = modelMemory({ ...config, logits: undefined, tile: undefined }, c.rank);
+        assert.ok(model.logits < materialized.logits, `fused logits ${model.logits} < materialized ${materialized.logits}`);
+        assert.ok(now.atTotalPeak.logits - before.logits <= model.logits, 'the logits never exceed the tile scratch');
       }
     } finally {
       strategy.dispose();

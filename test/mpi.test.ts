@@ -1,8 +1,8 @@
 /**
  * Real multi-process runs over MPI (design.md sections 2-3), each test launching mpirun:
  * - N = 2, 3, 4 ranks give the same loss, feature gradient, centres and momentum as the
- *   single-process float64 reference, for model parallel, partial-fc (sparse, dense, lazy-dense) and data
- *   parallel, on C = 41 (not divisible by N), D = 9, outliers and repeated labels;
+ *   single-process float64 reference, for model parallel, partial-fc (sparse, dense, lazy-dense), each
+ *   with materialized and fused logits, and data parallel, on C = 41 (not divisible by N), D = 9, outliers and repeated labels;
  * - the emulated rank r of N allocates per category what real rank r allocates and records
  *   the same collectives (kind, label, bytes) — what the communication model consumes;
  * - `pfc-bench run --mode real` under mpirun: rank 0 alone reports, every rank's peak is kept; a

@@ -158,3 +158,19 @@ test('identity sweeps group cells that differ only in classes (nested settings s
   assert.equal(sweeps.length, 2);
   for (const sweep of sweeps) for (const list of sweep.series.values()) assert.deepEqual(list.map((c) => c.spec.classes), [5000, 20000, 80000, 320000]);
 });
+
+test('fused logits (issue 14) are a legend entry beside materialized: same sweep, same chart, their own line and bars', async () => {
+  const sweepCells = cells.filter((rc) => rc.cell.spec.ranks === 8 && rc.cell.status === 'completed');
+  const fused = sweepCells.map((rc, i) => ({ ...rc, cell: { ...rc.cell, id: `${rc.cell.id}|fused${i}`, spec: { ...rc.cell.spec, logits: 'fused' as const, tile: 0 } } }));
+  const sweeps = identitySweeps([...sweepCells, ...fused]);
+  assert.equal(sweeps.length, 1, 'fused cells join the materialized sweep');
+  const names = [...sweeps[0].series.keys()];
+  for (const name of ['Model Parallel', 'Model Parallel (fused logits, ours)', 'Partial FC 0.1 (sparse)', 'Partial FC 0.1 (sparse, fused logits, ours)']) {
+    assert.ok(names.includes(name), `series '${name}' in ${names.join(', ')}`);
+  }
+  const specs = buildCharts([...cells, ...fused]);
+  assert.deepEqual(specs.map((c) => c.name), buildCharts(cells).map((c) => c.name), 'no new chart');
+  const c = await chart('sweep', specs);
+  assert.deepEqual(c.warnings, []);
+  checkText(c, ['Model Parallel', 'Model Parallel (fused logits, ours)', 'Partial FC 0.1 (sparse, fused logits, ours)']);
+});

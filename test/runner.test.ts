@@ -109,10 +109,15 @@ test('every built-in scenario loads and expands to valid cells', async () => {
   for (const required of ['seed', 'aft-table', 'capacity', 'ci']) assert.ok(names.includes(required), `scenario ${required} exists`);
   for (const name of names) assert.ok(expandScenario(loadScenario(name)).length > 0, name);
   const seed = expandScenario(loadScenario('seed'));
-  assert.deepEqual(seed.map((c) => [c.strategy, c.classes, c.ranks, c.batch, c.sampleRate]), [
+  const seedCells = [
     ['model-parallel', 1_000_000, 8, 1024, 1],
     ['partial-fc', 1_000_000, 8, 1024, 0.1],
     ['model-parallel', 10_000_000, 64, 2048, 1],
     ['partial-fc', 10_000_000, 64, 4096, 0.1],
-  ]);
+  ];
+  // The seed's four cells, then the same four with fused logits (issue 14).
+  assert.deepEqual(
+    seed.map((c) => [c.strategy, c.classes, c.ranks, c.batch, c.sampleRate, c.logits ?? 'materialized']),
+    [...seedCells.map((c) => [...c, 'materialized']), ...seedCells.map((c) => [...c, 'fused'])],
+  );
 });

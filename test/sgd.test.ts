@@ -240,3 +240,43 @@ test('the catch-up fused into the normalization equals sgdCatchUp then normalize
   assert.notDeepEqual(fused.w, w0, 'the picked rows moved');
   assert.deepEqual(Array.from(fused.last).filter((s, r) => !picked.includes(r)), Array.from(last0).filter((s, r) => !picked.includes(r)), 'other rows untouched');
 });
+
+test('sgdIdleRows: each row outside the indices takes one zero-gradient step (float64 reference); the listed rows are untouched', () => {
+  const rows = 300;
+  const dim = 7;
+  const backend = cpuBackend();
+  const rand = lcg(21);
+  const w0 = Float32Array.from({ length: rows * dim }, () => rand() * 2 - 1);
+  const v0 = Float32Array.from({ length: rows * dim }, () => rand() - 0.5);
+  const active = Int32Array.from([0, 3, 4, 150, 298]);
+  const weights = allocate(backend, 'centres', 'fp32', rows, dim);
+  const momentum = allocate(backend, 'optimizer', 'fp32', rows, dim);
+  const indices = allocate(backend, 'workspace', 'int32', active.length);
+  try {
+    weights.write(w0);
+    momentum.write(v0);
+    indices.write(active);
+    const rates = { lr: 0.1, momentum: 0.9, weightDecay: 5e-4 };
+    core().sgdIdleRows(weights, momentum, indices, rates);
+    const w = weights.read() as Float32Array;
+    const v = momentum.read() as Float32Array;
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < dim; c++) {
+        const e = r * dim + c;
+        if (active.includes(r)) {
+          assert.equal(w[e], w0[e], `active row ${r} untouched`);
+          assert.equal(v[e], v0[e], `active row ${r} momentum untouched`);
+          continue;
+        }
+        const ve = Math.fround(rates.momentum) * v0[e] + Math.fround(rates.weightDecay) * w0[e];
+        const we = w0[e] - Math.fround(rates.lr) * ve;
+        assert.ok(Math.abs(v[e] - ve) <= 1e-6 * Math.abs(ve) + 1e-9, `row ${r} momentum ${v[e]} vs ${ve}`);
+        assert.ok(Math.abs(w[e] - we) <= 1e-6 * Math.abs(we) + 1e-9, `row ${r} centre ${w[e]} vs ${we}`);
+      }
+    }
+    indices.write(Int32Array.from([0, 4, 3, 150, 298]));
+    assert.throws(() => core().sgdIdleRows(weights, momentum, indices, rates), /sgdIdleRows: indices must be sorted, unique and inside the shard/);
+  } finally {
+    for (const t of [weights, momentum, indices]) t.free();
+  }
+});

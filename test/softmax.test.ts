@@ -138,3 +138,77 @@ test('a label in the padding is an error that names the op', () => {
     s.free();
   }
 });
+
+// issue 14: the logit-free step runs both passes tile by tile over the active columns.
+function tileStats(cos: Float64Array, labels: Int32Array, tile: number) {
+  const backend = cpuBackend();
+  const t = (rows: number, c = 1, dtype: 'fp32' | 'int32' = 'fp32') => allocate(backend, 'workspace', dtype, rows, c);
+  const lab = t(B, 1, 'int32');
+  lab.write(labels);
+  const s = { targetCos: t(B), localMax: t(B), rowMax: t(B), rowSum: t(B), targetLogit: t(B) };
+  const tiles: { logits: ReturnType<typeof t>; first: number; cols: number; ld: number }[] = [];
+  for (let first = 0; first < A; first += tile) {
+    const cols = Math.min(tile, A - first);
+    const ld = alignedColumns(cols);
+    const logits = t(B, ld);
+    const padded = new Float32Array(B * ld).fill(3);
+    for (let i = 0; i < B; i++) for (let j = 0; j < cols; j++) padded[i * ld + j] = cos[i * A + first + j];
+    logits.write(padded);
+    core().marginSoftmaxStats(logits, cols, lab, margin, s.targetCos, s.localMax, s.rowMax, s.rowSum, s.targetLogit, { offset: first, active: A });
+    tiles.push({ logits, first, cols, ld });
+  }
+  return { lab, tiles, ...s, free: () => [lab, ...tiles.map((x) => x.logits), ...Object.values(s)].forEach((x) => x.free()) };
+}
+
+for (const tile of [1, 13, 64, A]) {
+  test(`tiles of ${tile} columns folded in order equal one pass over all ${A}: statistics and gradient`, () => {
+    const { cos, labels } = cosines();
+    const whole = shardStats(cos, labels, 0, A);
+    const tiled = tileStats(cos, labels, tile);
+    try {
+      const read = (x: { read(): unknown }) => x.read() as Float32Array;
+      for (let i = 0; i < B; i++) {
+        assert.equal(read(tiled.rowMax)[i], read(whole.rowMax)[i], `row ${i} max`);
+        assert.equal(read(tiled.localMax)[i], read(whole.localMax)[i], `row ${i} local max`);
+        close(read(tiled.rowSum)[i], read(whole.rowSum)[i], 1e-5, `row ${i} sum`);
+        assert.equal(read(tiled.targetCos)[i], read(whole.targetCos)[i], `row ${i} target cosine`);
+        assert.equal(read(tiled.targetLogit)[i], read(whole.targetLogit)[i], `row ${i} target logit`);
+      }
+      core().marginSoftmaxGrad(whole.logits, A, whole.lab, margin, whole.rowMax, whole.rowSum, whole.targetCos, 1 / B);
+      const g = read(whole.logits);
+      for (const piece of tiled.tiles) {
+        core().marginSoftmaxGrad(piece.logits, piece.cols, tiled.lab, margin, tiled.rowMax, tiled.rowSum, tiled.targetCos, 1 / B, { offset: piece.first, active: A });
+        const gt = read(piece.logits);
+        for (let i = 0; i < B; i++) {
+          for (let j = 0; j < piece.cols; j++) {
+            const expected = g[i * whole.ld + piece.first + j];
+            assert.ok(Math.abs(gt[i * piece.ld + j] - expected) <= 1e-5 * Math.abs(expected) + 1e-9, `grad[${i}][${piece.first + j}]: ${gt[i * piece.ld + j]} vs ${expected}`);
+          }
+          for (let j = piece.cols; j < piece.ld; j++) assert.equal(gt[i * piece.ld + j], 0, `tile padding ${j} of row ${i}`);
+        }
+      }
+    } finally {
+      whole.free();
+      tiled.free();
+    }
+  });
+}
+
+test('tiles: a label beyond the active columns is an error, and so is a tile past them', () => {
+  const { cos, labels } = cosines();
+  const tiled = tileStats(cos, labels, 50);
+  try {
+    const piece = tiled.tiles[0];
+    tiled.lab.write(Int32Array.from({ length: B }, () => A));
+    assert.throws(
+      () => core().marginSoftmaxStats(piece.logits, piece.cols, tiled.lab, margin, tiled.targetCos, tiled.localMax, tiled.rowMax, tiled.rowSum, tiled.targetLogit, { offset: 50, active: A }),
+      /marginSoftmaxStats: label 101 outside 101 active centres/,
+    );
+    assert.throws(
+      () => core().marginSoftmaxGrad(piece.logits, piece.cols, tiled.lab, margin, tiled.rowMax, tiled.rowSum, tiled.targetCos, 1, { offset: 60, active: A }),
+      /marginSoftmaxGrad: tile columns \[60, 110\) outside 101 active centres|outside 101 active columns/,
+    );
+  } finally {
+    tiled.free();
+  }
+});

@@ -34,9 +34,15 @@ export function cellId(spec: CellSpec): string {
     spec.mode,
     `r${spec.rank}`,
     spec.memoryBudget ? `budget${spec.memoryBudget}` : '',
+    spec.logits === 'fused' ? `fused${spec.tile ? `T${spec.tile}` : ''}` : '', // issue 14; materialized ids unchanged
   ]
     .filter(Boolean)
     .join('|');
+}
+
+/** --logits fused: the columns whose logits the floor computes twice, as the step does. */
+function floorRecomputed(spec: CellSpec, active: number): number {
+  return strategyOf(spec.strategy).recomputedColumns?.(spec, active, spec.rank) ?? 0;
 }
 
 export interface CellProgress {
@@ -125,7 +131,7 @@ export function runCell(spec: CellSpec, options: RunCellOptions | CellProgress =
     result.reference = { gemmMs: spread(trials.map((t) => t.gemmMs)), stepOverGemm: median(ratios) };
   } else {
     const rows = strategyOf(spec.strategy).gemmRows(spec);
-    const gemmMs = measureGemmFloor(activeBackend, rows, result.activeCentres ?? 0, spec.dim, spec.dtype, Math.max(2, spec.steps));
+    const gemmMs = measureGemmFloor(activeBackend, rows, result.activeCentres ?? 0, spec.dim, spec.dtype, Math.max(2, spec.steps), floorRecomputed(spec, result.activeCentres ?? 0));
     const computeMs = result.timing!.stepMs.median - (emulated ? result.timing!.modeledCommMs : 0);
     result.reference = { gemmMs, stepOverGemm: computeMs / gemmMs.median };
   }
@@ -219,7 +225,7 @@ function measure(spec: CellSpec, backend: Backend, comm: Communicator, strategy:
       try {
         core().setMemoryBudget(backend.device, 0);
         const rows = strategyOf(spec.strategy).gemmRows(spec);
-        gemmMs = measureGemmFloor(backend, rows, strategy.activeCentres(), spec.dim, spec.dtype, Math.max(2, spec.steps)).median;
+        gemmMs = measureGemmFloor(backend, rows, strategy.activeCentres(), spec.dim, spec.dtype, Math.max(2, spec.steps), floorRecomputed(spec, strategy.activeCentres())).median;
       } catch {
         trialReference = false; // no room for it next to the strategy: compare falls back to the cell's reference
       } finally {

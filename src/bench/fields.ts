@@ -9,7 +9,7 @@
 import { UsageError, suggest } from '../core/errors.js';
 import { BACKEND_CHOICES } from '../core/backend.js';
 import type { Margin } from '../core/binding.js';
-import { DEFAULT_SGD, MARGINS, STORAGE_DTYPES, UPDATE_KINDS } from '../strategies/config.js';
+import { DEFAULT_SGD, LOGITS_KINDS, MARGINS, STORAGE_DTYPES, UPDATE_KINDS } from '../strategies/config.js';
 import { STRATEGY_NAMES } from '../strategies/registry.js';
 import { INTERCONNECTS } from '../model/comm.js';
 import type { PublishedFigure } from './results.js';
@@ -170,6 +170,8 @@ export const CELL_FIELDS: readonly Field[] = [
   field('dim', 'dim', 'integer', 512, true, 'embedding dimension D', parseInteger(1)),
   field('sampleRate', 'sample-rate', 'number', 0.1, true, 'Partial FC sample rate rho in (0, 1]; other strategies use every centre', parseNumber(Number.MIN_VALUE, 1, 'in (0, 1]')),
   field('update', 'update', 'string', 'sparse', true, `${UPDATE_KINDS.join(' | ')} (sparse: seed, v1; dense: arcface_torch, v2; lazy-dense: ours, dense's result at sparse cost)`, parseChoice(() => UPDATE_KINDS)),
+  field('logits', 'logits', 'string', 'materialized', true, `${LOGITS_KINDS.join(' | ')} (materialized: the B x C logits stored; fused: ours, tiles of --tile centres, logits recomputed)`, parseChoice(() => LOGITS_KINDS)),
+  field('tile', 'tile', 'integer', 0, true, 'fused: active centres per tile (0: as few equal tiles as a 64 MiB scratch allows)', parseInteger(0)),
   field('margin', 'margin', 'object', 'cosface', false, `${Object.keys(MARGINS).join(' | ')} | "s,m1,m2,m3"`, (v, o) => parseMargin(v, o)),
   field('dtype', 'dtype', 'string', 'fp32', true, `${STORAGE_DTYPES.join(' | ')} storage (bf16/fp16 need the CUDA backend)`, parseChoice(() => STORAGE_DTYPES)),
   field('mode', 'mode', 'string', 'emulate', true, 'emulate (one rank of N) | single (one rank) | real (under mpirun)', parseChoice(() => RUN_MODES)),

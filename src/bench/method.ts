@@ -7,23 +7,37 @@ import type { FcConfig } from '../strategies/config.js';
 
 type MethodFields = Pick<FcConfig, 'strategy' | 'sampleRate' | 'update'> & Partial<FcConfig>;
 
+// The logit-free step (--logits fused) is a variant of every sharded strategy, and ours, not a
+// published one: every name says so, and it sorts right after its materialized twin.
+const fused = (spec: MethodFields) => spec.logits === 'fused';
+
 /** "partial-fc 0.1 sparse"; `detailed` adds what tells two cells apart (compare). */
 export function methodLabel(spec: MethodFields, detailed = false): string {
-  return findStrategy(spec.strategy)?.label(spec as FcConfig, detailed) ?? String(spec.strategy);
+  const label = findStrategy(spec.strategy)?.label(spec as FcConfig, detailed) ?? String(spec.strategy);
+  return fused(spec) ? `${label} fused${detailed && spec.tile ? ` T${spec.tile}` : ''}` : label;
 }
 
 /** "Partial FC 0.1 (sparse)". */
 export function methodTitle(spec: MethodFields): string {
-  return findStrategy(spec.strategy)?.title(spec as FcConfig) ?? String(spec.strategy);
+  const title = findStrategy(spec.strategy)?.title(spec as FcConfig) ?? String(spec.strategy);
+  return fused(spec) ? `${title}, fused logits (ours)` : title;
 }
 
 /** Sort key: the registry's order of strategies, then each strategy's own order of its methods. */
 export function methodOrder(spec: MethodFields): number {
   const d = findStrategy(spec.strategy);
-  return d ? d.order * 10 + d.sortKey(spec as FcConfig) : 1e6;
+  return (d ? d.order * 10 + d.sortKey(spec as FcConfig) : 1e6) + (fused(spec) ? 1e-3 : 0);
 }
 
-/** The report colours of a strategy's methods. */
+/** The report colours of a strategy's methods (a fused method: the lighter tints). */
 export function methodColours(spec: MethodFields): readonly string[] {
-  return findStrategy(spec.strategy)?.colours ?? ['#9c755f'];
+  const colours = findStrategy(spec.strategy)?.colours ?? ['#9c755f'];
+  return fused(spec) ? colours.map(lighter) : colours;
+}
+
+/** Halfway to white: the same hue, clearly another legend entry. */
+function lighter(hex: string): string {
+  const n = parseInt(hex.slice(1), 16);
+  const mix = (shift: number) => Math.round(((n >> shift) & 255) / 2 + 127.5);
+  return `#${[16, 8, 0].map((sh) => mix(sh).toString(16).padStart(2, '0')).join('')}`;
 }

@@ -7,7 +7,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { packageRoot } from '../core/binding.js';
 import { UsageError, suggest } from '../core/errors.js';
-import { UPDATE_KINDS, STORAGE_DTYPES, requireChoice, type StorageDType, type UpdateKind } from '../strategies/config.js';
+import { UPDATE_KINDS, STORAGE_DTYPES, requireChoice, type LogitsKind, type StorageDType, type UpdateKind } from '../strategies/config.js';
 import { strategyOf, validateFcConfig } from '../strategies/registry.js';
 import type { Margin } from '../core/binding.js';
 import { FIELD_NAMES, RUN_MODES, builtinDefaults, parseField, parseBytes, parseCount } from './fields.js';
@@ -24,6 +24,9 @@ export interface CellFields {
   dim?: number;
   sampleRate?: number;
   update?: string;
+  /** materialized (default) | fused (the logit-free step), and fused's tile (0: from the scratch budget). */
+  logits?: string;
+  tile?: number;
   margin?: string | Margin;
   dtype?: string;
   mode?: string;
@@ -176,6 +179,15 @@ export function expandScenario(scenario: Scenario, overrides: CellFields = {}, s
   return specs;
 }
 
+/** --logits and --tile; a materialized spec carries neither, so its id and results are unchanged. */
+function fusedLogitsFields(logits: LogitsKind, tile: number): { logits?: 'fused'; tile?: number } {
+  if (logits === 'materialized') {
+    if (tile > 0) throw new UsageError('--tile', 'a tile applies only with --logits fused');
+    return {};
+  }
+  return { logits, tile };
+}
+
 /** Turns user fields into a validated CellSpec; every error names the option. */
 export function resolveCell(f: CellFields): CellSpec {
   const value = <T>(key: keyof CellFields): T => parseField(key, f[key]) as T;
@@ -196,6 +208,7 @@ export function resolveCell(f: CellFields): CellSpec {
     sgd: { lr: value<number>('lr'), momentum: value<number>('momentum'), weightDecay: value<number>('weightDecay') },
     seed: value<number>('seed'),
     dtype: requireChoice('--dtype', value<string>('dtype'), STORAGE_DTYPES) as StorageDType,
+    ...fusedLogitsFields(value<LogitsKind>('logits'), value<number>('tile')),
   });
   const rank = value<number>('rank');
   if (rank >= ranks) throw new UsageError('--rank', `rank ${rank} is outside 0..${ranks - 1} for ${ranks} GPUs`);

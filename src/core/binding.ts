@@ -67,6 +67,12 @@ export interface RowCatchUp {
   sgd: SgdRates;
 }
 
+/** A tile of the active logit columns: its first column, and how many columns are active in all. */
+export interface LogitColumns {
+  offset: number;
+  active: number;
+}
+
 export interface SgdParams extends SgdRates {
   dense: boolean;
 }
@@ -112,7 +118,9 @@ export interface NativeCore {
   normalizeRowsBackward(grad: NativeTensor, normalized: NativeTensor, norms: NativeTensor): void;
   gemm(a: NativeTensor, transA: boolean, b: NativeTensor, transB: boolean, c: NativeTensor, alpha: number, beta: number): void;
   /** Pass 1 over the B x ld cosines (columns [cols, ld) are padding): online row max and sum
-   * of exp with the margin applied on the fly; localMax = rowMax (the latter to be all-reduced). */
+   * of exp with the margin applied on the fly; localMax = rowMax (the latter to be all-reduced).
+   * columns (logit-free step): the logits are active columns [offset, offset + cols); the tile at
+   * offset 0 starts the statistics, later tiles fold into them. Absent: the whole row. */
   marginSoftmaxStats(
     logits: NativeTensor,
     cols: number,
@@ -123,11 +131,12 @@ export interface NativeCore {
     rowMax: NativeTensor,
     rowSum: NativeTensor,
     targetLogit: NativeTensor,
+    columns?: LogitColumns,
   ): void;
   /** After the MAX all-reduce: rowSum *= exp(localMax - rowMax), targetLogit -= rowMax. */
   rescaleRowStats(labels: NativeTensor, localMax: NativeTensor, rowMax: NativeTensor, rowSum: NativeTensor, targetLogit: NativeTensor): void;
   crossEntropyLossSum(rowSum: NativeTensor, targetLogit: NativeTensor): number;
-  /** Pass 2, in place: cosines -> dcos (padding columns 0). */
+  /** Pass 2, in place: cosines -> dcos (padding columns 0); columns as marginSoftmaxStats. */
   marginSoftmaxGrad(
     logits: NativeTensor,
     cols: number,
@@ -137,6 +146,7 @@ export interface NativeCore {
     rowSum: NativeTensor,
     targetCos: NativeTensor,
     gradScale: number,
+    columns?: LogitColumns,
   ): void;
   sampleCentres(labels: NativeTensor, spec: SampleSpec, keys: NativeTensor, indices: NativeTensor, remapped: NativeTensor): number;
   shardLabels(labels: NativeTensor, shardOffset: number, shardSize: number, remapped: NativeTensor): void;
@@ -154,6 +164,9 @@ export interface NativeCore {
     lastStep: NativeTensor | null,
     step: number,
   ): void;
+  /** Dense's zero-gradient step on every row not in the sorted activeIndices (the logit-free
+   * dense step updates its active rows tile by tile, then the idle ones with this). */
+  sgdIdleRows(weights: NativeTensor, momentum: NativeTensor, activeIndices: NativeTensor, params: SgdRates): void;
   /** Lazy dense: rows (every row when indices is null) brought to `step` SGD steps with the
    * exact zero-gradient map M^(step - lastStep[row]); lastStep[row] = step. */
   sgdCatchUp(weights: NativeTensor, momentum: NativeTensor, lastStep: NativeTensor, indices: NativeTensor | null, step: number, params: SgdRates): void;

@@ -19,16 +19,17 @@ export interface StepWork {
 }
 
 /**
- * The work of an FC step from its shapes: three GEMMs of rows x active x D (2 * rows * A * D
- * FLOPs each), the memory-bound passes over the logits (statistics: read; gradient: read +
+ * The work of an FC step from its shapes: `gemms` GEMMs of rows x active x D (2 * rows * A * D
+ * FLOPs each; 3 unless logits are recomputed), the memory-bound passes over the logits (statistics: read; gradient: read +
  * write), and `updatePasses` updates of `updatedRows` centres (weights, momentum, gradient, decay).
  */
-export function fcStepWork(shape: { rows: number; active: number; dim: number; storageBytes: number; updatedRows: number; updatePasses?: number }): StepWork {
-  const { rows, active: A, dim: D, storageBytes: s, updatedRows, updatePasses = 1 } = shape;
-  const gemmFlops = 3 * 2 * rows * A * D;
+export function fcStepWork(shape: { rows: number; active: number; dim: number; storageBytes: number; updatedRows: number; updatePasses?: number; gemms?: number }): StepWork {
+  // gemms: 3, or more when logits are recomputed (the logit-free step's fourth GEMM, on some columns).
+  const { rows, active: A, dim: D, storageBytes: s, updatedRows, updatePasses = 1, gemms = 3 } = shape;
+  const gemmFlops = gemms * 2 * rows * A * D;
   const elementwiseFlops = 2 * 6 * rows * A;
   const logitsBytes = 3 * rows * A * s;
-  const gemmBytes = 3 * (rows * D + A * D) * s + rows * A * s * 3;
+  const gemmBytes = gemms * (rows * D + A * D) * s + rows * A * s * gemms;
   const updateBytes = updatePasses * updatedRows * D * 4 * 4 + A * D * 4;
   return { gemmFlops, flops: gemmFlops + elementwiseFlops, bytes: logitsBytes + gemmBytes + updateBytes };
 }

@@ -38,7 +38,7 @@ export function reportCells(files: readonly LoadedResults[]): ReportCell[] {
 }
 
 /** "Partial FC 0.1 (sparse)", from the strategy's descriptor. */
-export function methodName(spec: Pick<CellSpec, 'strategy' | 'sampleRate' | 'update'>): string {
+export function methodName(spec: Pick<CellSpec, 'strategy' | 'sampleRate' | 'update'> & Partial<CellSpec>): string {
   return methodTitle(spec);
 }
 
@@ -198,7 +198,8 @@ function stableJson(value: unknown): string {
 }
 
 function sweepKey(spec: CellSpec): string {
-  const { classes: _c, label: _l, published: _p, strategy: _s, sampleRate: _r, update: _u, ...rest } = spec;
+  // Method fields (fused logits too: a legend entry beside materialized) are not the sweep's.
+  const { classes: _c, label: _l, published: _p, strategy: _s, sampleRate: _r, update: _u, logits: _g, tile: _t, ...rest } = spec;
   return stableJson(rest);
 }
 

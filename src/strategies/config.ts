@@ -11,6 +11,10 @@ export type StrategyName = string;
  * result at sparse cost (idle rows caught up exactly when next read). */
 export const UPDATE_KINDS = ['sparse', 'dense', 'lazy-dense'] as const;
 export type UpdateKind = (typeof UPDATE_KINDS)[number];
+/** materialized: the B x A logits stored (the seed, PyTorch); fused (ours, the logit-free step):
+ * tiles of T active centres, logits recomputed in the gradient pass, O(B x T) scratch. */
+export const LOGITS_KINDS = ['materialized', 'fused'] as const;
+export type LogitsKind = (typeof LOGITS_KINDS)[number];
 export const STORAGE_DTYPES = ['fp32', 'bf16', 'fp16'] as const;
 export type StorageDType = (typeof STORAGE_DTYPES)[number];
 
@@ -45,6 +49,10 @@ export interface FcConfig {
   seed: number;
   /** Storage of normalized features, active centres and logits (fp32 accumulation). */
   dtype: StorageDType;
+  /** Absent: materialized. */
+  logits?: LogitsKind;
+  /** fused: active centres per tile; 0 or absent: from TILE_SCRATCH_BUDGET (fusedTileColumns). */
+  tile?: number;
 }
 
 export const DEFAULT_SGD: SgdConfig = { lr: 0.1, momentum: 0.9, weightDecay: 5e-4 };
@@ -72,6 +80,32 @@ export function alignedColumns(active: number): number {
   return Math.ceil(active / LOGITS_ALIGN) * LOGITS_ALIGN;
 }
 
+/** The logit-free step's default scratch: B x T logits, T x D normalized centres and their
+ * gradient, T norms. Large enough that each tile's GEMMs run at full speed. */
+export const TILE_SCRATCH_BUDGET = 64 * 2 ** 20;
+
+/** fused: the columns the tile scratch holds for a shard of `capacity` active centres at most:
+ * --tile, or the most that fit TILE_SCRATCH_BUDGET (a multiple of LOGITS_ALIGN). Never falls as
+ * the capacity grows, so the memory model stays monotonic for the capacity search. */
+export function fusedScratchColumns(config: FcConfig, capacity: number): number {
+  const requested = config.tile ?? 0;
+  if (requested > 0) return Math.max(1, Math.min(requested, capacity));
+  const s = config.dtype === 'fp32' ? 4 : 2;
+  const perColumn = config.batch * s + config.dim * s + config.dim * 4 + 4;
+  const fit = Math.max(LOGITS_ALIGN, Math.floor(TILE_SCRATCH_BUDGET / perColumn / LOGITS_ALIGN) * LOGITS_ALIGN);
+  return Math.max(1, Math.min(capacity, fit));
+}
+
+/** fused: the active centres per tile. --tile, or as few tiles of equal width (aligned) as the
+ * scratch allows, so the last tile, which the gradient pass does not recompute, is as wide as
+ * the others. */
+export function fusedTileColumns(config: FcConfig, capacity: number): number {
+  const scratch = fusedScratchColumns(config, capacity);
+  if ((config.tile ?? 0) > 0) return scratch;
+  const tiles = Math.max(1, Math.ceil(capacity / scratch));
+  return Math.min(scratch, alignedColumns(Math.ceil(capacity / tiles)));
+}
+
 /** floor(rho * C_r): the sampled count before positives are added. */
 export function numSampled(sampleRate: number, shardSize: number): number {
   return Math.floor(sampleRate * shardSize + 1e-9);
@@ -96,6 +130,8 @@ export function requireChoice<T extends string>(option: string, value: string, a
 export function validateFcShapes(config: FcConfig): FcConfig {
   requireChoice('--update', config.update, UPDATE_KINDS);
   requireChoice('--dtype', config.dtype, STORAGE_DTYPES);
+  requireChoice('--logits', config.logits ?? 'materialized', LOGITS_KINDS);
+  requireInteger('--tile', config.tile ?? 0, 0);
   requireInteger('--gpus', config.ranks, 1);
   requireInteger('--classes', config.classes, 1);
   requireInteger('--batch', config.batch, 1);

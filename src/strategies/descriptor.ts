@@ -25,6 +25,11 @@ export interface StrategyDescriptor {
   memory(config: FcConfig, rank: number): BytesByCategory;
   /** FLOPs and bytes of one step with `activeCentres` active of a shard of `shardSize`. */
   work(config: FcConfig, activeCentres: number, shardSize: number): StepWork;
+  /**
+   * Strategies with the logit-free variant (--logits fused) only: the active columns whose logits
+   * its gradient pass recomputes (the fourth GEMM's width) on rank `rank`.
+   */
+  recomputedColumns?(config: FcConfig, activeCentres: number, rank: number): number;
   /** Rows of the step's GEMMs (x active centres x D): the reference workload's shape. */
   gemmRows(config: FcConfig): number;
   /** For readers: "Partial FC 0.1 (sparse)". */

@@ -4,10 +4,10 @@
  */
 import { core } from '../core/binding.js';
 import { ShardedSoftmaxFc, type ActiveSet } from './sharded-softmax.js';
-import type { Shard } from './config.js';
+import { shardOf, type Shard } from './config.js';
 import type { Strategy, StrategyContext } from './strategy.js';
 import type { StrategyDescriptor } from './descriptor.js';
-import { shardedMemory, shardedWork } from './sharded-model.js';
+import { fusedRecomputedColumns, shardedMemory, shardedWork } from './sharded-model.js';
 
 /** Every centre of the shard is active; labels are shifted into the shard. */
 export function allCentres(shard: Shard): ActiveSet {
@@ -32,7 +32,8 @@ export const modelParallel: StrategyDescriptor = {
   order: 1,
   create: createModelParallel,
   memory: (config, rank) => shardedMemory(config, rank, (shardSize) => shardSize, () => 0),
-  work: (config, active, shardSize) => shardedWork(config, active, shardSize),
+  work: (config, active, shardSize) => shardedWork(config, active, { updatedRows: shardSize, capacity: shardSize }),
+  recomputedColumns: (config, active, rank) => fusedRecomputedColumns(config, active, shardOf(config.classes, config.ranks, rank).size),
   gemmRows: (config) => config.batch,
   title: () => 'Model Parallel',
   label: (config, detailed) => (detailed ? `model-parallel ${config.update}` : 'model-parallel'),

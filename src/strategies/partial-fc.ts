@@ -13,7 +13,7 @@ import { numSampled, shardOf, type Shard } from './config.js';
 import { ShardedSoftmaxFc, type ActiveSet } from './sharded-softmax.js';
 import type { Strategy, StrategyContext, TensorOwner } from './strategy.js';
 import type { StrategyDescriptor } from './descriptor.js';
-import { shardedMemory, shardedWork } from './sharded-model.js';
+import { fusedRecomputedColumns, shardedMemory, shardedWork } from './sharded-model.js';
 
 /** Most centres a step can activate: all positives (at most min(B, C_r)) or the sampled count. */
 export function sampledCapacity(batch: number, shardSize: number, sampleRate: number): number {
@@ -59,7 +59,14 @@ export const partialFc: StrategyDescriptor = {
     return m;
   },
   // A dense update touches every row of the shard; the others (sparse, lazy-dense) the active rows only.
-  work: (config, active, shardSize) => shardedWork(config, active, config.update === 'dense' ? shardSize : active, config.update === 'lazy-dense' ? 2 : 1),
+  work: (config, active, shardSize) =>
+    shardedWork(config, active, {
+      updatedRows: config.update === 'dense' ? shardSize : active,
+      updatePasses: config.update === 'lazy-dense' ? 2 : 1,
+      capacity: sampledCapacity(config.batch, shardSize, config.sampleRate),
+    }),
+  recomputedColumns: (config, active, rank) =>
+    fusedRecomputedColumns(config, active, sampledCapacity(config.batch, shardOf(config.classes, config.ranks, rank).size, config.sampleRate)),
   gemmRows: (config) => config.batch,
   // lazy-dense is this project's rule, not a published one: the names say so.
   title: (config) => `Partial FC ${config.sampleRate} (${config.update === 'lazy-dense' ? 'lazy-dense, ours' : config.update})`,

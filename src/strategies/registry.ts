@@ -37,6 +37,10 @@ export function findStrategy(name: string): StrategyDescriptor | undefined {
 export function validateFcConfig(config: FcConfig): FcConfig {
   const strategy = strategyOf(config.strategy);
   validateFcShapes(config);
+  if (config.logits === 'fused' && !strategy.recomputedColumns) {
+    const sharded = REGISTRY.filter((d) => d.recomputedColumns).map((d) => d.name).join(', ');
+    throw new UsageError('--logits', `fused applies to the sharded strategies (${sharded}), not ${config.strategy}`);
+  }
   if (!strategy.samples && config.sampleRate !== 1) {
     throw new UsageError('--sample-rate', `only ${REGISTRY.filter((d) => d.samples).map((d) => d.name).join(', ')} samples centres; ${config.strategy} needs rate 1 (got ${config.sampleRate})`);
   }

@@ -6,7 +6,7 @@
  */
 import type { BytesByCategory } from '../core/binding.js';
 import { STORAGE_BYTES, fcStepWork, zeroBytes, type StepWork } from '../model/bytes.js';
-import { alignedColumns, localBatch, shardOf, type FcConfig } from './config.js';
+import { alignedColumns, fusedScratchColumns, fusedTileColumns, localBatch, shardOf, type FcConfig } from './config.js';
 
 /**
  * Rank `rank`'s bytes, with `capacity(shardSize)` the most active centres a step can have and
@@ -31,13 +31,45 @@ export function shardedMemory(config: FcConfig, rank: number, capacity: (shardSi
   m.activeCentres = ld * D * s + A * f;
   m.weightGrad = ld * D * f;
   m.logits = B * ld * s;
+  if (config.logits === 'fused') Object.assign(m, fusedLogitsMemory(config, A));
   return m;
 }
 
 /**
- * One step over the whole gathered batch against `activeCentres`, updating `updatedRows`
- * `updatePasses` times (lazy-dense reads and writes its rows twice: catch-up, then update).
+ * --logits fused: the categories that shrink to one tile of T active centres (the rest is the
+ * materialized step's). The logits category is the B x T scratch.
  */
-export function shardedWork(config: FcConfig, activeCentres: number, updatedRows: number, updatePasses = 1): StepWork {
-  return fcStepWork({ rows: config.batch, active: activeCentres, dim: config.dim, storageBytes: STORAGE_BYTES[config.dtype], updatedRows, updatePasses });
+function fusedLogitsMemory(config: FcConfig, capacity: number): Pick<BytesByCategory, 'activeCentres' | 'weightGrad' | 'logits'> {
+  const s = STORAGE_BYTES[config.dtype];
+  const T = fusedScratchColumns(config, capacity);
+  const ld = alignedColumns(T);
+  return { activeCentres: ld * config.dim * s + T * 4, weightGrad: ld * config.dim * 4, logits: config.batch * ld * s };
+}
+
+/**
+ * --logits fused: the active columns whose logits the gradient pass recomputes: every tile's but
+ * the last (still in the scratch after the statistics pass). 0 when materialized.
+ */
+export function fusedRecomputedColumns(config: FcConfig, activeCentres: number, capacity: number): number {
+  if (config.logits !== 'fused' || activeCentres === 0) return 0;
+  const T = fusedTileColumns(config, capacity);
+  return T * Math.floor((activeCentres - 1) / T);
+}
+
+/**
+ * One step over the whole gathered batch against `activeCentres` (of at most `capacity`),
+ * updating `updatedRows` `updatePasses` times (lazy-dense reads and writes its rows twice:
+ * catch-up, then update). --logits fused adds a fourth GEMM over the recomputed columns.
+ */
+export function shardedWork(config: FcConfig, activeCentres: number, update: { updatedRows: number; updatePasses?: number; capacity: number }): StepWork {
+  const recomputed = fusedRecomputedColumns(config, activeCentres, update.capacity);
+  return fcStepWork({
+    rows: config.batch,
+    active: activeCentres,
+    dim: config.dim,
+    storageBytes: STORAGE_BYTES[config.dtype],
+    updatedRows: update.updatedRows,
+    updatePasses: update.updatePasses,
+    gemms: 3 + (activeCentres > 0 ? recomputed / activeCentres : 0),
+  });
 }

@@ -2,11 +2,17 @@
  * The FC step shared by model parallel and Partial FC (design.md section 2): class centres
  * sharded over ranks, features and labels all-gathered, the softmax distributed over the
  * shards. The two strategies differ only in which centres are active (an ActiveSet).
+ * Two ways to hold the logits, the same passes in both:
+ *   materialized: the B x A logits, one statistics pass and one gradient pass over them;
+ *   fused (logit-free): tiles of T active centres in a B x T scratch; the statistics pass folds
+ *     each tile into the row max and sum, the gradient pass recomputes each tile's logits
+ *     (the fourth GEMM; not for the last tile, still in the scratch) and updates the tile's
+ *     centres at once.
  */
 import { core, type NativeTensor } from '../core/binding.js';
 import { allocate, type StepTimer } from '../core/backend.js';
 import { streamId } from './batch.js';
-import { alignedColumns, localBatch, shardOf, type Shard, type StrategyName } from './config.js';
+import { alignedColumns, fusedScratchColumns, fusedTileColumns, localBatch, shardOf, type Shard, type StrategyName } from './config.js';
 import { TensorOwner, type Strategy, type StrategyContext } from './strategy.js';
 
 /** Chooses the active centres of a step and maps the gathered labels onto them. */
@@ -35,10 +41,13 @@ export class ShardedSoftmaxFc implements Strategy {
   private readonly normFeatures: NativeTensor; // B x D
   private readonly featureNorms: NativeTensor;
   private readonly featureGradFull: NativeTensor; // B x D partial sum before reduce-scatter
+  // fused: each of these holds one tile (T columns, aligned) instead of every active centre.
   private readonly normCentres: NativeTensor; // aligned capacity x D; rows past A are 0 or finite
   private readonly centreNorms: NativeTensor;
   private readonly centreGrad: NativeTensor; // aligned capacity x D
   private readonly logitsBuffer: NativeTensor; // B x aligned capacity
+  /** fused: active centres per tile; 0: materialized logits. */
+  private readonly tile: number;
   private readonly targetCos: NativeTensor;
   private readonly localMax: NativeTensor; // this shard's row max, kept across the MAX all-reduce
   private readonly rowMax: NativeTensor;
@@ -87,7 +96,8 @@ export class ShardedSoftmaxFc implements Strategy {
     this.rowSum = this.rowStats.view(0, B);
     this.targetLogit = this.rowStats.view(B, B);
     this.set = makeActiveSet(this.shard, this.tensors);
-    const A = this.set.capacity;
+    this.tile = config.logits === 'fused' ? fusedTileColumns(config, this.set.capacity) : 0;
+    const A = this.tile ? fusedScratchColumns(config, this.set.capacity) : this.set.capacity;
     const ld = alignedColumns(A);
     this.normCentres = own(allocate(backend, 'activeCentres', config.dtype, ld, D));
     this.centreNorms = own(allocate(backend, 'activeCentres', 'fp32', A));
@@ -113,9 +123,7 @@ export class ShardedSoftmaxFc implements Strategy {
   }
 
   step(step: number, timer: StepTimer): void {
-    const native = core();
-    const { comm, config, source } = this.ctx;
-    const B = config.batch;
+    const { comm, source } = this.ctx;
     source.fillFeatures(comm.rank, step, this.localFeatures);
     source.fillLabels(comm.rank, step, this.localLabels);
 
@@ -131,31 +139,67 @@ export class ShardedSoftmaxFc implements Strategy {
     this.indices = indices;
     timer.mark('sampling');
 
+    if (this.tile > 0) {
+      this.fusedPasses(A, indices, timer);
+    } else {
+      this.materializedPasses(A, indices, timer);
+    }
+    this.updates++;
+    timer.mark('update');
+  }
+
+  /** lazy-dense: the active rows catch up on the steps they sat out, in their normalization's read. */
+  private catchUp() {
+    const { sgd } = this.ctx.config;
+    return this.lastStep && this.indices ? { momentum: this.centreMomentum, lastStep: this.lastStep, step: this.updates, sgd } : undefined;
+  }
+
+  private rates() {
+    const { sgd } = this.ctx.config;
+    return { lr: sgd.lr, momentum: sgd.momentum, weightDecay: sgd.weightDecay };
+  }
+
+  /** Step 4's all-reduces, shared by both variants: MAX of the row max, each shard's sum
+   * rescaled to it, then SUM of [rowSum; targetLogit]. */
+  private reduceRowStats(timer: StepTimer): void {
+    const { comm } = this.ctx;
+    comm.allReduce(this.rowMax, 'max', 'rowMax');
+    timer.mark('communication');
+    core().rescaleRowStats(this.remapped, this.localMax, this.rowMax, this.rowSum, this.targetLogit);
+    timer.mark('softmax');
+    comm.allReduce(this.rowStats, 'sum', 'rowSum+targetLogit');
+    timer.mark('communication');
+  }
+
+  /** Step 5's end, shared: dx through the features' normalization, reduce-scattered to its ranks. */
+  private finishFeatureGrad(timer: StepTimer): void {
+    core().normalizeRowsBackward(this.featureGradFull, this.normFeatures, this.featureNorms);
+    timer.mark('normalize');
+    this.ctx.comm.reduceScatter(this.featureGradFull, this.featureGrad, 'featureGrad');
+    timer.mark('communication');
+  }
+
+  private materializedPasses(A: number, indices: NativeTensor | null, timer: StepTimer): void {
+    const native = core();
+    const { config } = this.ctx;
+    const B = config.batch;
     // 3. cos = normalize(x) normalize(W[I])^T into B x ld (ld = A aligned; columns past A masked).
-    // lazy-dense: the active rows first catch up on the steps they sat out, in the same read.
-    const { margin, sgd } = config;
+    const { margin } = config;
     const ld = alignedColumns(A);
     const normCentres = this.normCentres.view(0, A);
     const centreNorms = this.centreNorms.view(0, A);
     native.normalizeRows(this.features, null, this.normFeatures, this.featureNorms);
-    const catchUp = this.lastStep && indices ? { momentum: this.centreMomentum, lastStep: this.lastStep, step: this.updates, sgd } : undefined;
-    native.normalizeRows(this.centres, indices, normCentres, centreNorms, catchUp);
+    native.normalizeRows(this.centres, indices, normCentres, centreNorms, this.catchUp());
     timer.mark('normalize');
     const paddedCentres = this.normCentres.view(0, ld);
     const logits = this.logitsBuffer.reshape(B, ld);
     native.gemm(this.normFeatures, false, paddedCentres, true, logits, 1, 0);
     timer.mark('gemm');
 
-    // 4. Softmax statistics in one read-only pass (margin on the fly), reduced over the shards:
-    // MAX of the row max, each shard's sum rescaled to it, then SUM of [rowSum; targetLogit].
+    // 4. Softmax statistics in one read-only pass (margin on the fly), reduced over the shards.
     native.marginSoftmaxStats(logits, A, this.remapped, margin, this.targetCos, this.localMax, this.rowMax, this.rowSum, this.targetLogit);
     timer.mark('softmax');
-    comm.allReduce(this.rowMax, 'max', 'rowMax');
-    timer.mark('communication');
-    native.rescaleRowStats(this.remapped, this.localMax, this.rowMax, this.rowSum, this.targetLogit);
-    timer.mark('softmax');
-    comm.allReduce(this.rowStats, 'sum', 'rowSum+targetLogit');
-    timer.mark('communication');
+    this.reduceRowStats(timer);
 
     // 5. Backward: one pass writes dlogits = (p - onehot) / B through margin and scale in place,
     // then both GEMMs; dx is a partial sum over shards, reduce-scattered to its ranks.
@@ -165,22 +209,93 @@ export class ShardedSoftmaxFc implements Strategy {
     native.gemm(logits, false, paddedCentres, false, this.featureGradFull, 1, 0);
     native.gemm(logits, true, this.normFeatures, false, this.centreGrad.view(0, ld), 1, 0);
     timer.mark('gemm');
-    native.normalizeRowsBackward(this.featureGradFull, this.normFeatures, this.featureNorms);
-    timer.mark('normalize');
-    comm.reduceScatter(this.featureGradFull, this.featureGrad, 'featureGrad');
-    timer.mark('communication');
+    this.finishFeatureGrad(timer);
 
     // 6. SGD. dense: every row, as PyTorch does. sparse and lazy-dense: the active rows, with the
     // centres' normalization backward fused in (lazy-dense also stamps their step).
-    const rates = { lr: sgd.lr, momentum: sgd.momentum, weightDecay: sgd.weightDecay };
+    const rates = this.rates();
     if (config.update === 'dense') {
       native.normalizeRowsBackward(centreGrad, normCentres, centreNorms);
       native.sgdUpdate(this.centres, this.centreMomentum, centreGrad, indices, { ...rates, dense: true });
     } else {
       native.sgdNormalizedUpdate(this.centres, this.centreMomentum, centreGrad, normCentres, centreNorms, indices, rates, this.lastStep, this.updates);
     }
-    this.updates++;
+  }
+
+  /** fused, steps 3-6 tile by tile: the B x A logits never exist. */
+  private fusedPasses(A: number, indices: NativeTensor | null, timer: StepTimer): void {
+    const native = core();
+    const { config } = this.ctx;
+    const { margin } = config;
+    const B = config.batch;
+    const T = this.tile;
+    native.normalizeRows(this.features, null, this.normFeatures, this.featureNorms);
+    timer.mark('normalize');
+
+    // Pass 1: each tile's logits fold into the row max and sum (the tile at 0 starts them);
+    // lazy-dense rows catch up here, so pass 2 reads them as they are.
+    const catchUp = this.catchUp();
+    for (let first = 0; first < A; first += T) {
+      const cols = Math.min(T, A - first);
+      const logits = this.tileLogits(first, cols, indices, catchUp, timer);
+      native.marginSoftmaxStats(logits, cols, this.remapped, margin, this.targetCos, this.localMax, this.rowMax, this.rowSum, this.targetLogit, { offset: first, active: A });
+      timer.mark('softmax');
+    }
+    this.reduceRowStats(timer);
+
+    // Pass 2: recompute each tile's logits, turn them into dlogits, dx += dlogits Wn_tile and
+    // dW_tile = dlogits^T xn, then SGD on the tile's rows. dx reads the normalized copy made from
+    // the centres before their update; the other tiles are other rows, updated only after their
+    // own turn: this is the materialized step's gradient, only summed in another order.
+    // Last tile first: pass 1 left its logits and normalized centres in the scratch (the
+    // statistics pass only reads), so it is not recomputed; one tile means three GEMMs.
+    const rates = this.rates();
+    const tiles = Math.ceil(A / T);
+    for (let k = tiles - 1; k >= 0; k--) {
+      const first = k * T;
+      const cols = Math.min(T, A - first);
+      const ld = alignedColumns(cols);
+      const kept = k === tiles - 1;
+      const logits = kept ? this.logitsBuffer.reshape(B, ld) : this.tileLogits(first, cols, indices, undefined, timer);
+      native.marginSoftmaxGrad(logits, cols, this.remapped, margin, this.rowMax, this.rowSum, this.targetCos, 1 / B, { offset: first, active: A });
+      timer.mark('softmax');
+      const paddedCentres = this.normCentres.view(0, ld);
+      native.gemm(logits, false, paddedCentres, false, this.featureGradFull, 1, kept ? 0 : 1);
+      native.gemm(logits, true, this.normFeatures, false, this.centreGrad.view(0, ld), 1, 0);
+      timer.mark('gemm');
+      const grad = this.centreGrad.view(0, cols);
+      const normCentres = this.normCentres.view(0, cols);
+      const centreNorms = this.centreNorms.view(0, cols);
+      if (indices) {
+        native.sgdNormalizedUpdate(this.centres, this.centreMomentum, grad, normCentres, centreNorms, indices.view(first, cols), rates, this.lastStep, this.updates);
+      } else {
+        const rows = (t: NativeTensor) => t.view(first, cols);
+        native.sgdNormalizedUpdate(rows(this.centres), rows(this.centreMomentum), grad, normCentres, centreNorms, null, rates, null, this.updates);
+      }
+      timer.mark('update');
+    }
+    // dense: the rows no tile held take their zero-gradient step (model parallel has none).
+    if (config.update === 'dense' && indices) native.sgdIdleRows(this.centres, this.centreMomentum, indices, rates);
     timer.mark('update');
+    this.finishFeatureGrad(timer);
+  }
+
+  /** One tile's cosines: its centres normalized into the tile scratch, then B x ld by one GEMM. */
+  private tileLogits(first: number, cols: number, indices: NativeTensor | null, catchUp: ReturnType<ShardedSoftmaxFc['catchUp']>, timer: StepTimer): NativeTensor {
+    const native = core();
+    const ld = alignedColumns(cols);
+    const normCentres = this.normCentres.view(0, cols);
+    const centreNorms = this.centreNorms.view(0, cols);
+    if (indices) {
+      native.normalizeRows(this.centres, indices.view(first, cols), normCentres, centreNorms, catchUp);
+    } else {
+      native.normalizeRows(this.centres.view(first, cols), null, normCentres, centreNorms);
+    }
+    timer.mark('normalize');
+    const logits = this.logitsBuffer.reshape(this.ctx.config.batch, ld);
+    native.gemm(this.normFeatures, false, this.normCentres.view(0, ld), true, logits, 1, 0);
+    timer.mark('gemm');
+    return logits;
   }
 
   activeCentres(): number {

@@ -2,7 +2,8 @@
  * One rank of the MPI equivalence test (test/mpi.test.ts launches it:
  * mpirun -np N node dist/test/distributed/fc-worker.js OUT_DIR).
  *
- * For every case (model parallel, partial-fc sparse/dense/lazy-dense, data parallel) this rank runs
+ * For every case (model parallel, partial-fc sparse/dense/lazy-dense, data parallel; the first four
+ * also with fused logits) this rank runs
  * STEPS steps with the real MPI communicator on its share of a fixed global batch and writes
  * what the test compares with the float64 reference: losses, its feature gradient rows, its
  * centres and momentum, its sampled centres (global ids). Then it runs the same steps as the

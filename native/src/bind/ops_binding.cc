@@ -46,6 +46,23 @@ static SgdParams sgdArg(const Napi::CallbackInfo& info, size_t i, bool withDense
   return SgdParams{num("lr"), num("momentum"), num("weightDecay"), dense};
 }
 
+// Optional {offset, active}: the logits are a tile of the active columns (the logit-free step);
+// absent, they are the whole row {0, cols}.
+static LogitColumns columnsArg(const Napi::CallbackInfo& info, size_t i, int64_t cols) {
+  if (i >= info.Length() || info[i].IsUndefined() || info[i].IsNull()) return LogitColumns{0, cols};
+  if (!info[i].IsObject()) PFC_THROW(Invalid, "columns must be an object {offset, active}");
+  Napi::Object o = info[i].As<Napi::Object>();
+  auto num = [&](const char* k) {
+    Napi::Value v = o.Get(k);
+    if (!v.IsNumber()) PFC_THROW(Invalid, std::string("columns.") + k + " must be a number");
+    const double d = v.As<Napi::Number>().DoubleValue();
+    if (!(d >= 0 && d <= 9007199254740991.0) || d != static_cast<double>(static_cast<int64_t>(d)))
+      PFC_THROW(Invalid, std::string("columns.") + k + " must be a non-negative integer");
+    return static_cast<int64_t>(d);
+  };
+  return LogitColumns{num("offset"), num("active")};
+}
+
 void registerOps(Napi::Env env, Napi::Object exports) {
   PFC_EXPORT(exports, env, "fillRandom", {
     const std::string dist = stringArg(info, 4, "distribution");
@@ -118,10 +135,10 @@ void registerOps(Napi::Env env, Napi::Object exports) {
     return info.Env().Undefined();
   });
   PFC_EXPORT(exports, env, "marginSoftmaxStats", {
-    marginSoftmaxStats(tensorArg(info, 0, "logits"), static_cast<int64_t>(numberArg(info, 1, "cols")),
-                       tensorArg(info, 2, "labels"), marginArg(info, 3), tensorArg(info, 4, "targetCos"),
-                       tensorArg(info, 5, "localMax"), tensorArg(info, 6, "rowMax"), tensorArg(info, 7, "rowSum"),
-                       tensorArg(info, 8, "targetLogit"));
+    const int64_t cols = static_cast<int64_t>(numberArg(info, 1, "cols"));
+    marginSoftmaxStats(tensorArg(info, 0, "logits"), cols, tensorArg(info, 2, "labels"), marginArg(info, 3),
+                       tensorArg(info, 4, "targetCos"), tensorArg(info, 5, "localMax"), tensorArg(info, 6, "rowMax"),
+                       tensorArg(info, 7, "rowSum"), tensorArg(info, 8, "targetLogit"), columnsArg(info, 9, cols));
     return info.Env().Undefined();
   });
   PFC_EXPORT(exports, env, "rescaleRowStats", {
@@ -134,10 +151,10 @@ void registerOps(Napi::Env env, Napi::Object exports) {
                              crossEntropyLossSum(tensorArg(info, 0, "rowSum"), tensorArg(info, 1, "targetLogit")));
   });
   PFC_EXPORT(exports, env, "marginSoftmaxGrad", {
-    marginSoftmaxGrad(tensorArg(info, 0, "logits"), static_cast<int64_t>(numberArg(info, 1, "cols")),
-                      tensorArg(info, 2, "labels"), marginArg(info, 3), tensorArg(info, 4, "rowMax"),
-                      tensorArg(info, 5, "rowSum"), tensorArg(info, 6, "targetCos"),
-                      static_cast<float>(numberArg(info, 7, "gradScale")));
+    const int64_t cols = static_cast<int64_t>(numberArg(info, 1, "cols"));
+    marginSoftmaxGrad(tensorArg(info, 0, "logits"), cols, tensorArg(info, 2, "labels"), marginArg(info, 3),
+                      tensorArg(info, 4, "rowMax"), tensorArg(info, 5, "rowSum"), tensorArg(info, 6, "targetCos"),
+                      static_cast<float>(numberArg(info, 7, "gradScale")), columnsArg(info, 8, cols));
     return info.Env().Undefined();
   });
   PFC_EXPORT(exports, env, "sampleCentres", {
@@ -172,6 +189,11 @@ void registerOps(Napi::Env env, Napi::Object exports) {
                         tensorArg(info, 2, "gradNormalized"), tensorArg(info, 3, "normalized"),
                         tensorArg(info, 4, "norms"), optionalTensorArg(info, 5, "indices"), p,
                         optionalTensorArg(info, 7, "lastStep"), static_cast<int64_t>(numberArg(info, 8, "step")));
+    return info.Env().Undefined();
+  });
+  PFC_EXPORT(exports, env, "sgdIdleRows", {
+    const SgdParams p = sgdArg(info, 3, false);
+    sgdIdleRows(tensorArg(info, 0, "weights"), tensorArg(info, 1, "momentum"), tensorArg(info, 2, "activeIndices"), p);
     return info.Env().Undefined();
   });
   PFC_EXPORT(exports, env, "sgdCatchUp", {

@@ -68,6 +68,17 @@ void sgdNormalizedUpdate(const Tensor& weights, const Tensor& momentum, const Te
                lastStep, step);
 }
 
+void sgdIdleRows(const Tensor& weights, const Tensor& momentum, const Tensor& activeIndices, const SgdParams& p) {
+  const char* op = "sgdIdleRows";
+  checkRows(op, weights, momentum);
+  requireDType(op, "weights", weights, DType::F32);
+  requireDType(op, "momentum", momentum, DType::F32);
+  requireDType(op, "activeIndices", activeIndices, DType::I32);
+  PFC_CHECK(activeIndices.cols == 1, "sgdIdleRows: indices must be a column");
+  requireSameDevice(op, weights, activeIndices);
+  PFC_DISPATCH(weights, sgdIdleRows, weights, momentum, activeIndices, p);
+}
+
 void sgdCatchUp(const Tensor& weights, const Tensor& momentum, const Tensor& lastStep, const Tensor* indices,
                 int64_t step, const SgdParams& p) {
   const char* op = "sgdCatchUp";

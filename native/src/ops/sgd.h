@@ -8,6 +8,8 @@
 //     M = [[mu, lambda], [-lr mu, 1 - lr lambda]]; lastStep[r] counts the steps row r has had,
 //     and sgdCatchUp applies M^(step - lastStep[r]) (powers in float64) to rows about to be read:
 //     the active rows before their normalization, every row at a flush.
+// sgdIdleRows: one zero-gradient step (dense's rule) on every row NOT in the sorted indices; the
+//   logit-free dense step updates the active rows tile by tile, then the idle rows with this.
 // sgdNormalizedUpdate fuses the centres' normalization backward into the sparse update:
 //   g_k = (dY_k - y_k (y_k . dY_k)) / norm_k from the gradient dY w.r.t. the normalized centres
 //   y (as ops/normalize.h's backward), so the weight gradient is never written back.
@@ -52,6 +54,7 @@ void sgdUpdate(const Tensor& weights, const Tensor& momentum, const Tensor& grad
 void sgdNormalizedUpdate(const Tensor& weights, const Tensor& momentum, const Tensor& gradNormalized,
                          const Tensor& normalized, const Tensor& norms, const Tensor* indices, const SgdParams& p,
                          const Tensor* lastStep, int64_t step);
+void sgdIdleRows(const Tensor& weights, const Tensor& momentum, const Tensor& activeIndices, const SgdParams& p);
 // Rows indices[k] (every row when null) brought to `step` steps; lastStep[row] = step.
 void sgdCatchUp(const Tensor& weights, const Tensor& momentum, const Tensor& lastStep, const Tensor* indices,
                 int64_t step, const SgdParams& p);
@@ -62,6 +65,7 @@ void sgdCatchUp(const Tensor& weights, const Tensor& momentum, const Tensor& las
   void sgdNormalizedUpdate(const Tensor& weights, const Tensor& momentum, const Tensor& gradNormalized,            \
                            const Tensor& normalized, const Tensor& norms, const Tensor* indices, const SgdParams& p, \
                            const Tensor* lastStep, int64_t step);                                                  \
+  void sgdIdleRows(const Tensor& weights, const Tensor& momentum, const Tensor& activeIndices, const SgdParams& p); \
   void sgdCatchUp(const Tensor& weights, const Tensor& momentum, const Tensor& lastStep, const Tensor* indices,     \
                   int64_t step, const SgdIdlePowers& powers);
 

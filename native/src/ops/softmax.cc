@@ -15,22 +15,26 @@ static void checkRowStats(const char* op, const Tensor& labels, int64_t rows,
   }
 }
 
-static void checkLogits(const char* op, const Tensor& logits, int64_t cols, const Tensor& labels) {
+static void checkLogits(const char* op, const Tensor& logits, int64_t cols, const Tensor& labels,
+                        const LogitColumns& tile) {
   PFC_CHECK(cols >= 0 && cols <= logits.cols, std::string(op) + ": " + std::to_string(cols) +
                                                   " valid columns outside a leading dimension of " +
                                                   std::to_string(logits.cols));
+  PFC_CHECK(tile.offset >= 0 && tile.offset + cols <= tile.active,
+            std::string(op) + ": tile columns [" + std::to_string(tile.offset) + ", " +
+                std::to_string(tile.offset + cols) + ") outside " + std::to_string(tile.active) + " active columns");
   requireSameDevice(op, logits, labels);
 }
 
 void marginSoftmaxStats(const Tensor& logits, int64_t cols, const Tensor& labels, const MarginParams& p,
                         const Tensor& targetCos, const Tensor& localMax, const Tensor& rowMax, const Tensor& rowSum,
-                        const Tensor& targetLogit) {
+                        const Tensor& targetLogit, const LogitColumns& tile) {
   const char* op = "marginSoftmaxStats";
-  checkLogits(op, logits, cols, labels);
+  checkLogits(op, logits, cols, labels, tile);
   checkRowStats(op, labels, logits.rows,
                 {{"targetCos", &targetCos}, {"localMax", &localMax}, {"rowMax", &rowMax}, {"rowSum", &rowSum},
                  {"targetLogit", &targetLogit}});
-  PFC_DISPATCH(logits, marginSoftmaxStats, logits, cols, labels, p, targetCos, localMax, rowMax, rowSum, targetLogit);
+  PFC_DISPATCH(logits, marginSoftmaxStats, logits, cols, labels, p, targetCos, localMax, rowMax, rowSum, targetLogit, tile);
 }
 
 void rescaleRowStats(const Tensor& labels, const Tensor& localMax, const Tensor& rowMax, const Tensor& rowSum,
@@ -46,11 +50,12 @@ double crossEntropyLossSum(const Tensor& rowSum, const Tensor& targetLogit) {
 }
 
 void marginSoftmaxGrad(const Tensor& logits, int64_t cols, const Tensor& labels, const MarginParams& p,
-                       const Tensor& rowMax, const Tensor& rowSum, const Tensor& targetCos, float gradScale) {
+                       const Tensor& rowMax, const Tensor& rowSum, const Tensor& targetCos, float gradScale,
+                       const LogitColumns& tile) {
   const char* op = "marginSoftmaxGrad";
-  checkLogits(op, logits, cols, labels);
+  checkLogits(op, logits, cols, labels, tile);
   checkRowStats(op, labels, logits.rows, {{"rowMax", &rowMax}, {"rowSum", &rowSum}, {"targetCos", &targetCos}});
-  PFC_DISPATCH(logits, marginSoftmaxGrad, logits, cols, labels, p, rowMax, rowSum, targetCos, gradScale);
+  PFC_DISPATCH(logits, marginSoftmaxGrad, logits, cols, labels, p, rowMax, rowSum, targetCos, gradScale, tile);
 }
 
 }  // namespace pfc

@@ -14,30 +14,42 @@
 //       p = exp(z - rowMax) / rowSum recomputed, the target column times d(margin)/dc at
 //       targetCos; padding columns 0.
 // Every rank then holds the global statistics and computes the exact gradient of its columns.
+// Column tiles (the logit-free step, --logits fused): the logits given are the columns
+// [offset, offset + cols) of `active` columns; a label t is in the tile when offset <= t <
+// offset + cols (its column t - offset). The tile at offset 0 starts the statistics, every later
+// tile folds into them (online max and sum), so the tiles in order give the whole-row result.
 #pragma once
 #include "core/tensor.h"
 #include "ops/margin.h"
 
 namespace pfc {
 
+// Where the logits given sit among the active columns; {0, cols} is the whole row.
+struct LogitColumns {
+  int64_t offset;  // first active column held
+  int64_t active;  // all active columns (labels must be below it)
+};
+
 void marginSoftmaxStats(const Tensor& logits, int64_t cols, const Tensor& labels, const MarginParams& p,
                         const Tensor& targetCos, const Tensor& localMax, const Tensor& rowMax, const Tensor& rowSum,
-                        const Tensor& targetLogit);
+                        const Tensor& targetLogit, const LogitColumns& tile);
 void rescaleRowStats(const Tensor& labels, const Tensor& localMax, const Tensor& rowMax, const Tensor& rowSum,
                      const Tensor& targetLogit);
 double crossEntropyLossSum(const Tensor& rowSum, const Tensor& targetLogit);
 void marginSoftmaxGrad(const Tensor& logits, int64_t cols, const Tensor& labels, const MarginParams& p,
-                       const Tensor& rowMax, const Tensor& rowSum, const Tensor& targetCos, float gradScale);
+                       const Tensor& rowMax, const Tensor& rowSum, const Tensor& targetCos, float gradScale,
+                       const LogitColumns& tile);
 
 #define PFC_SOFTMAX_DECLS                                                                                           \
   void marginSoftmaxStats(const Tensor& logits, int64_t cols, const Tensor& labels, const MarginParams& p,           \
                           const Tensor& targetCos, const Tensor& localMax, const Tensor& rowMax,                     \
-                          const Tensor& rowSum, const Tensor& targetLogit);                                          \
+                          const Tensor& rowSum, const Tensor& targetLogit, const LogitColumns& tile);                \
   void rescaleRowStats(const Tensor& labels, const Tensor& localMax, const Tensor& rowMax, const Tensor& rowSum,      \
                        const Tensor& targetLogit);                                                                   \
   double crossEntropyLossSum(const Tensor& rowSum, const Tensor& targetLogit);                                       \
   void marginSoftmaxGrad(const Tensor& logits, int64_t cols, const Tensor& labels, const MarginParams& p,            \
-                         const Tensor& rowMax, const Tensor& rowSum, const Tensor& targetCos, float gradScale);
+                         const Tensor& rowMax, const Tensor& rowSum, const Tensor& targetCos, float gradScale,        \
+                         const LogitColumns& tile);
 
 namespace cpu {
 PFC_SOFTMAX_DECLS

@@ -109,6 +109,28 @@ void sgdNormalizedUpdate(const Tensor& weights, const Tensor& momentum, const Te
   }
 }
 
+void sgdIdleRows(const Tensor& weights, const Tensor& momentum, const Tensor& activeIndices, const SgdParams& p) {
+  const int64_t cols = weights.cols, rows = weights.rows, active = activeIndices.rows;
+  float* w = weights.data<float>();
+  float* v = momentum.data<float>();
+  const int32_t* idx = activeIndices.data<int32_t>();
+  checkSortedRows("sgdIdleRows", idx, active, rows);
+  // As sgdUpdate's dense walk, skipping the active rows instead of reading their gradient.
+#pragma omp parallel
+  {
+    const int threads = omp_get_num_threads(), t = omp_get_thread_num();
+    const int64_t begin = rows * t / threads, end = rows * (t + 1) / threads;
+    int64_t k = std::lower_bound(idx, idx + active, static_cast<int32_t>(begin)) - idx;
+    for (int64_t r = begin; r < end; ++r) {
+      if (k < active && idx[k] == r) {
+        ++k;
+        continue;
+      }
+      updateRow(w + r * cols, v + r * cols, nullptr, cols, p);
+    }
+  }
+}
+
 void sgdCatchUp(const Tensor& weights, const Tensor& momentum, const Tensor& lastStep, const Tensor* indices,
                 int64_t step, const SgdIdlePowers& powers) {
   const int64_t cols = weights.cols, rows = weights.rows;

@@ -40,7 +40,7 @@ inline void foldRange(const float* x, int64_t a, int64_t b, float scale, float& 
 
 void marginSoftmaxStats(const Tensor& logits, int64_t cols, const Tensor& labels, const MarginParams& p,
                         const Tensor& targetCos, const Tensor& localMax, const Tensor& rowMax, const Tensor& rowSum,
-                        const Tensor& targetLogit) {
+                        const Tensor& targetLogit, const LogitColumns& tile) {
   requireDType("marginSoftmaxStats (cpu)", "logits", logits, DType::F32);
   const int64_t rows = logits.rows, ld = logits.cols;
   const float* z = logits.data<float>();
@@ -50,14 +50,16 @@ void marginSoftmaxStats(const Tensor& logits, int64_t cols, const Tensor& labels
   float* mx = rowMax.data<float>();
   float* sum = rowSum.data<float>();
   float* tl = targetLogit.data<float>();
+  // A later tile folds into the statistics the earlier tiles left (online softmax).
+  const bool first = tile.offset == 0;
   for (int64_t i = 0; i < rows; ++i)
-    PFC_CHECK(lab[i] < cols, "marginSoftmaxStats: label " + std::to_string(lab[i]) + " outside " +
-                                 std::to_string(cols) + " active centres");
+    PFC_CHECK(lab[i] < tile.active, "marginSoftmaxStats: label " + std::to_string(lab[i]) + " outside " +
+                                        std::to_string(tile.active) + " active centres");
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < rows; ++i) {
     const float* x = z + i * ld;
-    const int32_t t = lab[i];
-    float m = kNegInf, s = 0.0f;
+    const int64_t t = lab[i] >= 0 && lab[i] >= tile.offset && lab[i] < tile.offset + cols ? lab[i] - tile.offset : -1;
+    float m = first ? kNegInf : lmx[i], s = first ? 0.0f : sum[i];
     // The target column is left out of the vector loops and folded in with its margin.
     foldRange(x, 0, t >= 0 ? t : cols, p.s, m, s);
     if (t >= 0) {
@@ -72,7 +74,7 @@ void marginSoftmaxStats(const Tensor& logits, int64_t cols, const Tensor& labels
       }
       tc[i] = c;
       tl[i] = v;
-    } else {
+    } else if (first) {
       tc[i] = 0.0f;
       tl[i] = 0.0f;
     }
@@ -104,7 +106,8 @@ double crossEntropyLossSum(const Tensor& rowSum, const Tensor& targetLogit) {
 }
 
 void marginSoftmaxGrad(const Tensor& logits, int64_t cols, const Tensor& labels, const MarginParams& p,
-                       const Tensor& rowMax, const Tensor& rowSum, const Tensor& targetCos, float gradScale) {
+                       const Tensor& rowMax, const Tensor& rowSum, const Tensor& targetCos, float gradScale,
+                       const LogitColumns& tile) {
   requireDType("marginSoftmaxGrad (cpu)", "logits", logits, DType::F32);
   const int64_t rows = logits.rows, ld = logits.cols;
   float* z = logits.data<float>();
@@ -122,7 +125,7 @@ void marginSoftmaxGrad(const Tensor& logits, int64_t cols, const Tensor& labels,
 #pragma omp simd
     for (int64_t j = 0; j < cols; ++j) row[j] = fastExp(scale * clampCos(row[j]) - m) * k;
     for (int64_t j = cols; j < ld; ++j) row[j] = 0.0f;
-    const int32_t t = lab[i];
+    const int64_t t = lab[i] >= 0 && lab[i] >= tile.offset && lab[i] < tile.offset + cols ? lab[i] - tile.offset : -1;
     if (t >= 0) {
       const float v = p.s * marginTarget(tc[i], p);
       row[t] = (fastExp(v - m) * k - sg) * marginTargetGrad(tc[i], p);

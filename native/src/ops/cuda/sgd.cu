@@ -5,6 +5,8 @@ SGD with momentum and weight decay on the device (ops/sgd.h), all fp32:
   sgdUpdate, sparse:     only the active rows indices[k] change, with gradient row k (one warp per row)
   sgdUpdate, dense:      every row changes; a row finds its gradient row by binary search in the
                          sorted indices (gradient 0 when it is not active); one warp per row
+  sgdIdleRows:           dense's zero-gradient step on the rows NOT in the sorted indices (binary
+                         search as sgdUpdate dense, active rows skipped); one warp per row
   sgdNormalizedUpdate:   sparse (or all rows), the gradient formed in registers from the gradient
                          w.r.t. the normalized centre: g = (dy - y (y . dy)) / norm; a warp per
                          row; lazy rule: lastStep[row] = step + 1
@@ -141,6 +143,27 @@ __global__ void sgdDenseKernel(float* __restrict__ w, float* __restrict__ v, con
     }
     const float* gr = (lo < active && idx[lo] == r) ? g + lo * cols : nullptr;
     sgdRow<kVec>(w + r * cols, v + r * cols, gr, cols, lane, p);
+  }
+}
+
+template <bool kVec>
+__global__ void sgdIdleRowsKernel(float* __restrict__ w, float* __restrict__ v, const int32_t* __restrict__ idx,
+                                  int64_t active, int64_t rows, int64_t cols, SgdParams p) {
+  const int lane = threadIdx.x & 31;
+  const int64_t warp = (blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x) >> 5;
+  const int64_t warps = (static_cast<int64_t>(gridDim.x) * blockDim.x) >> 5;
+  for (int64_t r = warp; r < rows; r += warps) {
+    int64_t lo = 0, hi = active;  // lower_bound(idx, r), the same in every lane
+    while (lo < hi) {
+      const int64_t mid = (lo + hi) >> 1;
+      if (idx[mid] < r) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    if (lo < active && idx[lo] == r) continue;  // active: updated with its gradient elsewhere
+    sgdRow<kVec>(w + r * cols, v + r * cols, nullptr, cols, lane, p);
   }
 }
 
@@ -347,6 +370,26 @@ void sgdNormalizedUpdate(const Tensor& weights, const Tensor& momentum, const Te
                                                                  idx, active, rows, cols, p, last, next);
     }
   });
+  PFC_CUDA_LAUNCH_CHECK();
+}
+
+void sgdIdleRows(const Tensor& weights, const Tensor& momentum, const Tensor& activeIndices, const SgdParams& p) {
+  const char* op = "sgdIdleRows (cuda)";
+  requireCuda(op, "activeIndices", activeIndices);
+  const int64_t rows = weights.rows, cols = weights.cols, active = activeIndices.rows;
+  float* w = weights.data<float>();
+  float* v = momentum.data<float>();
+  const int32_t* idx = activeIndices.data<int32_t>();
+  checkIndices(idx, active, rows);
+  if (rows == 0 || cols == 0) return;
+  constexpr int kThreads = 256;
+  const unsigned blocks = gridFor(rows * 32, kThreads);
+  cudaStream_t s = cudaStream();
+  if (cols % 4 == 0 && aligned(w, 16) && aligned(v, 16)) {
+    sgdIdleRowsKernel<true><<<blocks, kThreads, 0, s>>>(w, v, idx, active, rows, cols, p);
+  } else {
+    sgdIdleRowsKernel<false><<<blocks, kThreads, 0, s>>>(w, v, idx, active, rows, cols, p);
+  }
   PFC_CUDA_LAUNCH_CHECK();
 }
 

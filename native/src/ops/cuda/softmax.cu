@@ -13,6 +13,9 @@ Logits fp32, bf16 or fp16 (fp32 math); labels int32; row statistics fp32.
 One block per (row, chunk): a row is one chunk when the batch fills the device, otherwise it is
 split, and a tiny kernel merges the chunks' (max, sum) pairs in a fixed order (deterministic).
 128-bit loads and stores (the padded leading dimension keeps every row 16-byte aligned).
+Column tiles (LogitColumns, the logit-free step): a label is in the tile when it falls in
+[offset, offset + cols); a tile past offset 0 merges its (max, sum) into the rows' running pair
+(one thread per row, after the tile's own reduction), so tiles in order give the whole row.
 */
 #include "ops/cuda/cuda_util.cuh"
 #include "ops/softmax.h"
@@ -78,16 +81,16 @@ template <typename T>
 __global__ void marginSoftmaxStatsKernel(const T* __restrict__ logits, int64_t rows, int64_t ld, int64_t cols,
                                          int64_t chunk, const int32_t* __restrict__ labels, MarginParams p,
                                          float* targetCos, float* localMax, float* rowMax, float* rowSum,
-                                         float* targetLogit, float2* partial, int* err) {
+                                         float* targetLogit, float2* partial, LogitColumns tile, int* err) {
   const int64_t c0 = static_cast<int64_t>(blockIdx.x) * chunk;
   const int64_t c1 = c0 + chunk < cols ? c0 + chunk : cols;
+  const bool first = tile.offset == 0;
   for (int64_t r = blockIdx.y; r < rows; r += gridDim.y) {
-    int64_t t = labels[r];
-    if (t >= cols) {
-      if (blockIdx.x == 0 && threadIdx.x == 0) reportError(err, kDevErrMarginLabel);
-      t = -1;
-    }
-    if (t < 0 && blockIdx.x == 0 && threadIdx.x == 0) {
+    const int64_t label = labels[r];
+    if (label >= tile.active && blockIdx.x == 0 && threadIdx.x == 0) reportError(err, kDevErrMarginLabel);
+    const int64_t t = label >= tile.offset && label < tile.offset + cols && label < tile.active ? label - tile.offset : -1;
+    // Rows whose target lies in no tile read 0; an earlier tile's target values are kept.
+    if (t < 0 && first && blockIdx.x == 0 && threadIdx.x == 0) {
       targetCos[r] = 0.0f;
       targetLogit[r] = 0.0f;
     }
@@ -110,6 +113,7 @@ __global__ void marginSoftmaxStatsKernel(const T* __restrict__ logits, int64_t r
       if (partial) {
         partial[r * gridDim.x + blockIdx.x] = make_float2(acc.m, acc.s);
       } else {
+        if (!first) acc = merge(MaxSum{localMax[r], rowSum[r]}, acc);
         localMax[r] = acc.m;
         rowMax[r] = acc.m;
         rowSum[r] = acc.s;
@@ -118,11 +122,12 @@ __global__ void marginSoftmaxStatsKernel(const T* __restrict__ logits, int64_t r
   }
 }
 
-__global__ void mergeStatsKernel(const float2* __restrict__ partial, int64_t rows, int splits, float* localMax,
-                                 float* rowMax, float* rowSum) {
+// first: the chunks start the rows' statistics; otherwise they fold into the earlier tiles'.
+__global__ void mergeStatsKernel(const float2* __restrict__ partial, int64_t rows, int splits, bool first,
+                                 float* localMax, float* rowMax, float* rowSum) {
   for (int64_t r = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; r < rows;
        r += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    MaxSum acc{-INFINITY, 0.0f};
+    MaxSum acc = first ? MaxSum{-INFINITY, 0.0f} : MaxSum{localMax[r], rowSum[r]};
     for (int k = 0; k < splits; ++k) {
       const float2 q = partial[r * splits + k];
       acc = merge(acc, MaxSum{q.x, q.y});
@@ -157,14 +162,14 @@ template <typename T>
 __global__ void marginSoftmaxGradKernel(T* __restrict__ logits, int64_t rows, int64_t ld, int64_t cols, int64_t chunk,
                                         const int32_t* __restrict__ labels, MarginParams p,
                                         const float* __restrict__ rowMax, const float* __restrict__ rowSum,
-                                        const float* __restrict__ targetCos, float gradScale) {
+                                        const float* __restrict__ targetCos, float gradScale, LogitColumns tile) {
   const int64_t c0 = static_cast<int64_t>(blockIdx.x) * chunk;
   const int64_t c1 = c0 + chunk < ld ? c0 + chunk : ld;
   const float sg = p.s * gradScale;
   const float s = p.s;
   for (int64_t r = blockIdx.y; r < rows; r += gridDim.y) {
-    int64_t t = labels[r];
-    if (t >= cols) t = -1;  // reported by marginSoftmaxStats
+    const int64_t label = labels[r];  // outside the active columns: reported by marginSoftmaxStats
+    const int64_t t = label >= tile.offset && label < tile.offset + cols && label < tile.active ? label - tile.offset : -1;
     const float m = rowMax[r];
     const float k = sg / rowSum[r];
     const float tc = targetCos[r];
@@ -181,7 +186,7 @@ __global__ void marginSoftmaxGradKernel(T* __restrict__ logits, int64_t rows, in
 
 void marginSoftmaxStats(const Tensor& logits, int64_t cols, const Tensor& labels, const MarginParams& p,
                         const Tensor& targetCos, const Tensor& localMax, const Tensor& rowMax, const Tensor& rowSum,
-                        const Tensor& targetLogit) {
+                        const Tensor& targetLogit, const LogitColumns& tile) {
   const char* op = "marginSoftmaxStats (cuda)";
   requireCuda(op, "labels", labels);
   for (const Tensor* t : {&targetCos, &localMax, &rowMax, &rowSum, &targetLogit}) requireCuda(op, "row statistic", *t);
@@ -197,11 +202,12 @@ void marginSoftmaxStats(const Tensor& logits, int64_t cols, const Tensor& labels
                         marginSoftmaxStatsKernel<T><<<plan.grid, plan.threads, 0, s>>>(
                             logits.data<T>(), rows, ld, cols, plan.chunk, labels.data<int32_t>(), p,
                             targetCos.data<float>(), localMax.data<float>(), rowMax.data<float>(),
-                            rowSum.data<float>(), targetLogit.data<float>(), partial, err));
+                            rowSum.data<float>(), targetLogit.data<float>(), partial, tile, err));
   PFC_CUDA_LAUNCH_CHECK();
   if (partial) {
-    mergeStatsKernel<<<gridFor(rows, 256), 256, 0, s>>>(partial, rows, plan.splits, localMax.data<float>(),
-                                                         rowMax.data<float>(), rowSum.data<float>());
+    mergeStatsKernel<<<gridFor(rows, 256), 256, 0, s>>>(partial, rows, plan.splits, tile.offset == 0,
+                                                         localMax.data<float>(), rowMax.data<float>(),
+                                                         rowSum.data<float>());
     PFC_CUDA_LAUNCH_CHECK();
   }
 }
@@ -235,7 +241,8 @@ double crossEntropyLossSum(const Tensor& rowSum, const Tensor& targetLogit) {
 }
 
 void marginSoftmaxGrad(const Tensor& logits, int64_t cols, const Tensor& labels, const MarginParams& p,
-                       const Tensor& rowMax, const Tensor& rowSum, const Tensor& targetCos, float gradScale) {
+                       const Tensor& rowMax, const Tensor& rowSum, const Tensor& targetCos, float gradScale,
+                       const LogitColumns& tile) {
   const char* op = "marginSoftmaxGrad (cuda)";
   requireCuda(op, "labels", labels);
   for (const Tensor* t : {&rowMax, &rowSum, &targetCos}) requireCuda(op, "row statistic", *t);
@@ -246,7 +253,7 @@ void marginSoftmaxGrad(const Tensor& logits, int64_t cols, const Tensor& labels,
   PFC_CUDA_FLOAT_SWITCH(logits.dtype, "marginSoftmaxGrad (cuda) logits",
                         marginSoftmaxGradKernel<T><<<plan.grid, plan.threads, 0, s>>>(
                             logits.data<T>(), rows, ld, cols, plan.chunk, labels.data<int32_t>(), p,
-                            rowMax.data<float>(), rowSum.data<float>(), targetCos.data<float>(), gradScale));
+                            rowMax.data<float>(), rowSum.data<float>(), targetCos.data<float>(), gradScale, tile));
   PFC_CUDA_LAUNCH_CHECK();
 }
 
