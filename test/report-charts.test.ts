@@ -165,12 +165,12 @@ test('fused logits (issue 14) are a legend entry beside materialized: same sweep
   const sweeps = identitySweeps([...sweepCells, ...fused]);
   assert.equal(sweeps.length, 1, 'fused cells join the materialized sweep');
   const names = [...sweeps[0].series.keys()];
-  for (const name of ['Model Parallel', 'Model Parallel (fused logits, ours)', 'Partial FC 0.1 (sparse)', 'Partial FC 0.1 (sparse, fused logits, ours)']) {
+  for (const name of ['Model Parallel', 'Model Parallel, fused logits (ours)', 'Partial FC 0.1 (sparse)', 'Partial FC 0.1 (sparse), fused logits (ours)']) {
     assert.ok(names.includes(name), `series '${name}' in ${names.join(', ')}`);
   }
   const specs = buildCharts([...cells, ...fused]);
   assert.deepEqual(specs.map((c) => c.name), buildCharts(cells).map((c) => c.name), 'no new chart');
   const c = await chart('sweep', specs);
   assert.deepEqual(c.warnings, []);
-  checkText(c, ['Model Parallel', 'Model Parallel (fused logits, ours)', 'Partial FC 0.1 (sparse, fused logits, ours)']);
+  checkText(c, ['Model Parallel', 'Model Parallel, fused logits (ours)', 'Partial FC 0.1 (sparse), fused logits (ours)']);
 });
