@@ -29,15 +29,18 @@ export function methodOrder(spec: MethodFields): number {
   return (d ? d.order * 10 + d.sortKey(spec as FcConfig) : 1e6) + (fused(spec) ? 1e-3 : 0);
 }
 
-/** The report colours of a strategy's methods (a fused method: the lighter tints). */
+/**
+ * The report colours of a strategy's methods. A fused method takes the darker shades: the same
+ * hue as its materialized twin, and never the light tints the charts give published figures.
+ */
 export function methodColours(spec: MethodFields): readonly string[] {
   const colours = findStrategy(spec.strategy)?.colours ?? ['#9c755f'];
-  return fused(spec) ? colours.map(lighter) : colours;
+  return fused(spec) ? colours.map(darker) : colours;
 }
 
-/** Halfway to white: the same hue, clearly another legend entry. */
-function lighter(hex: string): string {
+/** 55% of each channel: the same hue, clearly another legend entry. */
+function darker(hex: string): string {
   const n = parseInt(hex.slice(1), 16);
-  const mix = (shift: number) => Math.round(((n >> shift) & 255) / 2 + 127.5);
-  return `#${[16, 8, 0].map((sh) => mix(sh).toString(16).padStart(2, '0')).join('')}`;
+  const scale = (shift: number) => Math.round(((n >> shift) & 255) * 0.55);
+  return `#${[16, 8, 0].map((sh) => scale(sh).toString(16).padStart(2, '0')).join('')}`;
 }

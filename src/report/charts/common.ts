@@ -48,12 +48,13 @@ export function methodScale(cells: readonly ReportCell[]): { domain: string[]; r
   const specs = new Map<string, ReportCell['cell']['spec']>();
   for (const rc of cells) specs.set(methodName(rc.cell.spec), rc.cell.spec);
   const domain = [...specs.keys()].sort((a, b) => methodOrder(specs.get(a)!) - methodOrder(specs.get(b)!));
+  // Each palette (a strategy's, or its fused variant's) is cycled on its own.
   const used = new Map<string, number>();
   const range = domain.map((name) => {
-    const s = specs.get(name)!;
-    const colours = methodColours(s);
-    const n = used.get(s.strategy) ?? 0;
-    used.set(s.strategy, n + 1);
+    const colours = methodColours(specs.get(name)!);
+    const palette = colours.join();
+    const n = used.get(palette) ?? 0;
+    used.set(palette, n + 1);
     return colours[n % colours.length];
   });
   return { domain, range };
