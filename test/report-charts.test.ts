@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Resvg } from '@resvg/resvg-js';
 import { loadResults } from '../src/report/hook.js';
-import { fmt, identitySweeps, reportCells, type LoadedResults } from '../src/report/data.js';
+import { fmt, identitySweeps, reportCells, seedSettings, settingRatios, type LoadedResults } from '../src/report/data.js';
 import { buildCharts, logTicks, type ChartSpec } from '../src/report/charts.js';
 import { renderSvg, svgToPng, type RenderedChart } from '../src/report/render.js';
 import { FONT_FAMILY, fontFiles } from '../src/report/fonts.js';
@@ -173,4 +173,24 @@ test('fused logits (issue 14) are a legend entry beside materialized: same sweep
   const c = await chart('sweep', specs);
   assert.deepEqual(c.warnings, []);
   checkText(c, ['Model Parallel', 'Model Parallel, fused logits (ours)', 'Partial FC 0.1 (sparse), fused logits (ours)']);
+});
+
+test('seed ratios with fused cells: Partial FC over model parallel with the same logits, each fused cell over its materialized twin', () => {
+  const seeded = cells.filter((rc) => rc.cell.spec.label && rc.cell.status === 'completed');
+  const fused = seeded.map((rc, i) => ({
+    ...rc,
+    cell: { ...rc.cell, id: `${rc.cell.id}|fused${i}`, spec: { ...rc.cell.spec, logits: 'fused' as const, tile: 0, published: undefined }, memory: { ...rc.cell.memory!, peakBytes: rc.cell.memory!.peakBytes / 2 } },
+  }));
+  const settings = seedSettings([...seeded, ...fused]);
+  assert.ok(settings.length > 0);
+  for (const setting of settings) {
+    const ratios = settingRatios(setting);
+    const pair = (method: string, base: string) => ratios.find((r) => r.method === method && r.base === base);
+    assert.ok(pair('Partial FC 0.1 (sparse)', 'Model Parallel'), `${setting.label}: Partial FC over model parallel`);
+    assert.ok(pair('Partial FC 0.1 (sparse, fused logits, ours)', 'Model Parallel (fused logits, ours)'), `${setting.label}: fused over fused`);
+    const mp = pair('Model Parallel (fused logits, ours)', 'Model Parallel');
+    assert.ok(mp, `${setting.label}: fused model parallel over materialized`);
+    assert.equal(mp.memory, 0.5, 'fused memory halved in this made-up copy');
+    assert.ok(pair('Partial FC 0.1 (sparse, fused logits, ours)', 'Partial FC 0.1 (sparse)'));
+  }
 });

@@ -147,30 +147,45 @@ export function seedSettings(cells: readonly ReportCell[]): Setting[] {
 export interface Ratio {
   label: string;
   run: string;
-  pfc: string;
+  /** The numerator's method name, and the base's (model parallel, or the same method materialized). */
+  method: string;
+  base: string;
   throughput?: number;
   memory?: number;
   publishedThroughput?: number;
   publishedMemory?: number;
 }
 
-/** Partial FC / model parallel for a setting, measured and published (each Partial FC cell). */
+const logitsOf = (c: CellResult) => c.spec.logits ?? 'materialized';
+
+/** Partial FC / model parallel for a setting, measured and published (each Partial FC cell, over
+ * the model parallel cell with the same logits); then each fused cell over its materialized twin. */
 export function settingRatios(setting: Setting): Ratio[] {
-  const mp = setting.cells.find((c) => c.spec.strategy === 'model-parallel');
-  if (!mp) return [];
   const out: Ratio[] = [];
-  for (const pfc of setting.cells.filter((c) => c.spec.strategy === 'partial-fc')) {
-    const ok = completed(mp) && completed(pfc);
-    const div = (a?: number, b?: number): number | undefined => (a !== undefined && b !== undefined && b > 0 ? a / b : undefined);
+  const div = (a?: number, b?: number): number | undefined => (a !== undefined && b !== undefined && b > 0 ? a / b : undefined);
+  const push = (cell: CellResult, base: CellResult) => {
+    const ok = completed(base) && completed(cell);
     out.push({
       label: setting.label,
       run: setting.run,
-      pfc: methodName(pfc.spec),
-      throughput: ok ? div(pfc.timing?.imagesPerSecond, mp.timing?.imagesPerSecond) : undefined,
-      memory: ok ? div(pfc.memory?.peakBytes, mp.memory?.peakBytes) : undefined,
-      publishedThroughput: div(pfc.spec.published?.imagesPerSecond, mp.spec.published?.imagesPerSecond),
-      publishedMemory: div(pfc.spec.published?.memoryMB, mp.spec.published?.memoryMB),
+      method: methodName(cell.spec),
+      base: methodName(base.spec),
+      throughput: ok ? div(cell.timing?.imagesPerSecond, base.timing?.imagesPerSecond) : undefined,
+      memory: ok ? div(cell.memory?.peakBytes, base.memory?.peakBytes) : undefined,
+      publishedThroughput: div(cell.spec.published?.imagesPerSecond, base.spec.published?.imagesPerSecond),
+      publishedMemory: div(cell.spec.published?.memoryMB, base.spec.published?.memoryMB),
     });
+  };
+  const mps = setting.cells.filter((c) => c.spec.strategy === 'model-parallel');
+  const materializedMp = mps.find((c) => logitsOf(c) === 'materialized');
+  for (const pfc of setting.cells.filter((c) => c.spec.strategy === 'partial-fc')) {
+    const mp = mps.find((c) => logitsOf(c) === logitsOf(pfc)) ?? materializedMp;
+    if (mp) push(pfc, mp);
+  }
+  // issue 14: fused over materialized, the same method otherwise.
+  for (const fused of setting.cells.filter((c) => logitsOf(c) === 'fused')) {
+    const twin = setting.cells.find((c) => logitsOf(c) === 'materialized' && c.spec.strategy === fused.spec.strategy && c.spec.update === fused.spec.update && c.spec.sampleRate === fused.spec.sampleRate);
+    if (twin) push(fused, twin);
   }
   return out;
 }

@@ -70,7 +70,7 @@ export function seedRows(setting: Setting): { rows: string[][]; ratios: Ratio[] 
   ]);
   const ratios = settingRatios(setting);
   for (const r of ratios) {
-    rows.push([`${r.pfc} / Model Parallel`, '', '', ratio(r.memory), ratio(r.publishedMemory), ratio(r.throughput), ratio(r.publishedThroughput)]);
+    rows.push([`${r.method} / ${r.base}`, '', '', ratio(r.memory), ratio(r.publishedMemory), ratio(r.throughput), ratio(r.publishedThroughput)]);
   }
   return { rows, ratios };
 }
