@@ -187,10 +187,10 @@ test('seed ratios with fused cells: Partial FC over model parallel with the same
     const ratios = settingRatios(setting);
     const pair = (method: string, base: string) => ratios.find((r) => r.method === method && r.base === base);
     assert.ok(pair('Partial FC 0.1 (sparse)', 'Model Parallel'), `${setting.label}: Partial FC over model parallel`);
-    assert.ok(pair('Partial FC 0.1 (sparse, fused logits, ours)', 'Model Parallel (fused logits, ours)'), `${setting.label}: fused over fused`);
-    const mp = pair('Model Parallel (fused logits, ours)', 'Model Parallel');
+    assert.ok(pair('Partial FC 0.1 (sparse), fused logits (ours)', 'Model Parallel, fused logits (ours)'), `${setting.label}: fused over fused`);
+    const mp = pair('Model Parallel, fused logits (ours)', 'Model Parallel');
     assert.ok(mp, `${setting.label}: fused model parallel over materialized`);
     assert.equal(mp.memory, 0.5, 'fused memory halved in this made-up copy');
-    assert.ok(pair('Partial FC 0.1 (sparse, fused logits, ours)', 'Partial FC 0.1 (sparse)'));
+    assert.ok(pair('Partial FC 0.1 (sparse), fused logits (ours)', 'Partial FC 0.1 (sparse)'));
   }
 });
