@@ -14,7 +14,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,43 +23,13 @@ import { validateProfile, COLLECTIVE_KINDS, type ProfileFile } from '../src/mode
 import { busFactor, ringHops } from '../src/model/comm.js';
 import type { ResultsFile } from '../src/bench/results.js';
 import type { FidelityFile } from '../src/calibrate/fidelity.js';
+import { FAILURE_SECONDS, describeJob as describe, mpiSkip, mpirun, runProcess } from './distributed/launch.js';
 
 const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
-const skip = spawnSync('mpirun', ['--version']).status === 0 ? false : 'mpirun not found: install Open MPI to run the distributed tests';
-const MPI_ENV = { OMPI_ALLOW_RUN_AS_ROOT: '1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1', OMPI_MCA_btl_vader_single_copy_mechanism: 'none' };
-const FAILURE_SECONDS = 15;
+const skip = mpiSkip;
 
-interface Job {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  seconds: number;
-}
-
-function launch(command: string, argv: string[], timeoutSeconds: number): Promise<Job> {
-  const started = Date.now();
-  return new Promise((resolve) => {
-    const child = spawn(command, argv, { env: { ...process.env, ...MPI_ENV }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutSeconds * 1000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr, seconds: (Date.now() - started) / 1000 });
-    });
-  });
-}
-
-/** mpirun with one app block per entry (ranks, then the CLI's arguments). */
-function mpirun(apps: { np: number; args: string[] }[], timeoutSeconds = 120): Promise<Job> {
-  const argv = ['--allow-run-as-root', '--oversubscribe'];
-  apps.forEach((app, i) => argv.push(...(i ? [':'] : []), '-np', String(app.np), process.execPath, CLI, ...app.args));
-  return launch('mpirun', argv, timeoutSeconds);
-}
-
-const describe = (job: Job) => `exit ${job.code} after ${job.seconds.toFixed(1)}s\n--- stdout\n${job.stdout.slice(-3000)}\n--- stderr\n${job.stderr.slice(-3000)}`;
+/** mpirun of the CLI, one app block per entry (ranks, then the CLI's arguments). */
+const mpirunCli = (apps: { np: number; args: string[] }[], timeoutSeconds = 120) => mpirun(apps.map((a) => ({ np: a.np, args: [CLI, ...a.args] })), timeoutSeconds);
 
 const calibrateArgs = (out: string, extra: string[] = []) => ['calibrate', '--backend', 'cpu', '--max-bytes', '4KiB', '--iters', '3', '--warmup-iters', '1', '--quiet', '--out', out, ...extra];
 
@@ -70,7 +39,7 @@ test('calibrate on 4 ranks, then the fidelity plumbing: measured real communicat
   const dir = mkdtempSync(join(tmpdir(), 'pfc-calibrate-'));
   try {
     const profilePath = join(dir, 'profile.json');
-    const cal = await mpirun([{ np: 4, args: calibrateArgs(profilePath) }]);
+    const cal = await mpirunCli([{ np: 4, args: calibrateArgs(profilePath) }]);
     assert.equal(cal.code, 0, describe(cal));
     const profile = validateProfile(JSON.parse(readFileSync(profilePath, 'utf8')), profilePath) as ProfileFile;
     const rows = profile.measurements!;
@@ -97,7 +66,7 @@ test('calibrate on 4 ranks, then the fidelity plumbing: measured real communicat
 
     // Real run: each collective timed alone, reported instead of 0.
     const realPath = join(dir, 'real.json');
-    const real = await mpirun([{ np: 4, args: ['run', '--mode', 'real', ...CELLS, '--out', realPath] }]);
+    const real = await mpirunCli([{ np: 4, args: ['run', '--mode', 'real', ...CELLS, '--out', realPath] }]);
     assert.equal(real.code, 0, describe(real));
     const realCell = (JSON.parse(readFileSync(realPath, 'utf8')) as ResultsFile).cells[0];
     const measured = realCell.communication!;
@@ -109,7 +78,7 @@ test('calibrate on 4 ranks, then the fidelity plumbing: measured real communicat
 
     // Emulated with the profile: its content recorded and used.
     const emulatedPath = join(dir, 'emulated.json');
-    const emulated = await launch(process.execPath, [CLI, 'run', '--mode', 'emulate', '--rank', '0', '--interconnect', profilePath, ...CELLS, '--out', emulatedPath], 120);
+    const emulated = await runProcess(process.execPath, [CLI, 'run', '--mode', 'emulate', '--rank', '0', '--interconnect', profilePath, ...CELLS, '--out', emulatedPath], 120);
     assert.equal(emulated.code, 0, describe(emulated));
     const emulatedCell = (JSON.parse(readFileSync(emulatedPath, 'utf8')) as ResultsFile).cells[0];
     const recorded = emulatedCell.communication!.interconnect!;
@@ -124,7 +93,7 @@ test('calibrate on 4 ranks, then the fidelity plumbing: measured real communicat
 
     // The comparison: per collective, equal bytes, both times, their ratio.
     const fidelityPath = join(dir, 'fidelity.json');
-    const fid = await launch(process.execPath, [CLI, 'fidelity', realPath, emulatedPath, '--out', fidelityPath], 60);
+    const fid = await runProcess(process.execPath, [CLI, 'fidelity', realPath, emulatedPath, '--out', fidelityPath], 60);
     assert.equal(fid.code, 0, describe(fid));
     const f = JSON.parse(readFileSync(fidelityPath, 'utf8')) as FidelityFile;
     assert.equal(f.cells.length, 1);
@@ -146,7 +115,7 @@ test('calibrate on one rank under mpirun: nothing to measure, exit 0, no file', 
   const dir = mkdtempSync(join(tmpdir(), 'pfc-calibrate-'));
   try {
     const out = join(dir, 'p.json');
-    const job = await mpirun([{ np: 1, args: calibrateArgs(out) }], 60);
+    const job = await mpirunCli([{ np: 1, args: calibrateArgs(out) }], 60);
     assert.equal(job.code, 0, describe(job));
     assert.match(job.stdout, /one rank, nothing to measure/);
     assert.ok(!existsSync(out));
@@ -160,12 +129,12 @@ test('a rank that fails mid-calibration ends the job within seconds, naming itse
   try {
     const out = join(dir, 'p.json');
     // Rank 2's budget holds the small sizes only: it runs out of memory part way through the sweep.
-    const job = await mpirun([{ np: 2, args: calibrateArgs(out) }, { np: 1, args: calibrateArgs(out, ['--gpu-memory', '1KiB']) }], 60);
+    const job = await mpirunCli([{ np: 2, args: calibrateArgs(out) }, { np: 1, args: calibrateArgs(out, ['--gpu-memory', '1KiB']) }], 60);
     assert.notEqual(job.code, 0, describe(job));
     assert.ok(job.seconds < FAILURE_SECONDS, describe(job));
     assert.match(job.stderr, /pfc-bench: rank 2: out of memory: allocating \d+ bytes of communication on cpu would pass the budget of 1024 bytes/);
     assert.ok(!existsSync(out), 'no profile is written');
-    const differ = await mpirun([{ np: 1, args: calibrateArgs(out) }, { np: 1, args: calibrateArgs(out).map((a, i, all) => (all[i - 1] === '--iters' ? '4' : a)) }], 60);
+    const differ = await mpirunCli([{ np: 1, args: calibrateArgs(out) }, { np: 1, args: calibrateArgs(out).map((a, i, all) => (all[i - 1] === '--iters' ? '4' : a)) }], 60);
     assert.equal(differ.code, 2, describe(differ));
     assert.match(differ.stderr, /pfc-bench: rank 1: calibrate: options differ from rank 0's/);
   } finally {

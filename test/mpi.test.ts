@@ -14,7 +14,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -22,77 +21,18 @@ import { fileURLToPath } from 'node:url';
 import { assertClose, f64, referenceStepFor } from './helpers.js';
 import { CASES, caseConfig, CLASSES, DIM, globalBatch, LOCAL_BATCH, STEPS, type RankOutput } from './distributed/fixture.js';
 import type { ResultsFile } from '../src/bench/results.js';
+import { FAILURE_SECONDS, describeJob, mpiSkip, mpirun, runProcess, type JobResult } from './distributed/launch.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const CLI = join(here, '..', 'src', 'cli.js');
 const FC_WORKER = join(here, 'distributed', 'fc-worker.js');
 const ERRORS_WORKER = join(here, 'distributed', 'errors-worker.js');
 
-function mpirunAvailable(): boolean {
-  const probe = spawnSync('mpirun', ['--version'], { encoding: 'utf8' });
-  return probe.status === 0;
-}
-const skip = mpirunAvailable() ? false : 'mpirun not found: install Open MPI (apt-get install openmpi-bin libopenmpi-dev) to run the distributed tests';
+const skip = mpiSkip;
 if (skip) process.stderr.write(`test/mpi.test.ts: SKIPPED, ${skip}\n`);
 
-/** A job that ends within this is "within seconds" (2 loaded CPU cores, 2-4 node processes). */
-const FAILURE_SECONDS = 15;
 /** A job expected to fail is killed (and reported as hung) after this. */
 const HANG_SECONDS = 30;
-
-interface JobResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  seconds: number;
-  timedOut: boolean;
-}
-
-const MPI_ENV = {
-  OMPI_ALLOW_RUN_AS_ROOT: '1',
-  OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1',
-  // Containers often forbid the cross-memory attach Open MPI's shared-memory transport uses.
-  OMPI_MCA_btl_vader_single_copy_mechanism: 'none',
-};
-
-/** mpirun with `apps` (one per MPMD block: ranks and argv after `node`), killed after timeoutSeconds. */
-function mpirun(apps: { np: number; args: string[] }[], timeoutSeconds = 90): Promise<JobResult> {
-  const argv = ['--allow-run-as-root', '--oversubscribe'];
-  apps.forEach((app, i) => {
-    if (i > 0) argv.push(':');
-    argv.push('-np', String(app.np), process.execPath, ...app.args);
-  });
-  return runProcess('mpirun', argv, timeoutSeconds);
-}
-
-function runProcess(command: string, argv: string[], timeoutSeconds: number): Promise<JobResult> {
-  const started = Date.now();
-  return new Promise((resolve) => {
-    const child = spawn(command, argv, { env: { ...process.env, ...MPI_ENV }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    let timedOut = false;
-    let forced: NodeJS.Timeout | undefined;
-    // SIGTERM first: mpirun forwards it to its ranks and cleans up; SIGKILL if it does not end.
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGTERM');
-      forced = setTimeout(() => child.kill('SIGKILL'), 5000);
-    }, timeoutSeconds * 1000);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      if (forced) clearTimeout(forced);
-      resolve({ code, signal, stdout, stderr, seconds: (Date.now() - started) / 1000, timedOut });
-    });
-  });
-}
-
-function describeJob(job: JobResult): string {
-  return `exit ${job.code}${job.signal ? ` (${job.signal})` : ''} after ${job.seconds.toFixed(1)}s${job.timedOut ? ' (TIMED OUT, killed)' : ''}\n--- stdout\n${job.stdout.slice(-3000)}\n--- stderr\n${job.stderr.slice(-3000)}`;
-}
 
 function assertSucceeded(job: JobResult): void {
   assert.ok(!job.timedOut && job.code === 0, `the job failed: ${describeJob(job)}`);
