@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The communication model's fidelity check on CPU MPI ranks (issue 13):
+# The communication model's fidelity check on CPU MPI ranks:
 #   1. calibrate the interconnect with N ranks;  2. run each strategy in real mode on N ranks;
 #   3. run the same cells emulated (rank 0 of N) with the calibrated profile;
 #   4. compare each collective's modeled time with the measured one (pfc-bench fidelity).

@@ -1,5 +1,5 @@
 /**
- * issue 14: fused against materialized cells of results files (node dist/scripts/fused-ratios.js
+ * The logit-free step (--logits fused) against materialized cells of results files (node dist/scripts/fused-ratios.js
  * FILE...). Per pair with the same settings: the step ratio of medians, the same ratio with each
  * step measured against its own GEMM floor timed in the same trials (robust to machine load:
  * fused's floor has the recomputed GEMM, so its ratio is scaled by the floors' FLOP ratio), peak

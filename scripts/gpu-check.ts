@@ -419,7 +419,7 @@ function section(name: string, body: () => void): void {
   }
 }
 
-/** issue 14: the softmax passes over column tiles (the in-kernel merge at B = 4096, the chunk
+/** The fused step's softmax passes over column tiles (the in-kernel merge at B = 4096, the chunk
  * merge at B = 67), and sgdIdleRows, CUDA against CPU. */
 function fusedOpChecks(cpu: Backend, gpu: Backend): void {
   const native = core();
@@ -480,7 +480,7 @@ function fusedOpChecks(cpu: Backend, gpu: Backend): void {
   }
 }
 
-/** issue 14: the logit-free step equals the materialized one on CUDA (fp32 and bf16 storage) and
+/** The logit-free step (--logits fused) equals the materialized one on CUDA (fp32 and bf16 storage) and
  * the CPU's fused step; tiles that do not divide the active count. */
 function fusedStrategyChecks(cpu: Backend, gpu: Backend): void {
   const cases: { strategy: StrategyName; sampleRate: number; update: UpdateKind; tile: number }[] = [

@@ -69,7 +69,7 @@ test('a capacity search is named by its budget in the progress lines, not by the
   assert.equal(name, 'partial-fc 0.1 sparse on 8 GPUs, batch 64, 48 MiB each');
 });
 
-test('fused logits (issue 14): the search covers them, allocation confirms them, and they fit more identities', async () => {
+test('fused logits: the search covers them, allocation confirms them, and they fit more identities', async () => {
   for (const strategy of ['model-parallel', 'partial-fc']) {
     // A 256-column tile: the default 64 MiB scratch would hold a whole shard of this small budget.
     const s = spec(strategy, '48MiB', { tile: 256 });

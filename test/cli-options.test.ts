@@ -1,5 +1,5 @@
 /**
- * The option table and the small input defects of issue 12: per-command --help, junk
+ * The option table and the small input defects a hostile-user review found: per-command --help, junk
  * arguments, --out checked before any cell, scenario names and shapes, whole counts, boolean
  * values, comma-list sweeps, capacity overrides without duplicates or stale labels, single
  * mode's one rank, the progress label, modeled memory on oom rows.

@@ -54,7 +54,7 @@ for (const [name, args, message] of BAD) {
   });
 }
 
-test('a fused run (issue 14): the table names it, the spec and the id carry it, the logits are one tile', () => {
+test('a fused run: the table names it, the spec and the id carry it, the logits are one tile', () => {
   const dir = mkdtempSync(join(tmpdir(), 'pfc-cli-'));
   const out = join(dir, 'r.json');
   const r = pfc('run', ...small('--strategy', 'model-parallel', '--logits', 'fused', '--tile', '100', '--out', out));

@@ -16,7 +16,7 @@ const CASES = [
   { strategy: 'partial-fc', classes: 300, ranks: 4, rank: 1, sampleRate: 0.05 }, // positives can exceed the sample
   { strategy: 'partial-fc', classes: 5003, ranks: 4, rank: 0, sampleRate: 0.1, update: 'lazy-dense' }, // + last steps
   { strategy: 'data-parallel', classes: 777, ranks: 4, rank: 2 },
-  // issue 14: fused logits, a tile that does not divide C_r, Partial FC's three updates, and the
+  // Fused logits, a tile that does not divide C_r, Partial FC's three updates, and the
   // tile chosen from the scratch budget (smaller than C_r = 162,501 here).
   { strategy: 'model-parallel', classes: 1001, ranks: 8, rank: 7, logits: 'fused', tile: 7 },
   { strategy: 'partial-fc', classes: 5003, ranks: 4, rank: 3, sampleRate: 0.1, logits: 'fused', tile: 50 },

@@ -159,7 +159,7 @@ test('identity sweeps group cells that differ only in classes (nested settings s
   for (const sweep of sweeps) for (const list of sweep.series.values()) assert.deepEqual(list.map((c) => c.spec.classes), [5000, 20000, 80000, 320000]);
 });
 
-test('fused logits (issue 14) are a legend entry beside materialized: same sweep, same chart, their own line and bars', async () => {
+test('fused logits are a legend entry beside materialized: same sweep, same chart, their own line and bars', async () => {
   const sweepCells = cells.filter((rc) => rc.cell.spec.ranks === 8 && rc.cell.status === 'completed');
   const fused = sweepCells.map((rc, i) => ({ ...rc, cell: { ...rc.cell, id: `${rc.cell.id}|fused${i}`, spec: { ...rc.cell.spec, logits: 'fused' as const, tile: 0 } } }));
   const sweeps = identitySweeps([...sweepCells, ...fused]);

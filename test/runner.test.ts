@@ -115,7 +115,7 @@ test('every built-in scenario loads and expands to valid cells', async () => {
     ['model-parallel', 10_000_000, 64, 2048, 1],
     ['partial-fc', 10_000_000, 64, 4096, 0.1],
   ];
-  // The seed's four cells, then the same four with fused logits (issue 14).
+  // The seed's four cells, then the same four with fused logits.
   assert.deepEqual(
     seed.map((c) => [c.strategy, c.classes, c.ranks, c.batch, c.sampleRate, c.logits ?? 'materialized']),
     [...seedCells.map((c) => [...c, 'materialized']), ...seedCells.map((c) => [...c, 'fused'])],

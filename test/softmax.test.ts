@@ -139,7 +139,7 @@ test('a label in the padding is an error that names the op', () => {
   }
 });
 
-// issue 14: the logit-free step runs both passes tile by tile over the active columns.
+// The logit-free step (--logits fused) runs both passes tile by tile over the active columns.
 function tileStats(cos: Float64Array, labels: Int32Array, tile: number) {
   const backend = cpuBackend();
   const t = (rows: number, c = 1, dtype: 'fp32' | 'int32' = 'fp32') => allocate(backend, 'workspace', dtype, rows, c);

@@ -49,7 +49,7 @@ for (const [marginName, margin] of Object.entries({ cosface: MARGINS.cosface, ar
   }
 }
 
-// issue 14: the logit-free step against the same float64 reference, with tiles that do not
+// The logit-free step (--logits fused) against the same float64 reference, with tiles that do not
 // divide the active count (5 of 37; 4 of Partial FC's ~11) and tiles of one column.
 for (const [marginName, margin] of Object.entries({ cosface: MARGINS.cosface, arcface: MARGINS.arcface, sphereface: MARGINS.sphereface, combined: MARGINS.combined })) {
   for (const tile of [1, 5]) {
@@ -75,7 +75,7 @@ test('odd shapes: D = 1 with a batch of 1, and D = 5 with 101 classes', () => {
   checkAgainstReference({ strategy: 'partial-fc', classes: 101, dim: 5, batch: 2, sampleRate: 0.05, update: 'dense' }, 1e-3);
 });
 
-// issue 14: fused and materialized side by side on the same inputs, step after step: the same
+// Fused and materialized side by side on the same inputs, step after step: the same
 // step up to fp32 summation order (tiles change only where the row sums and dx are split).
 function runSteps(config: FcConfig, steps: number) {
   const { features, labels } = outlierBatch(config.batch, config.dim, config.classes, 17);

@@ -1,4 +1,4 @@
-/** The work model's GEMM count (issue 14): the logit-free step recomputes every tile's logits but the last's. */
+/** The work model's GEMM count with --logits fused: the logit-free step recomputes every tile's logits but the last's. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { stepWork } from '../src/model/work.js';

@@ -34,7 +34,7 @@ export function cellId(spec: CellSpec): string {
     spec.mode,
     `r${spec.rank}`,
     spec.memoryBudget ? `budget${spec.memoryBudget}` : '',
-    spec.logits === 'fused' ? `fused${spec.tile ? `T${spec.tile}` : ''}` : '', // issue 14; materialized ids unchanged
+    spec.logits === 'fused' ? `fused${spec.tile ? `T${spec.tile}` : ''}` : '', // materialized ids stay as they were
   ]
     .filter(Boolean)
     .join('|');

@@ -182,7 +182,7 @@ export function settingRatios(setting: Setting): Ratio[] {
     const mp = mps.find((c) => logitsOf(c) === logitsOf(pfc)) ?? materializedMp;
     if (mp) push(pfc, mp);
   }
-  // issue 14: fused over materialized, the same method otherwise.
+  // Each fused cell over its materialized twin: the same method and settings otherwise.
   for (const fused of setting.cells.filter((c) => logitsOf(c) === 'fused')) {
     const twin = setting.cells.find((c) => logitsOf(c) === 'materialized' && c.spec.strategy === fused.spec.strategy && c.spec.update === fused.spec.update && c.spec.sampleRate === fused.spec.sampleRate);
     if (twin) push(fused, twin);

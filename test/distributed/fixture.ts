@@ -23,7 +23,7 @@ export const CASES: readonly FcCase[] = [
   { name: 'partial-fc dense', overrides: { strategy: 'partial-fc', sampleRate: 0.3, update: 'dense' } },
   { name: 'partial-fc lazy-dense', overrides: { strategy: 'partial-fc', sampleRate: 0.3, update: 'lazy-dense' } },
   { name: 'data-parallel', overrides: { strategy: 'data-parallel' } },
-  // issue 14: the logit-free step; tiles that divide no shard (C_r = 10..21 here, ~3-7 sampled).
+  // The logit-free step (--logits fused); tiles that divide no shard (C_r = 10..21 here, ~3-7 sampled).
   { name: 'model-parallel fused', overrides: { strategy: 'model-parallel', logits: 'fused', tile: 4 } },
   { name: 'partial-fc sparse fused', overrides: { strategy: 'partial-fc', sampleRate: 0.3, update: 'sparse', logits: 'fused', tile: 3 } },
   { name: 'partial-fc dense fused', overrides: { strategy: 'partial-fc', sampleRate: 0.3, update: 'dense', logits: 'fused', tile: 2 } },
