@@ -27,7 +27,7 @@ for (const fused of cells.filter((c) => c.spec.logits === 'fused')) {
   const viaFloors = fused.reference && mat.reference ? (fused.reference.stepOverGemm * floors) / mat.reference.stepOverGemm : NaN;
   rows.push([
     s.label || `${s.classes}@${s.ranks}`,
-    s.strategy === 'partial-fc' ? `partial-fc ${s.sampleRate} ${s.update}` : s.strategy,
+    strategyOf(s.strategy).label(s),
     (compute(fused) / compute(mat)).toFixed(2),
     viaFloors.toFixed(2),
     `${(mat.memory!.peakBytes / MB).toFixed(0)} -> ${(fused.memory!.peakBytes / MB).toFixed(0)}`,
