@@ -176,9 +176,12 @@ test('a version-1 results file is read with the one step time: its median is the
   assert.equal(raw.schemaVersion, 1);
   const upgraded = parseResultsFile(readFileSync(FIXTURE, 'utf8'), FIXTURE);
   assert.equal(upgraded.schemaVersion, 2);
+  let checked = 0;
   upgraded.cells.forEach((cell, i) => {
     const before = raw.cells[i].timing;
-    if (!before || !cell.timing) return;
+    if (!before) return;
+    assert.ok(cell.timing, `${cell.id}: the upgrade dropped the timing`);
+    checked++;
     assert.equal(cell.timing.stepMs.median, before.totalMs);
     if (raw.cells[i].spec.mode === 'emulate') {
       assert.equal(cell.timing.communication, 'modeled');
@@ -186,4 +189,5 @@ test('a version-1 results file is read with the one step time: its median is the
     }
     assert.ok(Math.abs(cell.timing.imagesPerSecond - cell.spec.batch / (cell.timing.stepMs.median / 1000)) < 1e-6 * cell.timing.imagesPerSecond);
   });
+  assert.ok(checked > 0, 'the fixture has timed cells');
 });
