@@ -43,14 +43,19 @@ const noNamespace = !namespaces && 'unshare -m is not permitted here (needs root
 const deviceHere = core().cudaProbe().usable;
 
 function hidden(args: string[], env: Record<string, string> = {}) {
-  const script = join(mkdtempSync(join(tmpdir(), 'pfc-hide-')), 'hide.sh');
+  const dir = mkdtempSync(join(tmpdir(), 'pfc-hide-'));
+  const script = join(dir, 'hide.sh');
   writeFileSync(script, HIDE);
-  return spawnSync('unshare', ['-m', '--propagation', 'private', 'bash', script, ...args], {
-    cwd: root,
-    encoding: 'utf8',
-    env: { ...process.env, ...env },
-    timeout: 120_000,
-  });
+  try {
+    return spawnSync('unshare', ['-m', '--propagation', 'private', 'bash', script, ...args], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, ...env },
+      timeout: 120_000,
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 test('the addon itself needs no MPI: only pfc_mpi.so links libmpi', () => {
