@@ -20,6 +20,7 @@ import { allGatherInt32, broadcastInt32, finalizeMpi, launcherRank, mpiUnavailab
 import { openCommunicator } from '../comm/registry.js';
 import { failRank, gatherTexts } from '../bench/real.js';
 import { runContext } from '../bench/context.js';
+import { median } from '../bench/stats.js';
 import { checkOutputPath } from '../bench/sweep.js';
 import { COLLECTIVE_KINDS, PROFILE_SCHEMA, PROFILE_SCHEMA_VERSION, type CalibrationRow, type ProfileFile } from '../model/profile-file.js';
 import { CALIBRATED_COLLECTIVES } from './collectives.js';
@@ -74,11 +75,6 @@ function hostsOf(names: string[]): { hosts: string[]; ranksPerNode: number } {
   const counts = new Map<string, number>();
   for (const n of names) counts.set(n, (counts.get(n) ?? 0) + 1);
   return { hosts: [...counts.keys()], ranksPerNode: Math.max(...counts.values()) };
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 function buildProfile(name: string, rows: CalibrationRow[], fits: Record<string, FittedCollective>, ranks: number, context: ProfileFile['context']): ProfileFile {
