@@ -124,7 +124,7 @@ test('calibrate on one rank under mpirun: nothing to measure, exit 0, no file', 
   }
 });
 
-test('a rank that fails mid-calibration ends the job within seconds, naming itself; differing options are refused', { skip, timeout: 120_000 }, async () => {
+test('a rank that fails mid-calibration ends the job within seconds, naming itself; differing options and too small a --max-bytes are refused', { skip, timeout: 120_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'pfc-calibrate-'));
   try {
     const out = join(dir, 'p.json');
@@ -137,6 +137,11 @@ test('a rank that fails mid-calibration ends the job within seconds, naming itse
     const differ = await mpirunCli([{ np: 1, args: calibrateArgs(out) }, { np: 1, args: calibrateArgs(out).map((a, i, all) => (all[i - 1] === '--iters' ? '4' : a)) }], 60);
     assert.equal(differ.code, 2, describe(differ));
     assert.match(differ.stderr, /pfc-bench: rank 1: calibrate: options differ from rank 0's/);
+    // Too small a --max-bytes to give each rank an element: a usage error, not a failed fit.
+    const tiny = await mpirunCli([{ np: 4, args: calibrateArgs(out).map((a, i, all) => (all[i - 1] === '--max-bytes' ? '8' : a)) }], 60);
+    assert.equal(tiny.code, 2, describe(tiny));
+    assert.match(tiny.stderr, /--max-bytes: expected at least 16 bytes on 4 ranks/);
+    assert.ok(!existsSync(out), 'no profile is written');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -128,6 +128,8 @@ export async function calibrateCommand(argv: string[]): Promise<number> {
     finalizeMpi();
     return nothingToMeasure();
   }
+  // All-gather and reduce-scatter need one fp32 element per rank; below that nothing can be fitted.
+  if (settings.maxBytes < 4 * size) throw new UsageError('--max-bytes', `expected at least ${4 * size} bytes on ${size} ranks (one fp32 element per rank), got ${settings.maxBytes}`);
   let rows: CalibrationRow[] = [];
   let names: string[] = [];
   let backendName = '';
