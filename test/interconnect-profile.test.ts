@@ -2,7 +2,8 @@
  * Interconnect profiles without MPI: the fit recovers the alpha and bus bandwidth a row set was
  * made from; the model uses a profile file's fitted values; the result checker counts a wrong
  * element; a bad profile file is refused with the field named (exit 2 from the CLI); calibrate
- * started without a launcher is one rank with nothing to measure (exit 0).
+ * started without a launcher is one rank with nothing to measure (exit 0); fidelity pairs cells
+ * of the same configuration, logits included.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,6 +19,8 @@ import { busFactor, collectiveSeconds, interconnect, ringHops } from '../src/mod
 import { PROFILE_SCHEMA, validateProfile, type CalibrationRow } from '../src/model/profile-file.js';
 import { COLLECTIVE_KINDS } from '../src/model/profile-file.js';
 import { UsageError } from '../src/core/errors.js';
+import { fidelity } from '../src/calibrate/fidelity.js';
+import type { CellResult, ResultsFile } from '../src/bench/results.js';
 
 const cli = fileURLToPath(new URL('../src/cli.js', import.meta.url));
 
@@ -179,6 +182,35 @@ test('report PROFILE.json draws busbw against size from the file (measured and f
     assert.match(svg, /^<svg/);
     assert.match(svg, /Bus bandwidth against message size: lab/);
     assert.match(svg, /allReduce/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('fidelity pairs each real cell with the emulated cell of the same logits (a fused twin is not a materialized one)', () => {
+  const fixture = JSON.parse(readFileSync(fileURLToPath(new URL('../../test/fixtures/report-results.json', import.meta.url)), 'utf8')) as ResultsFile;
+  const base = fixture.cells.find((c) => c.status === 'completed' && c.spec.strategy === 'model-parallel' && c.communication?.collectives.length)!;
+  const clone = (): CellResult => JSON.parse(JSON.stringify(base)) as CellResult;
+  const real = clone();
+  real.id = 'real-materialized';
+  real.spec.mode = 'real';
+  real.communication!.measuredMsEach = real.communication!.collectives.map(() => 1);
+  real.communication!.measuredMs = real.communication!.collectives.length;
+  const materialized = clone();
+  materialized.id = 'emulated-materialized';
+  const fused = clone();
+  fused.id = 'emulated-fused';
+  fused.spec.logits = 'fused';
+  fused.spec.tile = 64;
+  const dir = mkdtempSync(join(tmpdir(), 'pfc-fidelity-'));
+  try {
+    const realPath = join(dir, 'real.json');
+    const emulatedPath = join(dir, 'emulated.json');
+    writeFileSync(realPath, JSON.stringify({ ...fixture, cells: [real] }));
+    // The fused twin last: matched on the materialized fields alone it would replace the other.
+    writeFileSync(emulatedPath, JSON.stringify({ ...fixture, cells: [materialized, fused] }));
+    const result = fidelity(realPath, emulatedPath);
+    assert.deepEqual(result.cells.map((c) => [c.real, c.emulated]), [['real-materialized', 'emulated-materialized']]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -64,7 +64,7 @@ export interface FidelityFile {
 /** What makes two cells the same configuration, whatever their mode and rank. */
 function configKey(s: CellSpec): string {
   const m = s.margin;
-  return [s.strategy, s.classes, s.ranks, s.batch, s.dim, s.sampleRate, s.update, s.dtype, `${m.s}/${m.m1}/${m.m2}/${m.m3}`].join('|');
+  return [s.strategy, s.classes, s.ranks, s.batch, s.dim, s.sampleRate, s.update, s.dtype, `${m.s}/${m.m1}/${m.m2}/${m.m3}`, s.logits ?? 'materialized', s.tile ?? 0].join('|');
 }
 
 function read(path: string, option: string): ResultsFile {
