@@ -196,10 +196,6 @@ export const FIELD_NAMES: readonly string[] = CELL_FIELDS.map((f) => f.key);
 
 const BY_KEY = new Map(CELL_FIELDS.map((f) => [f.key, f]));
 
-export function fieldByKey(key: string): Field | undefined {
-  return BY_KEY.get(key);
-}
-
 /** The option a field's errors name: its flag, or its scenario key when it has none. */
 export function optionName(f: Field): string {
   return f.flag ? `--${f.flag}` : f.key;

@@ -91,7 +91,3 @@ export function countWrong(collective: CalibratedCollective, result: Float32Arra
   for (let i = 0; i < result.length; i++) if (result[i] !== collective.expected(rank, ranks, result.length, i)) wrong++;
   return wrong;
 }
-
-export function collectiveByKind(kind: CollectiveKind): CalibratedCollective {
-  return CALIBRATED_COLLECTIVES.find((c) => c.kind === kind)!;
-}
