@@ -145,29 +145,31 @@ function failTogether(rank: number, error: unknown): never {
   throw new RankFailure('rank 0 should have ended the job');
 }
 
-/** Compares every rank's options with rank 0's; on a mismatch rank 0 names the rank(s). */
-function checkSameOptions(specs: readonly CellSpec[], rank: number, size: number): void {
-  const text = agreedOptionsText(specs);
+/**
+ * The ranks whose `text` differs from rank 0's (by SHA-256), on every rank: rank 0's hash goes
+ * to everyone, and every rank then learns which ranks differ from it. Collective.
+ */
+export function ranksDiffering(text: string, size: number): number[] {
   const digest = createHash('sha256').update(text).digest();
   const mine = new Int32Array(digest.buffer, digest.byteOffset, 8).slice();
-  // Rank 0's hash goes to everyone; every rank then learns which ranks differ from it.
   const reference = broadcastInt32(mine, 0);
   const differs = mine.some((w, i) => w !== reference[i]) ? 1 : 0;
   const flags = allGatherInt32(Int32Array.of(differs), size);
-  const bad = [...flags].flatMap((f, r) => (f ? [r] : []));
+  return [...flags].flatMap((f, r) => (f ? [r] : []));
+}
+
+/** Compares every rank's options with rank 0's; on a mismatch rank 0 names the rank(s). */
+function checkSameOptions(specs: readonly CellSpec[], rank: number, size: number): void {
+  const text = agreedOptionsText(specs);
+  const bad = ranksDiffering(text, size);
   if (bad.length === 0) return;
-  // Collect the texts (bytes as int32, padded to the longest) so rank 0 can say what differs.
-  const bytes = Buffer.from(text, 'utf8');
-  const lengths = allGatherInt32(Int32Array.of(bytes.length), size);
-  const longest = Math.max(...lengths);
-  const padded = new Int32Array(longest);
-  bytes.forEach((b, i) => (padded[i] = b));
-  const all = allGatherInt32(padded, size);
+  // Collect the texts so rank 0 can say what differs.
+  const texts = gatherTexts(text, size);
   if (rank !== 0) {
     core().mpiBarrier(); // rank 0 aborts the job
     throw new RankFailure('rank 0 should have ended the job');
   }
-  const textOf = (r: number) => Buffer.from(Uint8Array.from(all.subarray(r * longest, r * longest + lengths[r]))).toString('utf8');
+  const textOf = (r: number) => texts[r];
   const first = bad[0];
   const others = bad.length > 1 ? ` (ranks ${bad.join(', ')} all differ)` : '';
   failRank(

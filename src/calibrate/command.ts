@@ -6,7 +6,6 @@
  * fails (out of memory at some size, an MPI error) prints "pfc-bench: rank R: ..." and ends the
  * job, as `run` does.
  */
-import { createHash } from 'node:crypto';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -16,9 +15,9 @@ import { selectBackend, BACKEND_CHOICES } from '../core/backend.js';
 import '../core/index.js';
 import { optionHelp, parseOptions, type OptionSpec } from '../options.js';
 import { parseBytes, parseChoice, parseInteger } from '../bench/fields.js';
-import { allGatherInt32, broadcastInt32, finalizeMpi, launcherRank, mpiUnavailableReason, mpiWorld } from '../comm/mpi.js';
+import { finalizeMpi, launcherRank, mpiUnavailableReason, mpiWorld } from '../comm/mpi.js';
 import { openCommunicator } from '../comm/registry.js';
-import { failRank, gatherTexts } from '../bench/real.js';
+import { failRank, gatherTexts, ranksDiffering } from '../bench/real.js';
 import { runContext } from '../bench/context.js';
 import { median } from '../bench/stats.js';
 import { checkOutputPath } from '../bench/sweep.js';
@@ -60,13 +59,8 @@ function nothingToMeasure(): number {
 /** Compares the options with rank 0's; a rank whose differ names itself and ends the job. */
 function agreeOnOptions(options: Record<string, unknown>, rank: number, size: number): void {
   const shared = Object.fromEntries(Object.entries(options).filter(([k]) => !PER_RANK_OPTIONS.includes(k)).sort(([a], [b]) => (a < b ? -1 : 1)));
-  const digest = createHash('sha256').update(JSON.stringify(shared)).digest();
-  const mine = new Int32Array(digest.buffer, digest.byteOffset, 8).slice();
-  const reference = broadcastInt32(mine, 0);
-  const differs = mine.some((w, i) => w !== reference[i]);
-  const flags = allGatherInt32(Int32Array.of(differs ? 1 : 0), size);
-  const first = flags.indexOf(1);
-  if (first < 0) return;
+  const first = ranksDiffering(JSON.stringify(shared), size)[0];
+  if (first === undefined) return;
   if (rank === first) failRank(rank, new UsageError('calibrate', `options differ from rank 0's (${JSON.stringify(shared)}); every rank must be given the same options (only --gpu-memory may differ)`));
   core().mpiBarrier(); // the differing rank ends the job
 }
