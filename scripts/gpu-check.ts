@@ -20,6 +20,7 @@
 import { writeFileSync } from 'node:fs';
 import { core, allocate, selectBackend, type Backend, type NativeTensor, type DType } from '../src/core/index.js';
 import { singleCommunicator } from '../src/comm/local.js';
+import { methodLabel } from '../src/bench/method.js';
 import { alignedColumns, createStrategy, DEFAULT_SGD, MARGINS, SyntheticBatch, validateFcConfig, type StrategyName, type UpdateKind } from '../src/strategies/index.js';
 
 interface Check {
@@ -324,7 +325,7 @@ function strategyChecks(cpu: Backend, gpu: Backend): void {
     };
     const a = run(cpu);
     const b = run(gpu);
-    const name = `${c.strategy}${c.strategy === 'partial-fc' ? ` ${c.sampleRate} ${c.update}` : ''} fp32, 3 steps`;
+    const name = `${methodLabel(c, true)} fp32, 3 steps`;
     record(`${name}: loss`, [b.loss], [a.loss], 1e-4);
     record(`${name}: feature gradient`, b.grad, a.grad, 2e-3);
     record(`${name}: centres`, b.weights, a.weights, 1e-5);
@@ -505,7 +506,7 @@ function fusedStrategyChecks(cpu: Backend, gpu: Backend): void {
         s.dispose();
         return out;
       };
-      const name = `${c.strategy}${c.strategy === 'partial-fc' ? ` ${c.sampleRate}` : ''} ${c.update} ${dtype}, fused (tile ${c.tile}) vs materialized on CUDA, 3 steps`;
+      const name = `${methodLabel(c, true)} ${dtype}, fused (tile ${c.tile}) vs materialized on CUDA, 3 steps`;
       const fusedG = run(gpu, true);
       const materializedG = run(gpu, false);
       // bf16: the same rounded operands in both, summed in another order.
@@ -516,7 +517,7 @@ function fusedStrategyChecks(cpu: Backend, gpu: Backend): void {
       record(`${name}: momentum`, fusedG.momentum, materializedG.momentum, 2e-3 * loose);
       if (dtype === 'fp32') {
         const fusedC = run(cpu, true);
-        const cpuName = `${c.strategy}${c.strategy === 'partial-fc' ? ` ${c.sampleRate}` : ''} ${c.update} fp32, fused CUDA vs fused CPU, 3 steps`;
+        const cpuName = `${methodLabel(c, true)} fp32, fused CUDA vs fused CPU, 3 steps`;
         record(`${cpuName}: loss`, [fusedG.loss], [fusedC.loss], 1e-4);
         record(`${cpuName}: feature gradient`, fusedG.grad, fusedC.grad, 2e-3);
         record(`${cpuName}: centres`, fusedG.weights, fusedC.weights, 1e-5);
