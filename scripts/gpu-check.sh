@@ -40,7 +40,7 @@ if ! load_error=$(node -e 'require(process.argv[1])' "$PFC_CORE_PATH" 2>&1); the
     "$OUT_DIR/gpu-check.json" "$PFC_CORE_PATH" "$load_error" 2>/dev/null
   exit 2
 fi
-node dist/src/cli.js info --json > "$OUT_DIR/info.json" 2>&1
+node dist/src/cli.js info --json > "$OUT_DIR/info.json"
 node dist/src/cli.js info
 
 # Outcome 2: no usable CUDA device.

@@ -532,7 +532,7 @@ function main(): number {
   const probe = core().cudaProbe();
   if (!probe.usable) {
     process.stdout.write(`gpu-check: no CUDA device (${probe.reason}); nothing to check.\n`);
-    writeFileSync(out, JSON.stringify({ cudaDevice: false, reason: probe.reason }, null, 1));
+    writeFileSync(out, JSON.stringify({ outcome: 'no-device', cudaDevice: false, reason: probe.reason }, null, 1));
     return 0;
   }
   const cpu = selectBackend('cpu').backend;
@@ -550,7 +550,7 @@ function main(): number {
   section('64-bit GEMM', () => largeGemmCheck(cpu, gpu));
   section('NCCL', () => ncclCheck(gpu));
   const failed = checks.filter((c) => !c.ok);
-  writeFileSync(out, JSON.stringify({ cudaDevice: true, context: gpu.context(), checks }, null, 1));
+  writeFileSync(out, JSON.stringify({ outcome: 'ran', cudaDevice: true, passed: checks.length - failed.length, failed: failed.length, context: gpu.context(), checks }, null, 1));
   process.stdout.write(`${checks.length - failed.length} passed, ${failed.length} failed\n`);
   return failed.length ? 1 : 0;
 }
