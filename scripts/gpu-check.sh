@@ -56,10 +56,13 @@ status=0
 node dist/scripts/gpu-check.js "$OUT_DIR/gpu-check.json" 2>&1 | tee "$OUT_DIR/gpu-check.log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 run() { node dist/src/cli.js run --backend cuda --no-report --quiet "$@" || status=1; }
+# Real mode over NCCL, one rank, no launcher and no MPI here: the communicator and measured
+# communication of the real runner (NCCL refuses two ranks on one GPU).
+run --mode real --gpus 1 --strategy partial-fc --classes 1M --batch 1024 --steps 5 --out "$OUT_DIR/real-nccl-one-rank.json"
 run --scenario seed --out "$OUT_DIR/seed-cuda.json" --steps 10 --warmup 3 --trials 3
 run --scenario anchors-h200 --out "$OUT_DIR/anchors-h200-fp32.json" --dtype fp32
 run --scenario anchors-h200 --out "$OUT_DIR/anchors-h200-bf16.json" --dtype bf16
 echo "gpu-check: summary (step, ratio to the GEMM floor, peak vs model vs device, phases in ms)"
-node dist/scripts/gpu-summary.js "$OUT_DIR"/seed-cuda.json "$OUT_DIR"/anchors-h200-fp32.json "$OUT_DIR"/anchors-h200-bf16.json
+node dist/scripts/gpu-summary.js "$OUT_DIR"/real-nccl-one-rank.json "$OUT_DIR"/seed-cuda.json "$OUT_DIR"/anchors-h200-fp32.json "$OUT_DIR"/anchors-h200-bf16.json
 echo "gpu-check: checks $(grep -h -E '^[0-9]+ passed, [0-9]+ failed' "$OUT_DIR/gpu-check.log" || echo 'did not finish')"
 exit $status

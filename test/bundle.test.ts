@@ -101,6 +101,35 @@ test('with OpenBLAS and MPI hidden, the plain build fails to load and the bundle
   }
 });
 
+test('without MPI and without a launcher, real mode is one rank; under a launcher a missing MPI is an error', { skip: noNamespace }, () => {
+  const dir = makeBundle();
+  const script = join(dir, 'world.mjs');
+  writeFileSync(
+    script,
+    `const m = await import(${JSON.stringify(join(root, 'dist', 'src', 'comm', 'mpi.js'))});
+try {
+  const w = m.mpiWorld();
+  console.log(JSON.stringify({ size: w.size, rank: w.rank, version: w.version, gather: [...m.allGatherInt32(Int32Array.of(7), 1)], bcast: [...m.broadcastInt32(Int32Array.of(9), 0)] }));
+  m.barrierMpi();
+  m.finalizeMpi();
+} catch (e) { console.log('ERROR ' + e.message); }`,
+  );
+  try {
+    // Emptied launcher variables read as no launcher, whatever started the test runner.
+    const noLauncher = Object.fromEntries(['OMPI_COMM_WORLD_RANK', 'PMIX_RANK', 'PMI_RANK', 'MV2_COMM_WORLD_RANK', 'SLURM_PROCID'].map((n) => [n, '']));
+    const env = { ...noLauncher, PFC_CORE_PATH: join(dir, 'pfc_core.node') };
+    const alone = hidden(['node', script], env);
+    assert.equal(alone.status, 0, alone.stderr);
+    const world = JSON.parse(alone.stdout) as { size: number; rank: number; version: string; gather: number[]; bcast: number[] };
+    assert.deepEqual([world.rank, world.size, world.gather, world.bcast], [0, 1, [7], [9]]);
+    assert.match(world.version, /^none: one rank without a launcher \(cannot load .*libmpi\.so/);
+    const launched = hidden(['node', script], { ...env, OMPI_COMM_WORLD_RANK: '0' });
+    assert.match(launched.stdout, /^ERROR --mode real: cannot load .*pfc_mpi\.so: .*libmpi\.so/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('gpu-check.sh tells a load failure (exit 2, the loader quoted) from no device (exit 0)', { skip: noNamespace || (deviceHere && 'a CUDA device is usable here') }, () => {
   const dir = makeBundle();
   const out = mkdtempSync(join(tmpdir(), 'pfc-gpucheck-'));

@@ -18,7 +18,7 @@ import { core, MEMORY_CATEGORIES, type BytesByCategory } from '../core/binding.j
 import { UsageError, isOutOfMemory } from '../core/errors.js';
 import { selectBackend } from '../core/backend.js';
 import '../core/cpu-backend.js';
-import { abortMpi, allGatherInt32, broadcastInt32, currentRank, finalizeMpi, mpiWorld } from '../comm/mpi.js';
+import { abortMpi, allGatherInt32, barrierMpi, broadcastInt32, currentRank, finalizeMpi, mpiWorld } from '../comm/mpi.js';
 import { modelMemory } from '../model/memory.js';
 import { PeerSetupFailed, cellId, runCell } from './cell.js';
 import { runContext } from './context.js';
@@ -313,7 +313,7 @@ export function startRealSession(specs: readonly CellSpec[], quiet: boolean, sce
     rank,
     size,
     finish() {
-      core().mpiBarrier();
+      barrierMpi();
       finalizeMpi();
     },
   };

@@ -20,13 +20,27 @@ export function mpiUnavailableReason(): string | null {
   return availability.available ? null : availability.reason;
 }
 
-/** Initializes MPI once and returns this process's rank, the world size and the library. */
+/**
+ * Initializes MPI once and returns this process's rank, the world size and the library. A
+ * process that no launcher started, on a machine where MPI cannot load (a GPU host with only the
+ * driver and NCCL), is a world of one rank without MPI: real mode then runs its one rank (over
+ * NCCL) and the start-up agreements below are trivial. Under a launcher, a missing MPI is an error.
+ */
 export function mpiWorld(): MpiInitInfo {
   if (world) return world;
   const reason = mpiUnavailableReason();
-  if (reason !== null) throw new UsageError('--mode real', reason);
+  if (reason !== null) {
+    if (launcherRank() !== undefined) throw new UsageError('--mode real', reason);
+    world = { rank: 0, size: 1, version: `none: one rank without a launcher (${reason})`, library: '', threadLevel: 0 };
+    return world;
+  }
   world = core().mpiInit();
   return world;
+}
+
+/** True for the world of one rank that mpiWorld() makes when MPI cannot load and no launcher ran us. */
+function singleRankWithoutMpi(): boolean {
+  return world !== undefined && world.size === 1 && world.library === '' && !mpiActive();
 }
 
 /** True between mpiWorld() and finalizeMpi(): collectives (and an abort) are possible. */
@@ -38,6 +52,11 @@ export function mpiActive(): boolean {
   } catch {
     return false;
   }
+}
+
+/** Every rank meets; nothing to wait for in a world of one rank without MPI. */
+export function barrierMpi(): void {
+  if (!singleRankWithoutMpi()) core().mpiBarrier();
 }
 
 export function finalizeMpi(): void {
@@ -75,6 +94,7 @@ function int32Tensor(values: Int32Array): NativeTensor {
 }
 
 export function allGatherInt32(values: Int32Array, size: number): Int32Array {
+  if (size === 1 && singleRankWithoutMpi()) return values.slice();
   const send = int32Tensor(values);
   const recv = new (core().NativeTensor)('cpu', 'communication', 'int32', values.length * size, 1);
   try {
@@ -87,6 +107,7 @@ export function allGatherInt32(values: Int32Array, size: number): Int32Array {
 }
 
 export function broadcastInt32(values: Int32Array, root: number): Int32Array {
+  if (root === 0 && singleRankWithoutMpi()) return values.slice();
   const t = int32Tensor(values);
   try {
     core().mpiBroadcast(t, root);
