@@ -96,6 +96,12 @@ function withOutliers(t: NativeTensor): void {
   t.write(data);
 }
 
+/** The softmax passes' per-row statistics of B rows on one backend. */
+function rowStats(backend: Backend, B: number) {
+  const row = () => allocate(backend, 'workspace', 'fp32', B);
+  return { targetCos: row(), localMax: row(), rowMax: row(), rowSum: row(), targetLogit: row() };
+}
+
 function opChecks(cpu: Backend, gpu: Backend, dtype: 'fp32' | 'bf16'): void {
   const native = core();
   const tol = dtype === 'fp32' ? 2e-5 : 2e-2;
@@ -140,15 +146,8 @@ function opChecks(cpu: Backend, gpu: Backend, dtype: 'fp32' | 'bf16'): void {
   logitsRef.write(padded);
   const logitsPadG = allocate(gpu, 'workspace', dtype, B, ld);
   logitsPadG.write(dtype === 'fp32' ? padded : floatToBf16(padded));
-  const stats = (backend: Backend) => ({
-    targetCos: allocate(backend, 'workspace', 'fp32', B),
-    localMax: allocate(backend, 'workspace', 'fp32', B),
-    rowMax: allocate(backend, 'workspace', 'fp32', B),
-    rowSum: allocate(backend, 'workspace', 'fp32', B),
-    targetLogit: allocate(backend, 'workspace', 'fp32', B),
-  });
-  const sc = stats(cpu);
-  const sg = stats(gpu);
+  const sc = rowStats(cpu, B);
+  const sg = rowStats(gpu, B);
   const margin = MARGINS.arcface;
   native.marginSoftmaxStats(logitsRef, A, labels, margin, sc.targetCos, sc.localMax, sc.rowMax, sc.rowSum, sc.targetLogit);
   native.marginSoftmaxStats(logitsPadG, A, labelsG, margin, sg.targetCos, sg.localMax, sg.rowMax, sg.rowSum, sg.targetLogit);
@@ -430,15 +429,8 @@ function fusedOpChecks(cpu: Backend, gpu: Backend): void {
     for (const tile of [1, 100, 640]) {
       if (B === 4096 && tile === 1) continue; // 1031 launches per pass: covered at B = 67
       const [labels, labelsG] = pair(cpu, gpu, 'int32', B, 1, (t) => native.fillLabels(t, 3, 4, 0, A));
-      const stats = (backend: Backend) => ({
-        targetCos: allocate(backend, 'workspace', 'fp32', B),
-        localMax: allocate(backend, 'workspace', 'fp32', B),
-        rowMax: allocate(backend, 'workspace', 'fp32', B),
-        rowSum: allocate(backend, 'workspace', 'fp32', B),
-        targetLogit: allocate(backend, 'workspace', 'fp32', B),
-      });
-      const sc = stats(cpu);
-      const sg = stats(gpu);
+      const sc = rowStats(cpu, B);
+      const sg = rowStats(gpu, B);
       const tiles: { c: NativeTensor; g: NativeTensor; first: number; cols: number }[] = [];
       for (let first = 0; first < A; first += tile) {
         const cols = Math.min(tile, A - first);

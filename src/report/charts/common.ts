@@ -2,23 +2,7 @@
 import type { TopLevelSpec } from 'vega-lite';
 import { methodColours } from '../../bench/method.js';
 import { FONT_FAMILY } from '../fonts.js';
-import {
-  MB,
-  MEMORY_CATEGORIES,
-  PHASES,
-  bytesLabel,
-  capacityOf,
-  cellName,
-  completed,
-  countLabel,
-  fmt,
-  identitySweeps,
-  methodName,
-  methodOrder,
-  seedSettings,
-  uniqueNames,
-  type ReportCell,
-} from '../data.js';
+import { methodName, methodOrder, type ReportCell } from '../data.js';
 
 export interface ChartSpec {
   /** File stem: <name>-charts/<name>.svg */
@@ -106,6 +90,7 @@ export const THROUGHPUT = 'Throughput (images/s)';
 export const HEADROOM = 1.12;
 export const MEMORY = 'Memory per GPU (MB)';
 
+// What every chart reads from the report's data, in one import.
 export {
   MB,
   MEMORY_CATEGORIES,
@@ -122,4 +107,4 @@ export {
   seedSettings,
   uniqueNames,
   type ReportCell,
-};
+} from '../data.js';

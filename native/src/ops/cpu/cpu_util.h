@@ -42,4 +42,15 @@ inline float fastExp(float x) {
   return underflow ? 0.0f : p * scale;
 }
 
+// One row's idle SGD steps (lazy-dense): (v, w) <- M^k (v, w) per element, in float64, with
+// m = M^k from sgdIdleMatrix (ops/sgd.h). Shared by the catch-up and the normalization's fused one.
+inline void applyIdleSteps(float* w, float* v, int64_t cols, const double m[4]) {
+#pragma omp simd
+  for (int64_t c = 0; c < cols; ++c) {
+    const double vc = v[c], wc = w[c];
+    v[c] = static_cast<float>(m[0] * vc + m[1] * wc);
+    w[c] = static_cast<float>(m[2] * vc + m[3] * wc);
+  }
+}
+
 }  // namespace pfc::cpu

@@ -41,14 +41,7 @@ void normalizeRows(const Tensor& src, const Tensor* indices, const Tensor& dst, 
       // The zero-gradient steps this row sat out, exactly (ops/sgd.h), before it is read.
       double m[4];
       sgdIdleMatrix(catchUp->powers, catchUp->step - last[r], m);
-      float* w = const_cast<float*>(v);
-      float* vm = mom + r * cols;
-#pragma omp simd
-      for (int64_t c = 0; c < cols; ++c) {
-        const double vc = vm[c], wc = w[c];
-        vm[c] = static_cast<float>(m[0] * vc + m[1] * wc);
-        w[c] = static_cast<float>(m[2] * vc + m[3] * wc);
-      }
+      applyIdleSteps(const_cast<float*>(v), mom + r * cols, cols, m);
       last[r] = static_cast<int32_t>(catchUp->step);
     }
     float ss = 0.0f;

@@ -149,14 +149,7 @@ void sgdCatchUp(const Tensor& weights, const Tensor& momentum, const Tensor& las
     if (idle == 0) continue;
     double m[4];
     sgdIdleMatrix(powers, idle, m);
-    float* wr = w + r * cols;
-    float* vr = v + r * cols;
-#pragma omp simd
-    for (int64_t c = 0; c < cols; ++c) {
-      const double vc = vr[c], wc = wr[c];
-      vr[c] = static_cast<float>(m[0] * vc + m[1] * wc);
-      wr[c] = static_cast<float>(m[2] * vc + m[3] * wc);
-    }
+    applyIdleSteps(w + r * cols, v + r * cols, cols, m);
     last[r] = static_cast<int32_t>(step);
   }
 }
