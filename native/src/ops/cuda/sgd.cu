@@ -51,18 +51,19 @@ __device__ __forceinline__ void warpRowPacks(int64_t cols, int lane, F f) {
   if (c < cols) f(c, static_cast<int64_t>(-1));
 }
 
-// One row of D elements by the 32 lanes of a warp; g may be null (gradient 0).
-template <bool kVec>
-__device__ __forceinline__ void sgdRow(float* __restrict__ w, float* __restrict__ v, const float* __restrict__ g,
-                                       int64_t cols, int lane, const SgdParams& p) {
+// One SGD row of `cols` elements by the 32 lanes of a warp, two packs in flight; the gradient of
+// a pack at c is gradPack(c), of one element gradAt(c) (sgdRow's stored gradient, or the fused
+// normalization backward's).
+template <bool kVec, typename GradPack, typename GradAt>
+__device__ __forceinline__ void sgdRowFrom(float* __restrict__ w, float* __restrict__ v, int64_t cols, int lane,
+                                           const SgdParams& p, GradPack gradPack, GradAt gradAt) {
   if (kVec) {
-    const float4 zero = make_float4(0.f, 0.f, 0.f, 0.f);
     warpRowPacks(cols, lane, [&](int64_t c, int64_t c2) {
       float4 w0 = ld4(w + c), v0 = ld4(v + c);
-      const float4 g0 = g ? ld4(g + c) : zero;
+      const float4 g0 = gradPack(c);
       if (c2 >= 0) {
         float4 w1 = ld4(w + c2), v1 = ld4(v + c2);
-        const float4 g1 = g ? ld4(g + c2) : zero;
+        const float4 g1 = gradPack(c2);
         sgdPack(w0, v0, g0, p);
         sgdPack(w1, v1, g1, p);
         st4(w + c, w0), st4(v + c, v0), st4(w + c2, w1), st4(v + c2, v1);
@@ -72,8 +73,17 @@ __device__ __forceinline__ void sgdRow(float* __restrict__ w, float* __restrict_
       }
     });
   } else {
-    for (int64_t c = lane; c < cols; c += 32) sgdElement(w[c], v[c], g ? g[c] : 0.0f, p);
+    for (int64_t c = lane; c < cols; c += 32) sgdElement(w[c], v[c], gradAt(c), p);
   }
+}
+
+// One row of D elements by the 32 lanes of a warp; g may be null (gradient 0).
+template <bool kVec>
+__device__ __forceinline__ void sgdRow(float* __restrict__ w, float* __restrict__ v, const float* __restrict__ g,
+                                       int64_t cols, int lane, const SgdParams& p) {
+  const float4 zero = make_float4(0.f, 0.f, 0.f, 0.f);
+  sgdRowFrom<kVec>(
+      w, v, cols, lane, p, [&](int64_t c) { return g ? ld4(g + c) : zero; }, [&](int64_t c) { return g ? g[c] : 0.0f; });
 }
 
 template <bool kVec>
@@ -199,29 +209,15 @@ __global__ void sgdNormalizedKernel(float* __restrict__ w, float* __restrict__ v
     }
     dot = warpReduceSum(dot);
     const float inv = 1.0f / norms[k];
-    if (kVec) {
-      auto grad4 = [&](int64_t c) {
-        const float4 a = load4(yk + c), b = ld4(dyk + c);
-        return make_float4((b.x - a.x * dot) * inv, (b.y - a.y * dot) * inv, (b.z - a.z * dot) * inv,
-                           (b.w - a.w * dot) * inv);
-      };
-      warpRowPacks(cols, lane, [&](int64_t c, int64_t c2) {
-        float4 w0 = ld4(wr + c), v0 = ld4(vr + c);
-        const float4 g0 = grad4(c);
-        if (c2 >= 0) {
-          float4 w1 = ld4(wr + c2), v1 = ld4(vr + c2);
-          const float4 g1 = grad4(c2);
-          sgdPack(w0, v0, g0, p);
-          sgdPack(w1, v1, g1, p);
-          st4(wr + c, w0), st4(vr + c, v0), st4(wr + c2, w1), st4(vr + c2, v1);
-        } else {
-          sgdPack(w0, v0, g0, p);
-          st4(wr + c, w0), st4(vr + c, v0);
-        }
-      });
-    } else {
-      for (int64_t c = lane; c < cols; c += 32) sgdElement(wr[c], vr[c], (dyk[c] - toF(yk[c]) * dot) * inv, p);
-    }
+    // The centres' normalization backward, fused: (dy - y (y . dy)) / |w| per element.
+    sgdRowFrom<kVec>(
+        wr, vr, cols, lane, p,
+        [&](int64_t c) {
+          const float4 a = load4(yk + c), b = ld4(dyk + c);
+          return make_float4((b.x - a.x * dot) * inv, (b.y - a.y * dot) * inv, (b.z - a.z * dot) * inv,
+                             (b.w - a.w * dot) * inv);
+        },
+        [&](int64_t c) { return (dyk[c] - toF(yk[c]) * dot) * inv; });
     if (last && lane == 0) last[r] = next;
   }
 }
