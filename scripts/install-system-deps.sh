@@ -9,7 +9,7 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends \
   cmake make g++ pkg-config \
-  libopenblas-openmp-dev \
+  libopenblas-openmp-dev libhwy-dev \
   libopenmpi-dev openmpi-bin \
   chromium fonts-dejavu-core \
   xz-utils git ca-certificates
