@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prepares, on this (CPU) machine, everything scripts/gpu-check.sh needs on a lent GPU machine
 # (../shared/device.md: no Node.js, no OpenBLAS, no MPI there; 64 MiB may travel):
-#   .gpu/bundle.tar.xz  the addon built with the CUDA backend for a generic x86-64-v3 host CPU,
+#   .gpu/bundle.tar.xz  the addon built with the CUDA backend (its CPU kernels dispatch to the host CPU's SIMD),
 #                  with OpenBLAS and its libraries beside it (scripts/bundle.sh) and the MPI
 #                  plugin (packed: OpenBLAS alone is 35 MB);
 #   .gpu/node.xz   this machine's node binary;
@@ -12,7 +12,7 @@
 #        timeout_s: 540
 set -euo pipefail
 cd "$(dirname "$0")/.."
-npx cmake-js compile --out build-gpu --CDPFC_CPU_ARCH=x86-64-v3
+npx cmake-js compile --out build-gpu
 npx tsc -p tsconfig.json
 rm -rf .gpu && mkdir -p .gpu
 bash scripts/bundle.sh build-gpu/Release build-gpu/bundle

@@ -97,7 +97,7 @@ test('lazy-dense equals eager dense to fp32 rounding after 80 steps, rows idle f
   }
 });
 
-test('the update rule alone: lazy-dense equals eager dense within a few fp32 ulps over 300 steps of fixed gradients', () => {
+test('the update rule alone: lazy-dense equals eager dense within fp32 rounding over 300 steps of fixed gradients', () => {
   // No feedback: gradients are fixed random rows on random active sets, fed to both rules.
   // sgdNormalizedUpdate with y = 0 and norm 1 takes the gradient as it is.
   const native = core();
@@ -144,7 +144,10 @@ test('the update rule alone: lazy-dense equals eager dense within a few fp32 ulp
       let scale = 0;
       for (const x of b) scale = Math.max(scale, Math.abs(x));
       for (let e = 0; e < a.length; e++) {
-        assert.ok(Math.abs(a[e] - b[e]) <= 3e-7 * scale, `${what}[${e}]: lazy ${a[e]} vs dense ${b[e]} (scale ${scale})`);
+        // Eager dense rounds at each of its 300 steps, a random walk of some sqrt(600) half-ulps
+        // (~4e-7 here, whichever SIMD target rounds it); lazy-dense is exact in float64. 1e-6 of
+        // the scale bounds that walk with room, and is still far below one step's change (~1e-2).
+        assert.ok(Math.abs(a[e] - b[e]) <= 1e-6 * scale, `${what}[${e}]: lazy ${a[e]} vs dense ${b[e]} (scale ${scale})`);
       }
     }
     // Rows never active decayed (the rule is not a no-op).
@@ -270,8 +273,12 @@ test('sgdIdleRows: each row outside the indices takes one zero-gradient step (fl
         }
         const ve = Math.fround(rates.momentum) * v0[e] + Math.fround(rates.weightDecay) * w0[e];
         const we = w0[e] - Math.fround(rates.lr) * ve;
-        assert.ok(Math.abs(v[e] - ve) <= 1e-6 * Math.abs(ve) + 1e-9, `row ${r} momentum ${v[e]} vs ${ve}`);
-        assert.ok(Math.abs(w[e] - we) <= 1e-6 * Math.abs(we) + 1e-9, `row ${r} centre ${w[e]} vs ${we}`);
+        // fp32 rounding is relative to the operands of each sum, not to a result they nearly
+        // cancel in (a SIMD target without FMA rounds the products first).
+        const vScale = Math.abs(Math.fround(rates.momentum) * v0[e]) + Math.abs(Math.fround(rates.weightDecay) * w0[e]);
+        const wScale = Math.abs(w0[e]) + Math.abs(Math.fround(rates.lr) * ve);
+        assert.ok(Math.abs(v[e] - ve) <= 1e-6 * vScale + 1e-9, `row ${r} momentum ${v[e]} vs ${ve}`);
+        assert.ok(Math.abs(w[e] - we) <= 1e-6 * wScale + 1e-9, `row ${r} centre ${w[e]} vs ${we}`);
       }
     }
     indices.write(Int32Array.from([0, 4, 3, 150, 298]));

@@ -3,9 +3,17 @@
 #include <napi.h>
 
 #include "bind/binding.h"
+#include "ops/cpu/simd.h"
 #include "runtime/device.h"
 
 static Napi::Object init(Napi::Env env, Napi::Object exports) {
+  // PFC_SIMD_MAX caps the CPU kernels' SIMD target; a bad value fails the load, naming it.
+  try {
+    pfc::cpu::applySimdEnvironment();
+  } catch (const pfc::PfcError& e) {
+    Napi::Error::New(env, e.what()).ThrowAsJavaScriptException();
+    return exports;
+  }
   pfc::bind::registerTensor(env, exports);
   pfc::bind::registerOps(env, exports);
   pfc::bind::registerRuntime(env, exports);

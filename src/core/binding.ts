@@ -170,7 +170,10 @@ export interface NativeCore {
   /** Lazy dense: rows (every row when indices is null) brought to `step` SGD steps with the
    * exact zero-gradient map M^(step - lastStep[row]); lastStep[row] = step. */
   sgdCatchUp(weights: NativeTensor, momentum: NativeTensor, lastStep: NativeTensor, indices: NativeTensor | null, step: number, params: SgdRates): void;
-  buildInfo(): { blas: string; cuda: boolean; mpi: boolean; compiler: string };
+  /** simd: the SIMD target the CPU kernels dispatch to now (Highway's name: AVX3, AVX2, SSE4, ...); simdTargets: those this build and CPU can run, best first. */
+  buildInfo(): { blas: string; cuda: boolean; mpi: boolean; compiler: string; simd: string; simdTargets: string[] };
+  /** Caps the CPU kernels' SIMD target (avx3, avx2, sse4, ssse3, scalar; 'best' lifts the cap); returns the target now used. */
+  setSimdTarget(name: string): string;
   /** Every run-time library: found or not, its file, its version, why not. Never throws. */
   libraries(): RuntimeLibrary[];
   setThreads(threads: number): void;
@@ -268,18 +271,19 @@ export function core(): NativeCore {
   if (!existsSync(path)) {
     throw new Error(
       `pfc-bench: the native core is not built (${path} is missing). Run 'npm install' (needs cmake, g++ and ` +
-        `OpenBLAS: apt-get install cmake g++ libopenblas-dev), or 'npm run build:native' after a change.`,
+        `OpenBLAS and Highway: apt-get install cmake g++ libopenblas-openmp-dev libhwy-dev), or 'npm run build:native' after a change.`,
     );
   }
   const require = createRequire(import.meta.url);
   try {
     loaded = require(path) as NativeCore;
   } catch (error) {
+    if ((error as Error).message.startsWith('PFC_SIMD_MAX')) throw error; // a bad setting, not a missing library
     // The loader's own message names the missing library (e.g. "libopenblas.so.0: cannot open
     // shared object file"); say what to do about it too.
     throw new Error(
       `pfc-bench: the native core at ${path} failed to load: ${(error as Error).message}. ` +
-        `Install the libraries it names (apt-get install libopenblas-openmp-dev), rebuild with 'npm run build:native', ` +
+        `Install the libraries it names (apt-get install libopenblas-openmp-dev libhwy-dev), rebuild with 'npm run build:native', ` +
         `or carry a bundle made by scripts/bundle.sh, which holds them beside the addon.`,
       { cause: error },
     );

@@ -1,5 +1,6 @@
 // Process-wide runtime: build information, threads, memory accounting, device queries.
 #include "bind/binding.h"
+#include "ops/cpu/simd.h"
 #include "ops/gemm.h"
 #include "runtime/device.h"
 #include "runtime/libraries.h"
@@ -41,7 +42,16 @@ void registerRuntime(Napi::Env env, Napi::Object exports) {
     out.Set("mpi", false);
 #endif
     out.Set("compiler", __VERSION__);
+    out.Set("simd", cpu::simdTarget());
+    const std::vector<std::string> targets = cpu::simdTargetsAvailable();
+    Napi::Array available = Napi::Array::New(e, targets.size());
+    for (size_t i = 0; i < targets.size(); ++i) available.Set(static_cast<uint32_t>(i), targets[i]);
+    out.Set("simdTargets", available);
     return out;
+  });
+  // Caps the CPU kernels' SIMD target ('best' lifts the cap); returns the target now used.
+  PFC_EXPORT(exports, env, "setSimdTarget", {
+    return Napi::String::New(info.Env(), cpu::restrictSimdTarget(info[0].As<Napi::String>().Utf8Value()));
   });
   PFC_EXPORT(exports, env, "libraries", {
     // Never throws: a missing library is an answer.

@@ -1,10 +1,62 @@
-#include "ops/normalize.h"
+// CPU twin of ops/cuda/normalize.cu. The row loops are Highway kernels, compiled once per SIMD
+// target and dispatched at run time (ops/cpu/simd.h); OpenMP splits the rows outside them.
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "ops/cpu/normalize.cc"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+
+#include <hwy/highway.h>
 
 #include <cmath>
 
 #include "ops/cpu/cpu_util.h"
+#include "ops/cpu/idle_steps-inl.h"
+#include "ops/cpu/simd-inl.h"
+#include "ops/normalize.h"
+#include "ops/sgd.h"
 
+HWY_BEFORE_NAMESPACE();
 namespace pfc::cpu {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+// y = v / max(|v|, eps); returns the norm.
+float NormalizeRow(const float* v, float* y, int64_t cols) {
+  const hn::ScalableTag<float> d;
+  const float ss = SumOver(d, 0, cols, [&](auto dx, int64_t c) {
+    const auto a = hn::LoadU(dx, v + c);
+    return hn::Mul(a, a);
+  });
+  const float norm = std::fmax(std::sqrt(ss), kNormEps);
+  const float inv = 1.0f / norm;
+  ForEachVector(d, 0, cols, [&](auto dx, int64_t c) { hn::StoreU(hn::Mul(hn::LoadU(dx, v + c), hn::Set(dx, inv)), dx, y + c); });
+  return norm;
+}
+
+// g <- (g - y (y . g)) / norm: the gradient through y = v / |v|.
+void NormalizeBackwardRow(float* g, const float* y, int64_t cols, float norm) {
+  const hn::ScalableTag<float> d;
+  const float dot = SumOver(d, 0, cols, [&](auto dx, int64_t c) { return hn::Mul(hn::LoadU(dx, y + c), hn::LoadU(dx, g + c)); });
+  const float inv = 1.0f / norm;
+  ForEachVector(d, 0, cols, [&](auto dx, int64_t c) {
+    const auto r = hn::NegMulAdd(hn::LoadU(dx, y + c), hn::Set(dx, dot), hn::LoadU(dx, g + c));
+    hn::StoreU(hn::Mul(r, hn::Set(dx, inv)), dx, g + c);
+  });
+}
+
+void CatchUpRow(float* w, float* v, int64_t cols, const double m[4]) {
+  ApplyIdleSteps(w, v, cols, m);
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace pfc::cpu
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace pfc::cpu {
+
+HWY_EXPORT(NormalizeRow);
+HWY_EXPORT(NormalizeBackwardRow);
+HWY_EXPORT(CatchUpRow);
 
 void normalizeRows(const Tensor& src, const Tensor* indices, const Tensor& dst, const Tensor& norms,
                    const RowCatchUp* catchUp) {
@@ -31,7 +83,6 @@ void normalizeRows(const Tensor& src, const Tensor* indices, const Tensor& dst, 
   for (int64_t k = 0; k < n; ++k) {
     const int64_t r = idx ? idx[k] : k;
     const float* v = s + r * cols;
-    float* y = d + k * cols;
     if (idx && k + kRowsAhead < n) {
       const int64_t ahead = idx[k + kRowsAhead];
       prefetchRow(s + ahead * cols, cols, catchUp != nullptr);
@@ -41,17 +92,10 @@ void normalizeRows(const Tensor& src, const Tensor* indices, const Tensor& dst, 
       // The zero-gradient steps this row sat out, exactly (ops/sgd.h), before it is read.
       double m[4];
       sgdIdleMatrix(catchUp->powers, catchUp->step - last[r], m);
-      applyIdleSteps(const_cast<float*>(v), mom + r * cols, cols, m);
+      HWY_DYNAMIC_DISPATCH(CatchUpRow)(const_cast<float*>(v), mom + r * cols, cols, m);
       last[r] = static_cast<int32_t>(catchUp->step);
     }
-    float ss = 0.0f;
-#pragma omp simd reduction(+ : ss)
-    for (int64_t c = 0; c < cols; ++c) ss += v[c] * v[c];
-    const float norm = std::fmax(std::sqrt(ss), kNormEps);
-    const float inv = 1.0f / norm;
-#pragma omp simd
-    for (int64_t c = 0; c < cols; ++c) y[c] = v[c] * inv;
-    nr[k] = norm;
+    nr[k] = HWY_DYNAMIC_DISPATCH(NormalizeRow)(v, d + k * cols, cols);
   }
 }
 
@@ -61,16 +105,8 @@ void normalizeRowsBackward(const Tensor& grad, const Tensor& normalized, const T
   const float* y = normalized.data<float>();
   const float* nr = norms.data<float>();
 #pragma omp parallel for schedule(static) if (n * cols > 65536)
-  for (int64_t k = 0; k < n; ++k) {
-    float* gk = g + k * cols;
-    const float* yk = y + k * cols;
-    float dot = 0.0f;
-#pragma omp simd reduction(+ : dot)
-    for (int64_t c = 0; c < cols; ++c) dot += yk[c] * gk[c];
-    const float inv = 1.0f / nr[k];
-#pragma omp simd
-    for (int64_t c = 0; c < cols; ++c) gk[c] = (gk[c] - yk[c] * dot) * inv;
-  }
+  for (int64_t k = 0; k < n; ++k) HWY_DYNAMIC_DISPATCH(NormalizeBackwardRow)(g + k * cols, y + k * cols, cols, nr[k]);
 }
 
 }  // namespace pfc::cpu
+#endif  // HWY_ONCE

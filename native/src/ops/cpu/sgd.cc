@@ -1,4 +1,10 @@
-#include "ops/sgd.h"
+// CPU twin of ops/cuda/sgd.cu. The row updates are Highway kernels, compiled once per SIMD
+// target and dispatched at run time (ops/cpu/simd.h); OpenMP splits the rows outside them.
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "ops/cpu/sgd.cc"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+
+#include <hwy/highway.h>
 
 #include <algorithm>
 #include <string>
@@ -6,23 +12,58 @@
 #include <omp.h>
 
 #include "ops/cpu/cpu_util.h"
+#include "ops/cpu/idle_steps-inl.h"
+#include "ops/cpu/simd-inl.h"
+#include "ops/sgd.h"
 
+HWY_BEFORE_NAMESPACE();
+namespace pfc::cpu {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+// PyTorch's SGD on one row: v = mu v + g + wd w; w -= lr v. No g: the gradient is 0.
+void UpdateRow(float* w, float* v, const float* g, int64_t cols, const SgdParams& p) {
+  const hn::ScalableTag<float> d;
+  ForEachVector(d, 0, cols, [&](auto dx, int64_t c) {
+    const auto wc = hn::LoadU(dx, w + c);
+    const auto mv = hn::Set(dx, p.momentum);
+    auto vc = g ? hn::MulAdd(mv, hn::LoadU(dx, v + c), hn::LoadU(dx, g + c)) : hn::Mul(mv, hn::LoadU(dx, v + c));
+    vc = hn::MulAdd(hn::Set(dx, p.weightDecay), wc, vc);
+    hn::StoreU(vc, dx, v + c);
+    hn::StoreU(hn::NegMulAdd(hn::Set(dx, p.lr), vc, wc), dx, w + c);
+  });
+}
+
+// The normalization backward fused into the update: g = (dy - y (y . dy)) / norm, then UpdateRow's rule.
+void NormalizedUpdateRow(float* w, float* v, const float* dy, const float* y, int64_t cols, float norm,
+                         const SgdParams& p) {
+  const hn::ScalableTag<float> d;
+  const float dot = SumOver(d, 0, cols, [&](auto dx, int64_t c) { return hn::Mul(hn::LoadU(dx, y + c), hn::LoadU(dx, dy + c)); });
+  const float inv = 1.0f / norm;
+  ForEachVector(d, 0, cols, [&](auto dx, int64_t c) {
+    const auto gc = hn::Mul(hn::NegMulAdd(hn::LoadU(dx, y + c), hn::Set(dx, dot), hn::LoadU(dx, dy + c)), hn::Set(dx, inv));
+    const auto wc = hn::LoadU(dx, w + c);
+    const auto vc = hn::MulAdd(hn::Set(dx, p.weightDecay), wc, hn::MulAdd(hn::Set(dx, p.momentum), hn::LoadU(dx, v + c), gc));
+    hn::StoreU(vc, dx, v + c);
+    hn::StoreU(hn::NegMulAdd(hn::Set(dx, p.lr), vc, wc), dx, w + c);
+  });
+}
+
+void IdleStepsRow(float* w, float* v, int64_t cols, const double m[4]) { ApplyIdleSteps(w, v, cols, m); }
+
+}  // namespace HWY_NAMESPACE
+}  // namespace pfc::cpu
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
 namespace pfc::cpu {
 
+HWY_EXPORT(UpdateRow);
+HWY_EXPORT(NormalizedUpdateRow);
+HWY_EXPORT(IdleStepsRow);
+
 static inline void updateRow(float* w, float* v, const float* g, int64_t cols, const SgdParams& p) {
-  if (g) {
-#pragma omp simd
-    for (int64_t c = 0; c < cols; ++c) {
-      v[c] = p.momentum * v[c] + g[c] + p.weightDecay * w[c];
-      w[c] -= p.lr * v[c];
-    }
-  } else {
-#pragma omp simd
-    for (int64_t c = 0; c < cols; ++c) {
-      v[c] = p.momentum * v[c] + p.weightDecay * w[c];
-      w[c] -= p.lr * v[c];
-    }
-  }
+  HWY_DYNAMIC_DISPATCH(UpdateRow)(w, v, g, cols, p);
 }
 
 void sgdUpdate(const Tensor& weights, const Tensor& momentum, const Tensor& grad, const Tensor* indices,
@@ -83,7 +124,6 @@ void sgdNormalizedUpdate(const Tensor& weights, const Tensor& momentum, const Te
   const int32_t* idx = indices ? indices->data<int32_t>() : nullptr;
   int32_t* last = lastStep ? lastStep->data<int32_t>() : nullptr;
   if (idx) checkSortedRows("sgdNormalizedUpdate", idx, active, weights.rows);
-  const float mu = p.momentum, wd = p.weightDecay, lr = p.lr;
 #pragma omp parallel for schedule(static)
   for (int64_t k = 0; k < active; ++k) {
     const int64_t r = idx ? idx[k] : k;
@@ -95,16 +135,7 @@ void sgdNormalizedUpdate(const Tensor& weights, const Tensor& momentum, const Te
     const float* yk = y + k * cols;
     float* wr = w + r * cols;
     float* vr = v + r * cols;
-    float dot = 0.0f;
-#pragma omp simd reduction(+ : dot)
-    for (int64_t c = 0; c < cols; ++c) dot += yk[c] * dyk[c];
-    const float inv = 1.0f / nr[k];
-#pragma omp simd
-    for (int64_t c = 0; c < cols; ++c) {
-      const float g = (dyk[c] - yk[c] * dot) * inv;
-      vr[c] = mu * vr[c] + g + wd * wr[c];
-      wr[c] -= lr * vr[c];
-    }
+    HWY_DYNAMIC_DISPATCH(NormalizedUpdateRow)(wr, vr, dyk, yk, cols, nr[k], p);
     if (last) last[r] = static_cast<int32_t>(step + 1);
   }
 }
@@ -149,9 +180,10 @@ void sgdCatchUp(const Tensor& weights, const Tensor& momentum, const Tensor& las
     if (idle == 0) continue;
     double m[4];
     sgdIdleMatrix(powers, idle, m);
-    applyIdleSteps(w + r * cols, v + r * cols, cols, m);
+    HWY_DYNAMIC_DISPATCH(IdleStepsRow)(w + r * cols, v + r * cols, cols, m);
     last[r] = static_cast<int32_t>(step);
   }
 }
 
 }  // namespace pfc::cpu
+#endif  // HWY_ONCE

@@ -1,41 +1,74 @@
-#include "ops/softmax.h"
+// CPU twin of ops/cuda/softmax.cu. The row loops are Highway kernels, compiled once per SIMD
+// target (this file includes itself through foreach_target.h) and dispatched at run time
+// (ops/cpu/simd.h); OpenMP splits the rows outside them.
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "ops/cpu/softmax.cc"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+
+#include <hwy/contrib/math/math-inl.h>
+#include <hwy/highway.h>
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
-#include "ops/cpu/cpu_util.h"
+#include "ops/cpu/simd-inl.h"
+#include "ops/softmax.h"
 
+HWY_BEFORE_NAMESPACE();
 namespace pfc::cpu {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
 
-namespace {
-
-constexpr float kNegInf = -std::numeric_limits<float>::infinity();
-
-// Folds z_j = scale * clamp(x_j), j in [a, b), into the running (max, sum of exp(z - max)).
+// Folds z_j = scale * clamp(x_j), j in [a, b), into the running (max m, sum of exp(z - m)).
 // Chunks small enough for L1: the chunk's max, then its exps against the updated max, so the
-// cosines are read once from memory and the online rescale costs one exp per chunk, not per element.
-inline void foldRange(const float* x, int64_t a, int64_t b, float scale, float& m, float& sum) {
+// cosines are read once from memory and the online rescale costs one exp per chunk.
+void FoldRange(const float* x, int64_t a, int64_t b, float scale, float* m, float* sum) {
+  const hn::ScalableTag<float> d;
   constexpr int64_t kChunk = 512;
+  const auto logit = [&](auto dx, int64_t j) {
+    return hn::Mul(hn::Set(dx, scale), hn::Clamp(hn::LoadU(dx, x + j), hn::Set(dx, -1.0f), hn::Set(dx, 1.0f)));
+  };
   for (int64_t c0 = a; c0 < b; c0 += kChunk) {
     const int64_t c1 = std::min(b, c0 + kChunk);
-    float cm = kNegInf;
-#pragma omp simd reduction(max : cm)
-    for (int64_t j = c0; j < c1; ++j) {
-      const float v = scale * clampCos(x[j]);
-      cm = v > cm ? v : cm;
+    const float cm = MaxOver(d, c0, c1, -std::numeric_limits<float>::infinity(), logit);
+    if (cm > *m) {
+      *sum *= std::exp(*m - cm);  // 0 while m is -inf
+      *m = cm;
     }
-    if (cm > m) {
-      sum *= fastExp(m - cm);  // 0 while m is -inf
-      m = cm;
-    }
-    float acc = 0.0f;
-#pragma omp simd reduction(+ : acc)
-    for (int64_t j = c0; j < c1; ++j) acc += fastExp(scale * clampCos(x[j]) - m);
-    sum += acc;
+    const float mx = *m;
+    *sum += SumOver(d, c0, c1, [&](auto dx, int64_t j) { return hn::Exp(dx, hn::Sub(logit(dx, j), hn::Set(dx, mx))); });
   }
 }
 
+// row_j = exp(scale * clamp(row_j) - m) * k for j < cols, in place; [cols, ld) set to 0.
+void SoftmaxGradRow(float* row, int64_t cols, int64_t ld, float scale, float m, float k) {
+  const hn::ScalableTag<float> d;
+  ForEachVector(d, 0, cols, [&](auto dx, int64_t j) {
+    const auto c = hn::Clamp(hn::LoadU(dx, row + j), hn::Set(dx, -1.0f), hn::Set(dx, 1.0f));
+    const auto z = hn::MulSub(hn::Set(dx, scale), c, hn::Set(dx, m));
+    hn::StoreU(hn::Mul(hn::Exp(dx, z), hn::Set(dx, k)), dx, row + j);
+  });
+  std::fill(row + cols, row + ld, 0.0f);
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace pfc::cpu
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace pfc::cpu {
+
+HWY_EXPORT(FoldRange);
+HWY_EXPORT(SoftmaxGradRow);
+
+namespace {
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+// The label's column within this tile, or -1 when the tile does not hold it.
+int64_t tileColumn(int32_t label, int64_t cols, const LogitColumns& tile) {
+  return label >= 0 && label >= tile.offset && label < tile.offset + cols ? label - tile.offset : -1;
+}
 }  // namespace
 
 void marginSoftmaxStats(const Tensor& logits, int64_t cols, const Tensor& labels, const MarginParams& p,
@@ -58,19 +91,19 @@ void marginSoftmaxStats(const Tensor& logits, int64_t cols, const Tensor& labels
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < rows; ++i) {
     const float* x = z + i * ld;
-    const int64_t t = lab[i] >= 0 && lab[i] >= tile.offset && lab[i] < tile.offset + cols ? lab[i] - tile.offset : -1;
+    const int64_t t = tileColumn(lab[i], cols, tile);
     float m = first ? kNegInf : lmx[i], s = first ? 0.0f : sum[i];
     // The target column is left out of the vector loops and folded in with its margin.
-    foldRange(x, 0, t >= 0 ? t : cols, p.s, m, s);
+    HWY_DYNAMIC_DISPATCH(FoldRange)(x, 0, t >= 0 ? t : cols, p.s, &m, &s);
     if (t >= 0) {
-      foldRange(x, t + 1, cols, p.s, m, s);
+      HWY_DYNAMIC_DISPATCH(FoldRange)(x, t + 1, cols, p.s, &m, &s);
       const float c = clampCos(x[t]);
       const float v = p.s * marginTarget(c, p);
       if (v > m) {
-        s = s * fastExp(m - v) + 1.0f;
+        s = s * std::exp(m - v) + 1.0f;
         m = v;
       } else {
-        s += fastExp(v - m);
+        s += std::exp(v - m);
       }
       tc[i] = c;
       tl[i] = v;
@@ -121,16 +154,14 @@ void marginSoftmaxGrad(const Tensor& logits, int64_t cols, const Tensor& labels,
     float* row = z + i * ld;
     const float m = mx[i];
     const float k = sg / sum[i];
-    const float scale = p.s;
-#pragma omp simd
-    for (int64_t j = 0; j < cols; ++j) row[j] = fastExp(scale * clampCos(row[j]) - m) * k;
-    for (int64_t j = cols; j < ld; ++j) row[j] = 0.0f;
-    const int64_t t = lab[i] >= 0 && lab[i] >= tile.offset && lab[i] < tile.offset + cols ? lab[i] - tile.offset : -1;
+    HWY_DYNAMIC_DISPATCH(SoftmaxGradRow)(row, cols, ld, p.s, m, k);
+    const int64_t t = tileColumn(lab[i], cols, tile);
     if (t >= 0) {
       const float v = p.s * marginTarget(tc[i], p);
-      row[t] = (fastExp(v - m) * k - sg) * marginTargetGrad(tc[i], p);
+      row[t] = (std::exp(v - m) * k - sg) * marginTargetGrad(tc[i], p);
     }
   }
 }
 
 }  // namespace pfc::cpu
+#endif  // HWY_ONCE
