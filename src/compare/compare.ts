@@ -364,8 +364,11 @@ export function compareResults(baseline: ResultsFile, current: ResultsFile, opti
   const machine = machineCheck(baseline, current);
   if (options.figuresOnly) notes.push('deterministic figures only: timings are not judged');
   else if (machine.reason) notes.push(machine.reason);
-  else if (machine.basis === 'paired' && machine.differences.length) {
-    notes.push(`measured interleaved on one machine by the guard, so timings are judged although the signatures differ (${machine.differences.join('; ')}): the change itself moved them`);
+  else if (machine.basis === 'paired') {
+    notes.push(
+      `both sides measured interleaved on one machine by the guard (${baseline.context.pairedRun!.id}): timings are judged` +
+        (machine.differences.length ? ` although the signatures differ (${machine.differences.join('; ')}): the change itself moved them` : ''),
+    );
   }
   const bg = group(baseline.cells);
   const cg = group(current.cells);

@@ -12,8 +12,9 @@
  *      --baseline-rev REV overrides. The guard says which it used.
  *   2. build it in a git worktree (.guard/REV, kept as a cache, so a rerun skips the build;
  *      --no-cache: a temporary one, removed afterwards): node_modules linked from this
- *      checkout, the native addon without CUDA, then its TypeScript. A failed build removes
- *      the worktree. The candidate's native build is brought up to date (incremental).
+ *      checkout, the native addon without CUDA (or, where that revision cannot build without
+ *      it, in its default configuration), then its TypeScript. A failed build removes the
+ *      worktree. The candidate's native build is brought up to date (incremental).
  *   3. measure A B / B A / A B ... (--rounds, default 3 each; the side that goes first
  *      alternates), each a separate `pfc-bench run` of the ci preset (the candidate's scenario
  *      file on both sides, so both run the same cells), then merge each side's runs and write
@@ -200,7 +201,18 @@ export function prepareTree(rev: string, root: string, cache: boolean, deps: Gua
     stage('git worktree add', () => deps.git(['worktree', 'add', '--detach', dir, rev]));
     const modules = join(root, 'node_modules');
     if (!existsSync(join(dir, 'node_modules'))) symlinkSync(modules, join(dir, 'node_modules'), 'dir');
-    const native = stage('native build (no CUDA)', () => deps.exec('npx', ['cmake-js', 'compile', '--out', 'build', '--CDPFC_WITH_CUDA=OFF'], dir));
+    let native: number;
+    try {
+      native = stage('native build (no CUDA)', () => deps.exec('npx', ['cmake-js', 'compile', '--out', 'build', '--CDPFC_WITH_CUDA=OFF'], dir));
+    } catch (error) {
+      // Revisions whose CMakeLists compiles the CUDA bindings even with PFC_WITH_CUDA=OFF
+      // (they need the CUDA headers) build only in their default configuration, which is
+      // also how the candidate was built (npm ci).
+      const first = (error as Error).message.split('\n').find((l) => /error/i.test(l)) ?? (error as Error).message.split('\n')[0];
+      deps.log(`guard: baseline ${short}: it does not build with PFC_WITH_CUDA=OFF (${first.trim()}); building it in its default configuration`);
+      rmSync(join(dir, 'build'), { recursive: true, force: true });
+      native = stage('native build (default configuration)', () => deps.exec('npx', ['cmake-js', 'compile', '--out', 'build'], dir));
+    }
     const tsc = stage('tsc', () => deps.exec('npx', ['tsc', '-p', 'tsconfig.json'], dir));
     if (cache) writeFileSync(marker, `${rev}\n`);
     return { dir, cached: false, seconds: { native, tsc }, cleanup };
