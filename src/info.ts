@@ -8,13 +8,16 @@ import { core, corePath, type RuntimeLibrary } from './core/binding.js';
 import { UsageError } from './core/errors.js';
 import { builtinScenarioNames } from './bench/scenario.js';
 import { INTERCONNECTS } from './model/comm.js';
-import { toolVersion } from './bench/context.js';
+import { currentCpuSignature, toolVersion } from './bench/context.js';
+import { formatCpuSignature, type CpuSignature } from './bench/signature.js';
 
 export interface InfoReport {
   tool: { name: string; version: string };
   addon: string;
   build: ReturnType<ReturnType<typeof core>['buildInfo']>;
   threads: number;
+  /** The CPU's signature, as every results file records it. */
+  cpuSignature: CpuSignature;
   cuda: ReturnType<ReturnType<typeof core>['cudaProbe']>;
   libraries: RuntimeLibrary[];
   scenarios: string[];
@@ -28,6 +31,7 @@ export function infoReport(): InfoReport {
     addon: corePath(),
     build: native.buildInfo(),
     threads: native.threads(),
+    cpuSignature: currentCpuSignature(),
     cuda: native.cudaProbe(),
     libraries: native.libraries(),
     scenarios: builtinScenarioNames(),
@@ -40,6 +44,7 @@ export function formatInfo(r: InfoReport): string {
   const lines = [
     `${r.tool.name} ${r.tool.version} (addon ${r.addon})`,
     `build: CUDA backend ${yes(r.build.cuda)}, MPI plugin ${yes(r.build.mpi)}, compiler ${r.build.compiler}, CPU threads ${r.threads}`,
+    `CPU signature: ${formatCpuSignature(r.cpuSignature)}`,
     `CUDA device: ${r.cuda.usable ? `${r.cuda.name}, ${(r.cuda.totalBytes / 2 ** 30).toFixed(1)} GiB` : `none (${r.cuda.reason})`}`,
     'run-time libraries:',
   ];

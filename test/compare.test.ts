@@ -66,6 +66,7 @@ test('the committed ci baseline is a real, repeated run of the ci scenario with 
 });
 
 test('the baseline against itself: ok, every deterministic figure equal', () => {
+  // (the same file on both sides: the same CPU signature, or none on either)
   const result = compare(clone(baseline));
   assert.equal(result.ok, true);
   assert.ok(result.cells.every((c) => c.verdict === 'ok'));
@@ -336,4 +337,64 @@ test('a GEMM reference 83x slower (a contended machine) makes a slower phase inc
   const caught = compare(steady);
   assert.equal(caught.verdict, 'regressed');
   assert.ok(caught.regressions.some((r) => r.metric === 'softmax'));
+});
+
+/** A signature for synthetic files (the committed baseline may predate signatures). */
+const SIGNATURE = { vendor: 'AuthenticAMD', model: 'AMD EPYC', family: 25, modelNumber: 17, stepping: 1, flags: { avx2: true, avx512f: true, avx512_bf16: true, amx: false }, blasCore: 'Cooperlake', simd: 'AVX3_ZEN4' };
+
+/** The baseline with a given signature (undefined: none), and a copy whose data-parallel cell is 1.5x slower with another. */
+function signedPair(base: typeof SIGNATURE | undefined, cur: typeof SIGNATURE | undefined): [ResultsFile, ResultsFile] {
+  const b = clone(baseline);
+  const c = clone(baseline);
+  if (base) b.context.cpuSignature = structuredClone(base);
+  else delete b.context.cpuSignature;
+  if (cur) c.context.cpuSignature = structuredClone(cur);
+  else delete c.context.cpuSignature;
+  for (const cell of c.cells.filter(byStrategy('data-parallel'))) scaleTimes(cell, () => 1.5, () => 1);
+  return [b, c];
+}
+
+test('CPU signatures: the same one judges timings; another (BLAS core, SIMD target) or a missing one makes a slowdown inconclusive, and says why', () => {
+  const same = compareResults(...signedPair(SIGNATURE, SIGNATURE));
+  assert.equal(same.verdict, 'regressed');
+  assert.equal(same.machine.basis, 'signature');
+  const avx2 = { ...SIGNATURE, flags: { ...SIGNATURE.flags, avx512f: false, avx512_bf16: false }, blasCore: 'Zen', simd: 'AVX2' };
+  const other = compareResults(...signedPair(SIGNATURE, avx2));
+  assert.equal(other.verdict, 'inconclusive', formatComparison(other));
+  assert.deepEqual(other.regressions, []);
+  const text = formatComparison(other);
+  assert.match(text, /note: CPU signature differs \(avx512f yes vs no; avx512_bf16 yes vs no; blasCore Cooperlake vs Zen; simd AVX3_ZEN4 vs AVX2\): timings recorded on different CPUs cannot judge a change; run `npm run guard` to measure both revisions on this machine/);
+  assert.match(text, /CPU signature: baseline AuthenticAMD AMD EPYC .*SIMD AVX3_ZEN4\n\s+current  .*BLAS core Zen; SIMD AVX2/);
+  assert.match(text, /^INCONCLUSIVE: 1 cell\(s\)/m);
+  // The dispatched target alone (PFC_SIMD_MAX on the same machine) is a different signature too.
+  assert.equal(compareResults(...signedPair(SIGNATURE, { ...SIGNATURE, simd: 'AVX2' })).verdict, 'inconclusive');
+  // Stepping is not compared.
+  assert.equal(compareResults(...signedPair(SIGNATURE, { ...SIGNATURE, stepping: 2 })).verdict, 'regressed');
+  for (const [b, c, missing] of [[undefined, SIGNATURE, 'baseline'], [SIGNATURE, undefined, 'current']] as const) {
+    const r = compareResults(...signedPair(b, c));
+    assert.equal(r.verdict, 'inconclusive');
+    assert.match(formatComparison(r), new RegExp(`the ${missing} file records no CPU signature`));
+  }
+  // Neither has one: the CPU model name and the BLAS config decide.
+  const [b, c] = signedPair(undefined, undefined);
+  assert.equal(compareResults(b, c).verdict, 'regressed');
+  c.context.cpu = 'Intel(R) Xeon(R) Platinum 8481C';
+  const models = compareResults(b, c);
+  assert.equal(models.verdict, 'inconclusive');
+  assert.match(formatComparison(models), /CPU differs \(cpu .* vs Intel\(R\) Xeon\(R\) Platinum 8481C; neither file records a CPU signature\)/);
+});
+
+test('compare --figures-only: timings are not judged, the deterministic figures still are', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pfc-compare-'));
+  const [b, c] = signedPair(SIGNATURE, SIGNATURE);
+  writeFileSync(join(dir, 'b.json'), JSON.stringify(b));
+  writeFileSync(join(dir, 'c.json'), JSON.stringify(c));
+  assert.equal(compareCommand([join(dir, 'b.json'), join(dir, 'c.json')], () => undefined), 1);
+  let out = '';
+  assert.equal(compareCommand([join(dir, 'b.json'), join(dir, 'c.json'), '--figures-only'], (t) => void (out += t)), 0);
+  assert.match(out, /note: deterministic figures only: timings are not judged/);
+  assert.doesNotMatch(out, /step \(ref/);
+  c.cells[0].memory!.atPeak.logits += 1;
+  writeFileSync(join(dir, 'c.json'), JSON.stringify(c));
+  assert.equal(compareCommand([join(dir, 'b.json'), join(dir, 'c.json'), '--figures-only'], () => undefined), 1);
 });

@@ -33,3 +33,28 @@ test('info prints a readable listing, and refuses an unknown argument naming it'
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /info: unexpected argument '--jsno'/);
 });
+
+test('info shows the CPU signature in one line, and --json holds it as every results file does', async () => {
+  const r = cli('info', '--json');
+  assert.equal(r.status, 0, r.stderr);
+  const report = JSON.parse(r.stdout) as InfoReport;
+  const s = report.cpuSignature;
+  assert.ok(s.vendor.length > 0 && s.model.length > 0);
+  for (const flag of ['avx2', 'avx512f', 'avx512_bf16', 'amx'] as const) assert.equal(typeof s.flags[flag], 'boolean');
+  const openblas = report.libraries[0];
+  assert.ok(openblas.version.includes(` ${s.blasCore} `), `BLAS core ${s.blasCore} from '${openblas.version}'`);
+  assert.equal(typeof s.simd, 'string');
+  const text = cli('info');
+  const { formatCpuSignature } = await import('../src/bench/signature.js');
+  assert.ok(text.stdout.split('\n').includes(`CPU signature: ${formatCpuSignature(s)}`), text.stdout);
+  const { runContext } = await import('../src/bench/context.js');
+  assert.deepEqual(runContext({}).cpuSignature, s);
+});
+
+test('OPENBLAS_CORETYPE forces another BLAS core, and the signature names it', () => {
+  const r = spawnSync('node', ['dist/src/cli.js', 'info', '--json'], { cwd: root, encoding: 'utf8', timeout: 60_000, env: { ...process.env, OPENBLAS_CORETYPE: 'Haswell' } });
+  assert.equal(r.status, 0, r.stderr);
+  const report = JSON.parse(r.stdout) as InfoReport;
+  if (!/DYNAMIC_ARCH/.test(report.libraries[0].version)) return; // a fixed-core OpenBLAS ignores it
+  assert.equal(report.cpuSignature.blasCore, 'Haswell');
+});

@@ -5,6 +5,7 @@ import { cpus, hostname } from 'node:os';
 import { join } from 'node:path';
 import { core, packageRoot } from '../core/binding.js';
 import type { RunContext } from './results.js';
+import { cpuSignature, type CpuSignature } from './signature.js';
 
 function gitRevision(): string {
   try {
@@ -20,6 +21,23 @@ export function toolVersion(): string {
   return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
 }
 
+/**
+ * This process's CPU signature: the hardware, the OpenBLAS core it chose (its config string,
+ * which names a core forced by OPENBLAS_CORETYPE too) and the SIMD target the kernels
+ * dispatched to (PFC_SIMD_MAX can cap it).
+ */
+export function currentCpuSignature(): CpuSignature {
+  const native = core();
+  const build = native.buildInfo();
+  let config: string | undefined;
+  try {
+    config = native.libraries().find((l) => l.name === 'OpenBLAS' && l.found)?.version;
+  } catch {
+    // libraries() never throws by contract; the build's own string stands in anyway
+  }
+  return cpuSignature(config || build.blas, (build as { simd?: string }).simd);
+}
+
 export function runContext(backend: Record<string, string | number | boolean>): RunContext {
   const build = core().buildInfo();
   const cuda = core().cudaProbe();
@@ -31,6 +49,7 @@ export function runContext(backend: Record<string, string | number | boolean>): 
     hostname: hostname(),
     cpu: cpus()[0]?.model ?? 'unknown',
     cpuCount: cpus().length,
+    cpuSignature: currentCpuSignature(),
     backend: {
       ...backend,
       blas: build.blas,

@@ -7,6 +7,7 @@ import type { PhaseTimes } from '../core/backend.js';
 import type { CollectiveRecord } from '../comm/communicator.js';
 import type { FcConfig } from '../strategies/config.js';
 import type { InterconnectProfile } from '../model/comm.js';
+import type { CpuSignature } from './signature.js';
 
 export const RESULTS_SCHEMA = 'pfc-bench/results';
 /** 2: one step time (stepMs includes exactly one communication time); statuses killed, timeout. */
@@ -171,8 +172,25 @@ export interface RunContext {
   hostname: string;
   cpu: string;
   cpuCount: number;
+  /** What decides the speed of the same code on this CPU (absent in files recorded before it). */
+  cpuSignature?: CpuSignature;
+  /**
+   * Set by the regression guard on the two files it measured interleaved on one machine
+   * (src/compare/guard.ts): the same id on both sides means the same machine, in one job.
+   */
+  pairedRun?: PairedRun;
   backend: Record<string, string | number | boolean>;
   argv: string[];
+}
+
+export interface PairedRun {
+  /** One id per guard run, shared by its two files. */
+  id: string;
+  side: 'baseline' | 'candidate';
+  /** The git revision measured on this side. */
+  revision: string;
+  /** The other side's revision. */
+  against: string;
 }
 
 export interface ResultsFile {

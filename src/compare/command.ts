@@ -1,9 +1,10 @@
 /**
  * `pfc-bench compare BASELINE.json CURRENT.json [--threshold 1.15] [--memory-tolerance 0]
- * [--min-phase-effect 0.075] [--min-trials 3] [--reference-bound 3] [--json] [--all]`: exit 0
+ * [--min-phase-effect 0.075] [--min-trials 3] [--reference-bound 3] [--figures-only] [--json] [--all]`: exit 0
  * when nothing regressed, 1 when something did (or a baseline cell is missing or failed in the
  * current run), 3 when a slowdown is inconclusive (too few trials, or the GEMM reference moved
- * beyond the bound), 2 on bad input.
+ * beyond the bound, or the files were timed on different CPUs: their CPU signatures differ),
+ * 2 on bad input. --figures-only compares the deterministic figures alone.
  */
 import { UsageError } from '../core/errors.js';
 import { parseOptions, type OptionSpec } from '../options.js';
@@ -11,7 +12,7 @@ import { DEFAULT_COMPARE_OPTIONS, compareResults, readResults, type CompareOptio
 import { formatComparison } from './format.js';
 
 export const COMPARE_USAGE =
-  'pfc-bench compare BASELINE.json CURRENT.json [--threshold 1.15] [--memory-tolerance 0] [--min-phase-effect 0.075] [--min-trials 3] [--reference-bound 3] [--json] [--all]';
+  'pfc-bench compare BASELINE.json CURRENT.json [--threshold 1.15] [--memory-tolerance 0] [--min-phase-effect 0.075] [--min-trials 3] [--reference-bound 3] [--figures-only] [--json] [--all]';
 
 /** Exit codes: ok, regressed, inconclusive (2 is a usage error). */
 export const COMPARE_EXIT_CODES = { ok: 0, regressed: 1, inconclusive: 3 } as const;
@@ -23,6 +24,7 @@ const OPTIONS: Record<string, OptionSpec> = {
   'min-phase-effect': { kind: 'string', help: 'a share of the step in [0, 1]' },
   'min-trials': { kind: 'string', help: 'trials per side below which a slowdown is inconclusive (3)' },
   'reference-bound': { kind: 'string', help: 'GEMM reference ratio beyond which a slowdown is inconclusive (3)' },
+  'figures-only': { kind: 'boolean', help: 'compare the deterministic figures only (memory, FLOPs, bytes, collectives), not timings' },
   json: { kind: 'boolean', help: 'JSON output' },
   all: { kind: 'boolean', help: 'every metric, not only findings' },
 };
@@ -53,6 +55,7 @@ export function parseCompareArgs(argv: readonly string[]): CompareArgs {
   options.minTrials = number('min-trials', 1, 1000, options.minTrials);
   if (!Number.isInteger(options.minTrials)) throw new UsageError('--min-trials', `expected a whole number, got ${options.minTrials}`);
   options.referenceBound = number('reference-bound', 1, 1000, options.referenceBound);
+  options.figuresOnly = values['figures-only'] === true;
   return { baseline: paths[0], current: paths[1], options, json: values.json === true, all: values.all === true };
 }
 

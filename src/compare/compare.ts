@@ -26,12 +26,24 @@
  * consistency test passes trivially), or a GEMM reference that itself moved by more than
  * referenceBound (a machine under heavy contention: the normalization no longer cancels it).
  * The comparison's verdict is then 'inconclusive' (its own exit code), not a failure.
+ *
+ * Machines. Normalization cancels a machine's overall speed, not its kind: on another CPU
+ * (another vendor or model, other vector units, another OpenBLAS core, another SIMD target
+ * for the kernels) memory-bound phases and GEMMs do not scale alike, so the same code can
+ * look 5x slower. When the two files' CPU signatures differ (signature.ts), or a side has
+ * none (recorded before signatures: its CPU is unknown), a timing slowdown is 'inconclusive',
+ * never 'regressed', and a note says what differs; the deterministic figures still compare
+ * exactly and can still fail. Two files the regression guard measured interleaved on one
+ * machine (the same context.pairedRun.id) are the same machine whatever their signatures say
+ * (the change itself may move the SIMD target). Files that both lack a signature fall back
+ * to the CPU model name and the BLAS config string.
  */
 import { readFileSync } from 'node:fs';
 import { PHASES } from '../core/backend.js';
 import { parseResultsFile, type CellResult, type ResultsFile } from '../bench/results.js';
 import { quantile } from '../bench/stats.js';
 import { methodLabel } from '../bench/method.js';
+import { formatCpuSignature, signatureDifferences } from '../bench/signature.js';
 
 export interface CompareOptions {
   /** Normalized-time ratio above which a consistent slowdown is a regression. */
@@ -44,9 +56,11 @@ export interface CompareOptions {
   minTrials: number;
   /** The GEMM reference moved by more than this factor (either way): a slowdown is inconclusive. */
   referenceBound: number;
+  /** Compare the deterministic figures only (memory, FLOPs, bytes, collectives); timings are not judged. */
+  figuresOnly?: boolean;
 }
 
-export const DEFAULT_COMPARE_OPTIONS: CompareOptions = { threshold: 1.15, memoryTolerance: 0, minPhaseEffect: 0.075, minTrials: 3, referenceBound: 3 };
+export const DEFAULT_COMPARE_OPTIONS: CompareOptions = { threshold: 1.15, memoryTolerance: 0, minPhaseEffect: 0.075, minTrials: 3, referenceBound: 3, figuresOnly: false };
 
 export type TimingVerdict = 'ok' | 'faster' | 'regressed' | 'inconclusive' | 'slower (inconsistent)' | 'slower (immaterial)' | 'slower (normalized only)';
 export type FigureVerdict = 'equal' | 'within tolerance' | 'smaller' | 'larger' | 'changed';
@@ -123,6 +137,8 @@ export interface Comparison {
   options: CompareOptions;
   baseline: SideInfo;
   current: SideInfo;
+  /** Whether the two files were timed on the same kind of machine, and if not, why not. */
+  machine: MachineCheck;
   notes: string[];
   cells: CellComparison[];
   regressions: Regression[];
@@ -134,7 +150,53 @@ export interface SideInfo {
   createdAt: string;
   gitRevision: string;
   cpu: string;
+  /** The CPU signature in one line, or 'none recorded'. */
+  signature: string;
   cells: number;
+}
+
+export interface MachineCheck {
+  /** Timings of the two sides can judge a change (same CPU signature, or one guard run). */
+  comparable: boolean;
+  /** How that was decided: 'signature', 'paired' (one guard run), 'model' (no signatures: CPU model and BLAS), 'unknown' (one side has no signature). */
+  basis: 'signature' | 'paired' | 'model' | 'unknown';
+  /** What differs (empty when nothing does). */
+  differences: string[];
+  /** Why timing slowdowns are inconclusive, when not comparable. */
+  reason?: string;
+}
+
+const GUARD_HINT = 'run `npm run guard` to measure both revisions on this machine';
+
+/** Can the two files' timings judge a change? (see "Machines" at the top of this file) */
+export function machineCheck(baseline: ResultsFile, current: ResultsFile): MachineCheck {
+  const b = baseline.context;
+  const c = current.context;
+  const bs = b?.cpuSignature;
+  const cs = c?.cpuSignature;
+  const differences = bs && cs ? signatureDifferences(bs, cs) : [];
+  if (b?.pairedRun && c?.pairedRun && b.pairedRun.id === c.pairedRun.id) {
+    return { comparable: true, basis: 'paired', differences };
+  }
+  if (bs && cs) {
+    if (differences.length === 0) return { comparable: true, basis: 'signature', differences };
+    return { comparable: false, basis: 'signature', differences, reason: `CPU signature differs (${differences.join('; ')}): timings recorded on different CPUs cannot judge a change; ${GUARD_HINT}` };
+  }
+  if (bs || cs) {
+    const missing = bs ? 'current' : 'baseline';
+    return {
+      comparable: false,
+      basis: 'unknown',
+      differences: [`${missing} has no CPU signature`],
+      reason: `the ${missing} file records no CPU signature (recorded before signatures), so its CPU is unknown: its timings cannot judge a change; ${GUARD_HINT}`,
+    };
+  }
+  const model = (r: ResultsFile) => r.context?.cpu ?? '?';
+  const blas = (r: ResultsFile) => String(r.context?.backend?.blas ?? '?');
+  if (model(baseline) !== model(current)) differences.push(`cpu ${model(baseline)} vs ${model(current)}`);
+  if (blas(baseline) !== blas(current)) differences.push(`blas ${blas(baseline)} vs ${blas(current)}`);
+  if (differences.length === 0) return { comparable: true, basis: 'model', differences };
+  return { comparable: false, basis: 'model', differences, reason: `CPU differs (${differences.join('; ')}; neither file records a CPU signature): timings recorded on different CPUs cannot judge a change; ${GUARD_HINT}` };
 }
 
 export function readResults(path: string): ResultsFile {
@@ -282,7 +344,16 @@ function group(cells: CellResult[]): Map<string, CellResult[]> {
 }
 
 function info(path: string, r: ResultsFile): SideInfo {
-  return { path, scenario: r.scenario?.name ?? '?', createdAt: r.context?.createdAt ?? '?', gitRevision: r.context?.tool?.gitRevision ?? '?', cpu: r.context?.cpu ?? '?', cells: r.cells.length };
+  const sig = r.context?.cpuSignature;
+  return {
+    path,
+    scenario: r.scenario?.name ?? '?',
+    createdAt: r.context?.createdAt ?? '?',
+    gitRevision: r.context?.tool?.gitRevision ?? '?',
+    cpu: r.context?.cpu ?? '?',
+    signature: sig ? formatCpuSignature(sig) : 'none recorded',
+    cells: r.cells.length,
+  };
 }
 
 export function compareResults(baseline: ResultsFile, current: ResultsFile, options: CompareOptions = DEFAULT_COMPARE_OPTIONS, paths = { baseline: 'baseline', current: 'current' }): Comparison {
@@ -290,8 +361,14 @@ export function compareResults(baseline: ResultsFile, current: ResultsFile, opti
   const bi = info(paths.baseline, baseline);
   const ci = info(paths.current, current);
   if (bi.scenario !== ci.scenario) notes.push(`scenarios differ (${bi.scenario} vs ${ci.scenario}): cells are matched by configuration only`);
-  if (bi.cpu !== ci.cpu) {
-    notes.push(`different CPU (${bi.cpu} vs ${ci.cpu}): timings are normalized by the GEMM reference, but phases bound by memory bandwidth may shift with the machine`);
+  const machine = machineCheck(baseline, current);
+  if (options.figuresOnly) notes.push('deterministic figures only: timings are not judged');
+  else if (machine.reason) notes.push(machine.reason);
+  else if (machine.basis === 'paired') {
+    notes.push(
+      `both sides measured interleaved on one machine by the guard (${baseline.context.pairedRun!.id}): timings are judged` +
+        (machine.differences.length ? ` although the signatures differ (${machine.differences.join('; ')}): the change itself moved them` : ''),
+    );
   }
   const bg = group(baseline.cells);
   const cg = group(current.cells);
@@ -338,7 +415,7 @@ export function compareResults(baseline: ResultsFile, current: ResultsFile, opti
     }
     entry.runs = { baseline: base.length, current: cur.length };
     entry.figures = compareFigures(base[0], cur[0], options);
-    if (base[0].timing && cur[0].timing) {
+    if (base[0].timing && cur[0].timing && !options.figuresOnly) {
       const t = compareTiming(base, cur, options);
       entry.timing = t.rows;
       entry.trials = t.trials;
@@ -346,7 +423,7 @@ export function compareResults(baseline: ResultsFile, current: ResultsFile, opti
       const bRef = quantile(base.map((c) => c.reference?.gemmMs.median ?? NaN).sort((a, b) => a - b), 0.5);
       const cRef = quantile(cur.map((c) => c.reference?.gemmMs.median ?? NaN).sort((a, b) => a - b), 0.5);
       entry.referenceRatio = cRef / bRef;
-      const why = weakEvidence(t.trials, entry.referenceRatio, options);
+      const why = machine.comparable ? weakEvidence(t.trials, entry.referenceRatio, options) : 'timings recorded on different CPUs (see the note on CPU signatures)';
       if (why && entry.timing.some((r) => r.verdict === 'regressed')) {
         for (const row of entry.timing) if (row.verdict === 'regressed') row.verdict = 'inconclusive';
         entry.inconclusive = why;
@@ -382,8 +459,11 @@ export function compareResults(baseline: ResultsFile, current: ResultsFile, opti
   }
   const inconclusive = cells.filter((c) => c.verdict === 'inconclusive');
   for (const cell of inconclusive) notes.push(`${cell.label} ${cell.strategy}: a slowdown is inconclusive: ${cell.inconclusive}`);
+  if (!machine.comparable && !options.figuresOnly && inconclusive.length === 0 && cells.some((c) => c.timing.length)) {
+    notes.push('no timing looked slower; the verdict ok rests on the deterministic figures and on timings from different CPUs');
+  }
   const verdict: ComparisonVerdict = regressions.length ? 'regressed' : inconclusive.length ? 'inconclusive' : 'ok';
-  return { ok: regressions.length === 0, verdict, options, baseline: bi, current: ci, notes, cells, regressions };
+  return { ok: regressions.length === 0, verdict, options, baseline: bi, current: ci, machine, notes, cells, regressions };
 }
 
 /** Why the timings of a cell cannot carry a regression verdict, or undefined when they can. */

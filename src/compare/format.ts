@@ -22,7 +22,9 @@ export function formatComparison(c: Comparison, all = false): string {
   const out: string[] = [];
   out.push(`baseline: ${c.baseline.path} (${c.baseline.scenario}, ${c.baseline.createdAt}, rev ${c.baseline.gitRevision})`);
   out.push(`current:  ${c.current.path} (${c.current.scenario}, ${c.current.createdAt}, rev ${c.current.gitRevision})`);
-  out.push(
+  if (c.baseline.signature === c.current.signature) out.push(`CPU signature (both): ${c.baseline.signature}`);
+  else out.push(`CPU signature: baseline ${c.baseline.signature}`, `               current  ${c.current.signature}`);
+  if (!c.options.figuresOnly) out.push(
     `rule: time / GEMM reference of the same trial; regression = ratio of medians > ${c.options.threshold} AND p25(current) > p75(baseline) across trials` +
       ` (phases: AND adds >= ${(c.options.minPhaseEffect * 100).toFixed(1)}% of the step); memory tolerance ${c.options.memoryTolerance}`,
   );
@@ -47,8 +49,12 @@ export function formatComparison(c: Comparison, all = false): string {
       ]);
     }
   }
-  out.push(pad(rows));
-  out.push('(baseline/current: median time / GEMM reference, raw median ms in brackets; ref = current/baseline GEMM time, the machine-speed factor)');
+  if (!c.options.figuresOnly) {
+    out.push(pad(rows));
+    out.push('(baseline/current: median time / GEMM reference, raw median ms in brackets; ref = current/baseline GEMM time, the machine-speed factor)');
+  } else if (rows.length > 1 && rows.slice(1).some((r) => r[6] !== 'ok')) {
+    out.push(pad([rows[0], ...rows.slice(1).filter((r) => r[6] !== 'ok')]));
+  }
   const figures = c.cells.flatMap((cell) => cell.figures.filter((f) => all || f.verdict !== 'equal').map((f) => [cellName(cell), f.metric, bytes(f.baseline), bytes(f.current), f.ratio === null ? '-' : f.ratio.toFixed(4), mark(f.verdict)]));
   const counted = c.cells.reduce((n, cell) => n + cell.figures.length, 0);
   out.push('');

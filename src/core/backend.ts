@@ -29,7 +29,8 @@ export interface Backend {
   /** Human description, e.g. the CPU model or the GPU name. */
   readonly description: string;
   synchronize(): void;
-  createTimer(): StepTimer;
+  /** A timer for the steps, or for the GEMM reference ('reference': never slowed by a test hook). */
+  createTimer(purpose?: 'step' | 'reference'): StepTimer;
   /** Bytes a library takes from the tagged allocator on first use (cuBLAS's workspace), 0 if none. */
   readonly libraryWorkspaceBytes: number;
   /** The device's own used-memory figure (total - free), or null where there is none. */
