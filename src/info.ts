@@ -45,6 +45,7 @@ export function formatInfo(r: InfoReport): string {
     `${r.tool.name} ${r.tool.version} (addon ${r.addon})`,
     `build: CUDA backend ${yes(r.build.cuda)}, MPI plugin ${yes(r.build.mpi)}, compiler ${r.build.compiler}, CPU threads ${r.threads}`,
     `CPU signature: ${formatCpuSignature(r.cpuSignature)}`,
+    `CPU kernels: ${r.build.simd} (this build and CPU run ${r.build.simdTargets.join(', ')}; PFC_SIMD_MAX caps the choice)`,
     `CUDA device: ${r.cuda.usable ? `${r.cuda.name}, ${(r.cuda.totalBytes / 2 ** 30).toFixed(1)} GiB` : `none (${r.cuda.reason})`}`,
     'run-time libraries:',
   ];

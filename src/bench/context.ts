@@ -35,7 +35,7 @@ export function currentCpuSignature(): CpuSignature {
   } catch {
     // libraries() never throws by contract; the build's own string stands in anyway
   }
-  return cpuSignature(config || build.blas, (build as { simd?: string }).simd);
+  return cpuSignature(config || build.blas, build.simd);
 }
 
 export function runContext(backend: Record<string, string | number | boolean>): RunContext {
