@@ -4,8 +4,10 @@
  *
  * Recorded pairs (test/fixtures/guard/, per-step samples stripped, per-trial data kept), all
  * on a 2-core AMD EPYC (Zen 4, AVX-512) VM:
- * - two-cpus-cooperlake.json / two-cpus-haswell.json: unchanged code, the ci scenario recorded
- *   once as is (OpenBLAS picks Cooperlake) and once as on another CPU (OPENBLAS_CORETYPE=Haswell):
+ * - two-cpus-{cooperlake,haswell,zen-avx2}.json: unchanged code, the ci scenario recorded as is
+ *   (OpenBLAS picks Cooperlake, the kernels AVX3), as with another BLAS core
+ *   (OPENBLAS_CORETYPE=Haswell), and as on an AVX2-only CPU like CI's (PFC_SIMD_MAX=avx2
+ *   OPENBLAS_CORETYPE=Zen):
  *     node dist/src/compare/record.js --runs 1 OUT.json -- --scenario ci --threads 1 --steps 10 --trials 7
  * - unchanged-{baseline,current}.json: `npm run guard -- --baseline-rev HEAD` (the same code on
  *   both sides, measured interleaved, 3 rounds);
@@ -46,19 +48,27 @@ const timingRegressions = (c: Comparison) => c.regressions.filter((r) => r.metri
 
 // --- verdicts on recorded pairs -------------------------------------------------------------
 
-test('unchanged code on two CPUs (recorded pair): ok or inconclusive, never regressed, and the message says the signatures differ', () => {
+test('unchanged code on two CPUs (recorded pairs): ok or inconclusive, never regressed, and the message says the signatures differ', () => {
   const a = load('two-cpus-cooperlake.json');
-  const b = load('two-cpus-haswell.json');
   assert.equal(a.context.cpuSignature!.blasCore, 'Cooperlake');
-  assert.equal(b.context.cpuSignature!.blasCore, 'Haswell');
-  for (const [base, cur] of [[a, b], [b, a]]) {
-    const result = compareResults(base, cur);
-    assert.ok(result.verdict === 'ok' || result.verdict === 'inconclusive', formatComparison(result));
-    assert.deepEqual(result.regressions, []);
-    assert.equal(result.machine.comparable, false);
-    const text = formatComparison(result);
-    assert.match(text, /CPU signature differs \(blasCore (Cooperlake vs Haswell|Haswell vs Cooperlake)\): timings recorded on different CPUs cannot judge a change; run `npm run guard`/);
-    assert.ok(result.cells.every((c) => c.figures.every((f) => f.verdict === 'equal')), 'deterministic figures do not depend on the CPU');
+  assert.equal(a.context.cpuSignature!.simd, 'AVX3');
+  const others = [
+    { file: 'two-cpus-haswell.json', differs: /blasCore (Cooperlake vs Haswell|Haswell vs Cooperlake)\)/ },
+    { file: 'two-cpus-zen-avx2.json', differs: /blasCore (Cooperlake vs Zen|Zen vs Cooperlake); simd (AVX3 vs AVX2|AVX2 vs AVX3)\)/ },
+  ];
+  for (const other of others) {
+    const b = load(other.file);
+    for (const [base, cur] of [[a, b], [b, a]]) {
+      const result = compareResults(base, cur);
+      assert.ok(result.verdict === 'ok' || result.verdict === 'inconclusive', formatComparison(result));
+      assert.deepEqual(result.regressions, []);
+      assert.equal(result.machine.comparable, false);
+      const text = formatComparison(result);
+      assert.match(text, /CPU signature differs \(/);
+      assert.match(text, other.differs);
+      assert.match(text, /timings recorded on different CPUs cannot judge a change; run `npm run guard`/);
+      assert.ok(result.cells.every((c) => c.figures.every((f) => f.verdict === 'equal')), 'deterministic figures do not depend on the CPU');
+    }
   }
 });
 
