@@ -30,12 +30,12 @@ function makeBundle(): string {
   return dir;
 }
 
-// Hides OpenBLAS, MPI and the GCC run-time libraries OpenBLAS needs, then runs the command.
+// Hides OpenBLAS, Highway, MPI and the GCC run-time libraries OpenBLAS needs, then runs the command.
 const HIDE = `set -e
 L=/usr/lib/x86_64-linux-gnu
 for d in $L/openblas-openmp $L/openblas-pthread $L/openmpi; do [ -d "$d" ] && mount -t tmpfs none "$d"; done
 for f in $L/libopenblas*.so* $L/libblas.so* $L/liblapack.so* $L/libmpi*.so* $L/libopen-pal.so* $L/libopen-rte.so* \\
-         $L/libgfortran.so* $L/libgomp.so* $L/libquadmath.so*; do [ -e "$f" ] && mount --bind /dev/null "$f"; done
+         $L/libgfortran.so* $L/libgomp.so* $L/libquadmath.so* $L/libhwy*.so*; do [ -e "$f" ] && mount --bind /dev/null "$f"; done
 exec "$@"
 `;
 const namespaces = spawnSync('unshare', ['-m', '--propagation', 'private', 'true']).status === 0;
@@ -67,7 +67,7 @@ test("every library the bundle needs is glibc/libstdc++/libgcc or a file inside 
   const dir = makeBundle();
   try {
     const files = readdirSync(dir);
-    assert.ok(files.includes('pfc_core.node') && files.includes('libopenblas.so.0'), `bundle holds ${files.join(', ')}`);
+    assert.ok(['pfc_core.node', 'libopenblas.so.0', 'libhwy.so.1'].every((f) => files.includes(f)), `bundle holds ${files.join(', ')}`);
     for (const file of files) {
       // The MPI plugin is optional by design: it loads only where libmpi is.
       const outside = needed(join(dir, file)).filter((n) => !SYSTEM.test(n) && !files.includes(n) && !(file === 'pfc_mpi.so' && n.startsWith('libmpi')));
@@ -78,7 +78,7 @@ test("every library the bundle needs is glibc/libstdc++/libgcc or a file inside 
   }
 });
 
-test('with OpenBLAS and MPI hidden, the plain build fails to load and the bundle answers info', { skip: noNamespace }, () => {
+test('with OpenBLAS, Highway and MPI hidden, the plain build fails to load and the bundle answers info, its kernels dispatched', { skip: noNamespace }, () => {
   const dir = makeBundle();
   try {
     // The hiding works: the ordinary build cannot find OpenBLAS.
@@ -87,7 +87,11 @@ test('with OpenBLAS and MPI hidden, the plain build fails to load and the bundle
     assert.match(plain.stderr, /failed to load: .*libopenblas\.so\.0/);
     const r = hidden(['node', 'dist/src/cli.js', 'info', '--json'], { PFC_CORE_PATH: join(dir, 'pfc_core.node') });
     assert.equal(r.status, 0, r.stderr);
-    const libraries = (JSON.parse(r.stdout) as { libraries: RuntimeLibrary[] }).libraries;
+    const report = JSON.parse(r.stdout) as { libraries: RuntimeLibrary[]; build: { simd: string; simdTargets: string[] } };
+    const libraries = report.libraries;
+    // The bundle's kernels dispatch on the host CPU too (Highway carried beside the addon).
+    assert.equal(report.build.simd, core().buildInfo().simd);
+    assert.deepEqual(report.build.simdTargets, core().buildInfo().simdTargets);
     const byName = new Map(libraries.map((l) => [l.name, l]));
     assert.deepEqual([...byName.keys()], ['OpenBLAS', 'MPI', 'cuBLAS', 'NCCL', 'CUDA driver', 'CUDA runtime']);
     assert.equal(byName.get('OpenBLAS')!.found, true);
