@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The prepared check for a lent GPU machine (../shared/device.md), in one call:
+# The prepared check for a lent GPU machine (only the driver and pip's nvidia wheels
+# there: no Node.js, no OpenBLAS, no MPI; at most 64 MiB carried to it), in one call:
 #   prepare here:  bash scripts/gpu-prepare.sh
 #   device tool:   run  carry: [".gpu", "dist", "node_modules/tinybench"]
 #                       command: bash scripts/gpu-check.sh      timeout_s: 540

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prepares, on this (CPU) machine, everything scripts/gpu-check.sh needs on a lent GPU machine
-# (../shared/device.md: no Node.js, no OpenBLAS, no MPI there; 64 MiB may travel):
+# (a GPU host with only the driver and pip's nvidia wheels: no Node.js, no OpenBLAS, no MPI
+# there; at most 64 MiB may be carried to it):
 #   .gpu/bundle.tar.xz  the addon built with the CUDA backend (its CPU kernels dispatch to the host CPU's SIMD),
 #                  with OpenBLAS and its libraries beside it (scripts/bundle.sh) and the MPI
 #                  plugin (packed: OpenBLAS alone is 35 MB);

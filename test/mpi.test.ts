@@ -1,5 +1,5 @@
 /**
- * Real multi-process runs over MPI (design.md sections 2-3), each test launching mpirun:
+ * Real multi-process runs over MPI (the step and real mode of docs/design.md), each test launching mpirun:
  * - N = 2, 3, 4 ranks give the same loss, feature gradient, centres and momentum as the
  *   single-process float64 reference, for model parallel, partial-fc (sparse, dense, lazy-dense), each
  *   with materialized and fused logits, and data parallel, on C = 41 (not divisible by N), D = 9, outliers and repeated labels;

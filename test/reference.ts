@@ -1,6 +1,6 @@
 /**
  * A float64 reference of one FC training step over the full (unsharded) softmax, written
- * straight from design.md section 2 and independent of the native core. Sizes are small.
+ * straight from the step of docs/design.md and independent of the native core. Sizes are small.
  */
 export interface RefMargin {
   s: number;

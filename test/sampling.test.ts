@@ -1,4 +1,4 @@
-/** Partial FC's centre sampling (design.md section 2, step 2). */
+/** Partial FC's centre sampling (docs/design.md, sampling). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { core } from '../src/core/index.js';

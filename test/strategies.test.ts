@@ -1,5 +1,5 @@
 /**
- * Every strategy on one process against the float64 reference of design.md section 2:
+ * Every strategy on one process against the float64 reference of the step (docs/design.md):
  * loss, feature gradient, updated centres and momentum, over several SGD steps, on odd
  * shapes with outliers and repeated labels, for CosFace, ArcFace and a SphereFace-style m1.
  */

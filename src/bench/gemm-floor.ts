@@ -2,7 +2,7 @@
  * The reference workload measured in the same process as each cell: the step's three GEMMs
  * alone (logits = X W^T, dX = G W, dW = G^T X) at the cell's shapes, on the same backend.
  * Strategy times divided by it are comparable across machines of different speed, and it is
- * the floor a step is judged against (anchors.md "3 GEMMs"). The logit-free step (--logits
+ * the floor a step is judged against (docs/design.md, the work model). The logit-free step (--logits
  * fused) recomputes the logits of `recomputed` active columns: its floor adds that GEMM.
  */
 import { core } from '../core/binding.js';

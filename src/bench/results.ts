@@ -48,7 +48,7 @@ export interface CellSpec extends FcConfig {
   threads: number;
   /** Free-form tag shown in reports, e.g. "1M@8". */
   label: string;
-  /** The published figure this cell reproduces (anchors.md), shown beside ours. */
+  /** The published figure this cell reproduces (docs/reference-figures.md), shown beside ours. */
   published?: PublishedFigure;
   /** Allocate the strategy's buffers under the budget and stop (capacity probes). */
   allocateOnly?: boolean;

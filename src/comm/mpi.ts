@@ -1,5 +1,5 @@
 /**
- * The MPI communicator of real mode (design.md section 3): one process per rank, launched by
+ * The MPI communicator of real mode (docs/design.md; launching it: docs/cluster.md): one process per rank, launched by
  * mpirun or srun (MPI_Init reads rank and size from the launcher). Collectives really move
  * data, and every one is recorded exactly as the emulated communicator records it (same
  * kinds, labels and byte counts), so a real run's log feeds the same communication model.

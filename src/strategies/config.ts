@@ -1,6 +1,6 @@
 /**
  * The configuration of one FC layer run, its validation (every error names the option), and
- * the shard arithmetic of design.md section 2.
+ * the shard arithmetic of the step (docs/design.md).
  */
 import type { Margin } from '../core/binding.js';
 import { UsageError, suggest } from '../core/errors.js';

@@ -1,5 +1,5 @@
 /**
- * The FC step shared by model parallel and Partial FC (design.md section 2): class centres
+ * The FC step shared by model parallel and Partial FC (docs/design.md, the step): class centres
  * sharded over ranks, features and labels all-gathered, the softmax distributed over the
  * shards. The two strategies differ only in which centres are active (an ActiveSet).
  * Two ways to hold the logits, the same passes in both:

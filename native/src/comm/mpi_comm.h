@@ -1,4 +1,4 @@
-// The MPI communicator of real mode on CPU ranks (design.md section 3): one process per rank,
+// The MPI communicator of real mode on CPU ranks (docs/design.md): one process per rank,
 // launched by mpirun or srun; MPI_Init reads rank and size from the launcher's environment.
 // Collectives work on pfc::Tensor (fp32 / int32; 16-bit storage for the non-reducing ones),
 // in place where MPI allows it, and allocate nothing the memory tracker sees, so a real rank's
