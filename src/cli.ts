@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * The pfc-bench command. Subcommands: run (a scenario or a custom case), capacity, report,
- * compare, scenarios, info. Every option is validated before anything runs (run-args.ts and
+ * compare, calibrate, fidelity, scenarios, info, help (help --markdown: the options reference,
+ * docs/options.md). Every option is validated before anything runs (run-args.ts and
  * the field table); a misspelled one is named with a suggestion. The commands render; the
  * sweep executor (bench/sweep.ts) and its runners return results.
  */
@@ -112,8 +113,8 @@ export async function main(argv: string[]): Promise<number> {
     case 'capacity':
       return capacityCommand(rest);
     case 'compare': {
-      const { compareCommand, COMPARE_USAGE } = await import('./compare/command.js');
-      if (wantsHelp(rest)) return usageLine(`${COMPARE_USAGE}\nexit status: 0 ok, 1 regressed, 3 inconclusive (a slowdown the trials or the GEMM reference cannot carry), 2 bad input`);
+      const { compareCommand, COMPARE_USAGE, COMPARE_EXIT_STATUS } = await import('./compare/command.js');
+      if (wantsHelp(rest)) return usageLine(`${COMPARE_USAGE}\n${COMPARE_EXIT_STATUS}`);
       return compareCommand(rest);
     }
     case 'calibrate': {
@@ -135,8 +136,11 @@ export async function main(argv: string[]): Promise<number> {
       const { infoCommand } = await import('./info.js');
       return infoCommand(rest);
     }
+    case 'help': {
+      const { helpCommand } = await import('./options-reference.js');
+      return helpCommand(rest);
+    }
     case undefined:
-    case 'help':
     case '--help':
     case '-h':
       process.stdout.write(USAGE);

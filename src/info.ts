@@ -6,6 +6,7 @@
  */
 import { core, corePath, type RuntimeLibrary } from './core/binding.js';
 import { UsageError } from './core/errors.js';
+import type { OptionSpec } from './options.js';
 import { builtinScenarioNames } from './bench/scenario.js';
 import { INTERCONNECTS } from './model/comm.js';
 import { currentCpuSignature, toolVersion } from './bench/context.js';
@@ -59,10 +60,16 @@ export function formatInfo(r: InfoReport): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** info's one option (docs/options.md lists it with every other command's). */
+export const INFO_OPTIONS: Record<string, OptionSpec> = {
+  json: { kind: 'boolean', help: 'the same report as one JSON object' },
+};
+
 export function infoCommand(args: string[]): number {
+  const flags = Object.keys(INFO_OPTIONS).map((name) => `--${name}`);
+  const unknown = args.filter((a) => !flags.includes(a));
+  if (unknown.length) throw new UsageError('info', `unexpected argument '${unknown[0]}'; the only option is ${flags.join(', ')}`);
   const json = args.includes('--json');
-  const unknown = args.filter((a) => a !== '--json');
-  if (unknown.length) throw new UsageError('info', `unexpected argument '${unknown[0]}'; the only option is --json`);
   const report = infoReport();
   process.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : formatInfo(report));
   return 0;

@@ -68,6 +68,7 @@ Usage:
   pfc-bench scenarios                              list built-in scenarios
   pfc-bench info [--json]                          build, CUDA device, each run-time library (found, file, version)
   pfc-bench COMMAND --help                         a command's options
+  pfc-bench help --markdown [--out FILE]           every command's options in Markdown (docs/options.md)
 `;
 
 export const USAGE = `${SUMMARY}

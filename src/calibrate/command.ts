@@ -27,7 +27,7 @@ import { calibrationSizes, measureSize, type CalibrationSettings } from './measu
 import { fitCollective, type FittedCollective } from './fit.js';
 import { calibrationTable } from './table.js';
 
-const CALIBRATE_OPTIONS: Record<string, OptionSpec> = {
+export const CALIBRATE_OPTIONS: Record<string, OptionSpec> = {
   'max-bytes': { kind: 'string', parse: (v, o) => parseBytes(o, v), help: 'largest message, e.g. 256MiB [256MiB]' },
   'min-bytes': { kind: 'string', parse: (v, o) => parseBytes(o, v), help: 'smallest message [8]' },
   iters: { kind: 'string', parse: (v, o) => parseInteger(1)(v, o), help: 'timed iterations per size [20]' },
@@ -41,12 +41,16 @@ const CALIBRATE_OPTIONS: Record<string, OptionSpec> = {
   help: { kind: 'boolean', help: 'this help' },
 };
 
-export const CALIBRATE_USAGE = `pfc-bench calibrate [options], under mpirun -np N or srun (N >= 2)
+/** What calibrate does, and its exit status: its --help, and docs/options.md, around the option table. */
+export const CALIBRATE_ABOUT = `pfc-bench calibrate [options], under mpirun -np N or srun (N >= 2)
 measures all-gather, reduce-scatter, all-reduce and broadcast from --min-bytes to --max-bytes (nccl-tests' method:
 warm-up, timed iterations, algbw and busbw, every result checked), fits alpha and the bus bandwidth per collective and
-writes an interconnect profile: then run --interconnect PROFILE.json
+writes an interconnect profile: then run --interconnect PROFILE.json`;
+export const CALIBRATE_EXIT_STATUS = 'exit status: 0 ok (also: one rank, nothing to measure), 1 a wrong result or a failed rank, 2 bad input';
+
+export const CALIBRATE_USAGE = `${CALIBRATE_ABOUT}
 ${optionHelp(CALIBRATE_OPTIONS)}
-exit status: 0 ok (also: one rank, nothing to measure), 1 a wrong result or a failed rank, 2 bad input`;
+${CALIBRATE_EXIT_STATUS}`;
 
 /** Options every rank must share (per-rank resources excepted), hashed for the agreement. */
 const PER_RANK_OPTIONS = ['gpu-memory'];

@@ -17,7 +17,7 @@ import type { CollectiveKind } from '../comm/communicator.js';
 
 export const FIDELITY_SCHEMA = 'pfc-bench/fidelity';
 
-const OPTIONS: Record<string, OptionSpec> = {
+export const FIDELITY_OPTIONS: Record<string, OptionSpec> = {
   out: { kind: 'string', help: 'fidelity JSON path [<REAL without .json>-fidelity.json]' },
   help: { kind: 'boolean', help: 'this help' },
 };
@@ -149,7 +149,7 @@ export function fidelityTable(f: FidelityFile): string {
 }
 
 export async function fidelityCommand(argv: string[]): Promise<number> {
-  const { options, positionals } = parseOptions(argv, OPTIONS, 'fidelity', "see 'pfc-bench fidelity --help'");
+  const { options, positionals } = parseOptions(argv, FIDELITY_OPTIONS, 'fidelity', "see 'pfc-bench fidelity --help'");
   if (options.help === true) {
     process.stdout.write(`usage: ${FIDELITY_USAGE}\n`);
     return 0;

@@ -14,11 +14,13 @@ import { formatComparison } from './format.js';
 export const COMPARE_USAGE =
   'pfc-bench compare BASELINE.json CURRENT.json [--threshold 1.15] [--memory-tolerance 0] [--min-phase-effect 0.075] [--min-trials 3] [--reference-bound 3] [--figures-only] [--json] [--all]';
 
+export const COMPARE_EXIT_STATUS = 'exit status: 0 ok, 1 regressed, 3 inconclusive (a slowdown the trials or the GEMM reference cannot carry), 2 bad input';
+
 /** Exit codes: ok, regressed, inconclusive (2 is a usage error). */
 export const COMPARE_EXIT_CODES = { ok: 0, regressed: 1, inconclusive: 3 } as const;
 
 const NUMBERS = ['threshold', 'memory-tolerance', 'min-phase-effect', 'min-trials', 'reference-bound'] as const;
-const OPTIONS: Record<string, OptionSpec> = {
+export const COMPARE_OPTIONS: Record<string, OptionSpec> = {
   threshold: { kind: 'string', help: 'a ratio above 1, e.g. 1.15' },
   'memory-tolerance': { kind: 'string', help: 'a relative tolerance in [0, 1]' },
   'min-phase-effect': { kind: 'string', help: 'a share of the step in [0, 1]' },
@@ -38,7 +40,7 @@ export interface CompareArgs {
 }
 
 export function parseCompareArgs(argv: readonly string[]): CompareArgs {
-  const { options: values, positionals: paths } = parseOptions(argv, OPTIONS, 'compare', `usage: ${COMPARE_USAGE}`);
+  const { options: values, positionals: paths } = parseOptions(argv, COMPARE_OPTIONS, 'compare', `usage: ${COMPARE_USAGE}`);
   if (paths.length !== 2) throw new UsageError('compare', `expected two results files (baseline, current), got ${paths.length}; usage: ${COMPARE_USAGE}`);
   const options: CompareOptions = { ...DEFAULT_COMPARE_OPTIONS };
   const number = (name: (typeof NUMBERS)[number], min: number, max: number, fallback: number) => {

@@ -8,7 +8,7 @@ import { REPORT_FORMATS, renderReport, type ReportFormat } from './hook.js';
 
 export const REPORT_USAGE = 'pfc-bench report RESULTS.json|PROFILE.json [...more] [--out DIR] [--format html,md,csv,svg,png]';
 
-const OPTIONS: Record<string, OptionSpec> = {
+export const REPORT_OPTIONS: Record<string, OptionSpec> = {
   out: { kind: 'string', help: 'the output folder' },
   format: { kind: 'string', help: `a comma-separated list of ${REPORT_FORMATS.join(', ')}` },
 };
@@ -20,7 +20,7 @@ export interface ReportArgs {
 }
 
 export function parseReportArgs(argv: readonly string[]): ReportArgs {
-  const { options, positionals: paths } = parseOptions(argv, OPTIONS, 'report', `usage: ${REPORT_USAGE}`);
+  const { options, positionals: paths } = parseOptions(argv, REPORT_OPTIONS, 'report', `usage: ${REPORT_USAGE}`);
   const values = options as { out?: string; format?: string };
   if (!paths.length) throw new UsageError('report', `expected at least one results file; usage: ${REPORT_USAGE}`);
   let formats: ReportFormat[] = [...REPORT_FORMATS];
