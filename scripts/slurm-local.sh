@@ -68,7 +68,7 @@ start() {
   done
   [ "$(id -u)" -eq 0 ] || { echo "slurm-local: needs root (slurmd runs job steps as their user)" >&2; exit 1; }
   mkdir -p "$dir"
-  chmod 0700 "$dir"
+  chmod 0711 "$dir"   # munged wants its socket's folder searchable by all
   dir=$(cd "$dir" && pwd)
   mkdir -p "$dir/state" "$dir/spool"
   local node cpus ctld_port d_port timeout
@@ -116,6 +116,7 @@ SelectType=select/cons_tres
 SelectTypeParameters=CR_CPU
 MpiDefault=pmix
 ReturnToService=2
+MailProg=/bin/true
 # Believe the node's CPUs below rather than the hardware: more ranks than cores.
 SlurmdParameters=config_overrides
 NodeName=$node NodeAddr=127.0.0.1 CPUs=$cpus State=UNKNOWN
