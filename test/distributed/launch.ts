@@ -1,5 +1,6 @@
 /**
- * The process launcher of the MPI tests (test/mpi.test.ts, test/calibrate-mpi.test.ts): mpirun
+ * The process launcher of the MPI tests (test/mpi.test.ts, test/calibrate-mpi.test.ts,
+ * test/slurm.test.ts): mpirun
  * with one MPMD block per app, or any command, with the environment Open MPI needs in a
  * container, killed (SIGTERM, then SIGKILL) after a timeout.
  */
@@ -40,10 +41,11 @@ export function mpirun(apps: { np: number; args: string[] }[], timeoutSeconds = 
   return runProcess('mpirun', argv, timeoutSeconds);
 }
 
-export function runProcess(command: string, argv: string[], timeoutSeconds: number): Promise<JobResult> {
+/** `command argv`, killed after timeoutSeconds; its environment is `env` (default this process's) plus MPI_ENV. */
+export function runProcess(command: string, argv: string[], timeoutSeconds: number, env: NodeJS.ProcessEnv = process.env): Promise<JobResult> {
   const started = Date.now();
   return new Promise((resolve) => {
-    const child = spawn(command, argv, { env: { ...process.env, ...MPI_ENV }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, argv, { env: { ...env, ...MPI_ENV }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
