@@ -5,9 +5,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { renderReport } from '../src/report/hook.js';
 
@@ -52,4 +52,19 @@ test("the README's example of results is the report rendered now from the commit
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('every relative link in the README and docs/ points to a file in the repository', () => {
+  const pages = ['README.md', ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => join('docs', f))];
+  let links = 0;
+  for (const page of pages) {
+    const text = readFileSync(join(root, page), 'utf8');
+    for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+      if (/^[a-z]+:|^#/.test(target)) continue; // a URL or an anchor on the same page
+      links++;
+      const file = join(root, dirname(page), target.replace(/#.*$/, ''));
+      assert.ok(existsSync(file), `${page} links ${target}, which does not exist`);
+    }
+  }
+  assert.ok(links >= 6, `only ${links} relative links found`);
 });
