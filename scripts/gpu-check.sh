@@ -3,17 +3,26 @@
 # there: no Node.js, no OpenBLAS, no MPI; at most 64 MiB carried to it), in one call:
 #   prepare here:  bash scripts/gpu-prepare.sh
 #   device tool:   run  carry: [".gpu", "dist", "node_modules/tinybench"]
-#                       command: bash scripts/gpu-check.sh      timeout_s: 540
+#                       command: bash scripts/gpu-check.sh --expect-gpu   timeout_s: 540
 # It writes JSON under $OUT (reports/gpu without one) and prints a short table last; commit
 # the JSON under reports/gpu/ and re-render reports here with `pfc-bench report`.
 #
-# Three outcomes, each with its own line and exit code:
+# Outcomes, each with its own line and exit code:
 #   1. the addon or a library it needs failed to load: "gpu-check: LOAD FAILED: <loader's
-#      message>", exit 2;
-#   2. no CUDA device: "gpu-check: no CUDA device (<why>)", exit 0;
+#      message>", exit 2; or the addon was built without the CUDA backend (nvcc missing where
+#      it was built): "gpu-check: NO CUDA BACKEND", exit 2;
+#   2. no CUDA device: "gpu-check: no CUDA device (<why>)", exit 0, or exit 1 with
+#      --expect-gpu (on a lent GPU machine a missing device is a failure, not a pass);
 #   3. ran: a pass/fail line per check, then the benchmarks; exit 0 when every check passed
 #      and every benchmark cell completed, else 1.
 set -uo pipefail
+EXPECT_GPU=0
+for arg in "$@"; do
+  case "$arg" in
+    --expect-gpu) EXPECT_GPU=1 ;;
+    *) echo "gpu-check: unknown option '$arg' (expected --expect-gpu)"; exit 2 ;;
+  esac
+done
 cd "$(dirname "$0")/.."
 OUT_DIR=${OUT:-reports/gpu}
 mkdir -p "$OUT_DIR"
@@ -43,12 +52,21 @@ if ! load_error=$(node -e 'require(process.argv[1])' "$PFC_CORE_PATH" 2>&1); the
 fi
 node dist/src/cli.js info --json > "$OUT_DIR/info.json"
 node dist/src/cli.js info
+if [ "$(node -e 'process.stdout.write(String(require(process.argv[1]).buildInfo().cuda))' "$PFC_CORE_PATH")" != "true" ]; then
+  echo "gpu-check: NO CUDA BACKEND: $PFC_CORE_PATH was built without nvcc, so nothing here can run on a GPU; build the bundle with scripts/gpu-prepare.sh on a machine with nvcc"
+  node -e 'require("fs").writeFileSync(process.argv[1], JSON.stringify({ outcome: "no-cuda-backend", addon: process.argv[2] }, null, 1))' "$OUT_DIR/gpu-check.json" "$PFC_CORE_PATH"
+  exit 2
+fi
 
 # Outcome 2: no usable CUDA device.
 reason=$(node -e 'const p = require(process.argv[1]).cudaProbe(); process.stdout.write(p.usable ? "" : p.reason)' "$PFC_CORE_PATH")
 if [ -n "$reason" ]; then
   echo "gpu-check: no CUDA device ($reason); nothing ran."
-  node -e 'require("fs").writeFileSync(process.argv[1], JSON.stringify({ outcome: "no-device", reason: process.argv[2] }, null, 1))' "$OUT_DIR/gpu-check.json" "$reason"
+  node -e 'require("fs").writeFileSync(process.argv[1], JSON.stringify({ outcome: "no-device", reason: process.argv[2], expected: process.argv[3] === "1" }, null, 1))' "$OUT_DIR/gpu-check.json" "$reason" "$EXPECT_GPU"
+  if [ "$EXPECT_GPU" -eq 1 ]; then
+    echo "gpu-check: FAILED: a GPU was expected (--expect-gpu) and none is usable"
+    exit 1
+  fi
   exit 0
 fi
 

@@ -529,8 +529,10 @@ function main(): number {
   }
   const cpu = selectBackend('cpu').backend;
   const gpu = selectBackend('cuda').backend;
-  process.stdout.write(`gpu-check on ${gpu.description}: ${JSON.stringify(gpu.context())}\n`);
+  // The workspace check first: gpu.context() asks cuBLAS its version, which creates the handle
+  // and its workspace, after which the first GEMM would add nothing to measure.
   section('cuBLAS workspace', () => workspaceCheck(gpu));
+  process.stdout.write(`gpu-check on ${gpu.description}: ${JSON.stringify(gpu.context())}\n`);
   section('ops fp32', () => opChecks(cpu, gpu, 'fp32'));
   section('ops bf16', () => opChecks(cpu, gpu, 'bf16'));
   section('normalizeRows', () => normalizeChecks(cpu, gpu));

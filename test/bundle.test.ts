@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -134,7 +134,7 @@ try {
   }
 });
 
-test('gpu-check.sh tells a load failure (exit 2, the loader quoted) from no device (exit 0)', { skip: noNamespace || (deviceHere && 'a CUDA device is usable here') }, () => {
+test('gpu-check.sh tells a load failure (exit 2, the loader quoted) from no device (exit 0; exit 1 when a GPU is expected)', { skip: noNamespace || (deviceHere && 'a CUDA device is usable here') }, () => {
   const dir = makeBundle();
   const out = mkdtempSync(join(tmpdir(), 'pfc-gpucheck-'));
   try {
@@ -143,9 +143,21 @@ test('gpu-check.sh tells a load failure (exit 2, the loader quoted) from no devi
     assert.match(broken.stdout, /gpu-check: LOAD FAILED: .*libopenblas\.so\.0: cannot open shared object file/);
     assert.doesNotMatch(broken.stdout, /no CUDA device/);
     const bundled = hidden(['bash', 'scripts/gpu-check.sh'], { OUT: out, PFC_CORE_PATH: join(dir, 'pfc_core.node') });
+    if (!core().buildInfo().cuda) {
+      // A build without nvcc: the check refuses it rather than report "no CUDA device".
+      assert.equal(bundled.status, 2, bundled.stdout + bundled.stderr);
+      assert.match(bundled.stdout, /gpu-check: NO CUDA BACKEND: .* was built without nvcc/);
+      return;
+    }
     assert.equal(bundled.status, 0, bundled.stdout + bundled.stderr);
     assert.match(bundled.stdout, /gpu-check: no CUDA device \(.+\); nothing ran\./);
     assert.doesNotMatch(bundled.stdout, /LOAD FAILED/);
+    // On a lent GPU machine the device is expected: its absence fails the check.
+    const expected = hidden(['bash', 'scripts/gpu-check.sh', '--expect-gpu'], { OUT: out, PFC_CORE_PATH: join(dir, 'pfc_core.node') });
+    assert.equal(expected.status, 1, expected.stdout + expected.stderr);
+    assert.match(expected.stdout, /gpu-check: FAILED: a GPU was expected \(--expect-gpu\) and none is usable/);
+    const record = JSON.parse(readFileSync(join(out, 'gpu-check.json'), 'utf8')) as { outcome: string; expected: boolean };
+    assert.deepEqual([record.outcome, record.expected], ['no-device', true]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
     rmSync(out, { recursive: true, force: true });
