@@ -243,6 +243,9 @@ function measure(spec: CellSpec, backend: Backend, comm: Communicator, strategy:
     return { overriddenDuration: ms };
   }, { async: false }); // declared sync: tinybench would otherwise call it once more to find out
   bench.runSync();
+  // The CUDA kernels skip a bad index and set an error word that only a synchronize reads: read
+  // it once per cell, outside the timed steps, so such a cell is an error, not a believable time.
+  backend.synchronize();
 
   const emulated = spec.mode === 'emulate';
   const profile = interconnect(spec.interconnect, spec.gpusPerNode || undefined);
