@@ -74,10 +74,19 @@ fi
 status=0
 node dist/scripts/gpu-check.js "$OUT_DIR/gpu-check.json" 2>&1 | tee "$OUT_DIR/gpu-check.log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
-run() { node dist/src/cli.js run --backend cuda --no-report --quiet "$@" || status=1; }
+# Every emulated cell runs in its own process, killed past --cell-timeout (status timeout) so a
+# hung cell costs minutes, not the machine's whole lease.
+run() { node dist/src/cli.js run --backend cuda --no-report --quiet --cell-timeout 120 "$@" || status=1; }
 # Real mode over NCCL, one rank, no launcher and no MPI here: the communicator and measured
-# communication of the real runner (NCCL refuses two ranks on one GPU).
-run --mode real --gpus 1 --strategy partial-fc --classes 1M --batch 1024 --steps 5 --out "$OUT_DIR/real-nccl-one-rank.json"
+# communication of the real runner (NCCL refuses two ranks on one GPU). Real mode runs its cells
+# in this process, so the whole command gets the time limit.
+timeout -k 10 180 node dist/src/cli.js run --backend cuda --no-report --quiet --mode real --gpus 1 --strategy partial-fc \
+  --classes 1M --batch 1024 --steps 5 --out "$OUT_DIR/real-nccl-one-rank.json"
+real_status=$?
+if [ "$real_status" -ne 0 ]; then
+  echo "gpu-check: the real-mode NCCL cell failed (exit $real_status; 124 = killed after 180 s)"
+  status=1
+fi
 run --scenario seed --out "$OUT_DIR/seed-cuda.json" --steps 10 --warmup 3 --trials 3
 run --scenario anchors-h200 --out "$OUT_DIR/anchors-h200-fp32.json" --dtype fp32
 run --scenario anchors-h200 --out "$OUT_DIR/anchors-h200-bf16.json" --dtype bf16
