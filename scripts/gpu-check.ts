@@ -14,22 +14,20 @@
  *   4. a GEMM past 2^31 output elements (model parallel's 29M@8 logits) at its far corner;
  *   5. a one-rank NCCL communicator through the binding, without MPI;
  *   6. writes a JSON verdict. The benchmarks are run by the shell script through the CLI.
- * A section that throws is one failed check; the others still run. Without a usable CUDA
- * device it says so and exits 0.
+ * Each section runs in its own process (gpu-sections.ts): a throw is one failed check, a kernel
+ * fault or a hang (killed past SECTION_TIMEOUT_S) fails that section alone, and the next one
+ * starts afresh. Without a usable CUDA device it says so and exits 0.
  */
-import { writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runSections, type Check } from './gpu-sections.js';
 import { core, allocate, selectBackend, type Backend, type NativeTensor, type DType } from '../src/core/index.js';
 import { singleCommunicator } from '../src/comm/local.js';
 import { methodLabel } from '../src/bench/method.js';
 import { alignedColumns, createStrategy, DEFAULT_SGD, MARGINS, SyntheticBatch, validateFcConfig, type StrategyName, type UpdateKind } from '../src/strategies/index.js';
-
-interface Check {
-  name: string;
-  ok: boolean;
-  maxRelError: number;
-  tolerance: number;
-  note?: string;
-}
 
 const checks: Check[] = [];
 
@@ -519,7 +517,36 @@ function fusedStrategyChecks(cpu: Backend, gpu: Backend): void {
   }
 }
 
+const SECTIONS: Record<string, (cpu: Backend, gpu: Backend) => void> = {
+  // First in its process: gpu.context() asks cuBLAS its version, which creates the handle and its
+  // workspace, after which the first GEMM would add nothing to measure.
+  'cuBLAS workspace': (_cpu, gpu) => workspaceCheck(gpu),
+  'ops fp32': (cpu, gpu) => opChecks(cpu, gpu, 'fp32'),
+  'ops bf16': (cpu, gpu) => opChecks(cpu, gpu, 'bf16'),
+  normalizeRows: (cpu, gpu) => normalizeChecks(cpu, gpu),
+  SGD: (cpu, gpu) => sgdChecks(cpu, gpu),
+  strategies: (cpu, gpu) => strategyChecks(cpu, gpu),
+  'lazy-dense': (cpu, gpu) => lazyDenseChecks(cpu, gpu),
+  'fused ops': (cpu, gpu) => fusedOpChecks(cpu, gpu),
+  'fused strategies': (cpu, gpu) => fusedStrategyChecks(cpu, gpu),
+  '64-bit GEMM': (cpu, gpu) => largeGemmCheck(cpu, gpu),
+  NCCL: (_cpu, gpu) => ncclCheck(gpu),
+};
+const SECTION_TIMEOUT_S = 150;
+
+/** A section's process: runs it, writes its checks (a throw is one failed check). */
+function sectionMain(name: string, checksFile: string): number {
+  const body = SECTIONS[name];
+  if (!body) throw new Error(`gpu-check: no section '${name}' (sections: ${Object.keys(SECTIONS).join(', ')})`);
+  const cpu = selectBackend('cpu').backend;
+  const gpu = selectBackend('cuda').backend;
+  section(name, () => body(cpu, gpu));
+  writeFileSync(checksFile, JSON.stringify(checks));
+  return 0;
+}
+
 function main(): number {
+  if (process.argv[2] === '--section') return sectionMain(process.argv[3], process.argv[4]);
   const out = process.argv[2] ?? 'gpu-check.json';
   const probe = core().cudaProbe();
   if (!probe.usable) {
@@ -527,25 +554,23 @@ function main(): number {
     writeFileSync(out, JSON.stringify({ outcome: 'no-device', cudaDevice: false, reason: probe.reason }, null, 1));
     return 0;
   }
-  const cpu = selectBackend('cpu').backend;
-  const gpu = selectBackend('cuda').backend;
-  // The workspace check first: gpu.context() asks cuBLAS its version, which creates the handle
-  // and its workspace, after which the first GEMM would add nothing to measure.
-  section('cuBLAS workspace', () => workspaceCheck(gpu));
-  process.stdout.write(`gpu-check on ${gpu.description}: ${JSON.stringify(gpu.context())}\n`);
-  section('ops fp32', () => opChecks(cpu, gpu, 'fp32'));
-  section('ops bf16', () => opChecks(cpu, gpu, 'bf16'));
-  section('normalizeRows', () => normalizeChecks(cpu, gpu));
-  section('SGD', () => sgdChecks(cpu, gpu));
-  section('strategies', () => strategyChecks(cpu, gpu));
-  section('lazy-dense', () => lazyDenseChecks(cpu, gpu));
-  section('fused ops', () => fusedOpChecks(cpu, gpu));
-  section('fused strategies', () => fusedStrategyChecks(cpu, gpu));
-  section('64-bit GEMM', () => largeGemmCheck(cpu, gpu));
-  section('NCCL', () => ncclCheck(gpu));
-  const failed = checks.filter((c) => !c.ok);
-  writeFileSync(out, JSON.stringify({ outcome: 'ran', cudaDevice: true, passed: checks.length - failed.length, failed: failed.length, context: gpu.context(), checks }, null, 1));
-  process.stdout.write(`${checks.length - failed.length} passed, ${failed.length} failed\n`);
+  process.stdout.write(`gpu-check on ${probe.name}: each section in its own process (at most ${SECTION_TIMEOUT_S} s each)\n`);
+  const self = fileURLToPath(import.meta.url);
+  const dir = mkdtempSync(join(tmpdir(), 'pfc-gpu-check-'));
+  let all: Check[];
+  try {
+    all = runSections(Object.keys(SECTIONS), dir, (name, file) => {
+      const r = spawnSync(process.execPath, [self, '--section', name, file], { stdio: ['ignore', 'inherit', 'inherit'], timeout: SECTION_TIMEOUT_S * 1000, killSignal: 'SIGKILL' });
+      return { status: r.status, signal: r.signal, timedOut: (r.error as NodeJS.ErrnoException | undefined)?.code === 'ETIMEDOUT' };
+    }, SECTION_TIMEOUT_S);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const context = selectBackend('cuda').backend.context();
+  process.stdout.write(`gpu-check context: ${JSON.stringify(context)}\n`);
+  const failed = all.filter((c) => !c.ok);
+  writeFileSync(out, JSON.stringify({ outcome: 'ran', cudaDevice: true, passed: all.length - failed.length, failed: failed.length, context, checks: all }, null, 1));
+  process.stdout.write(`${all.length - failed.length} passed, ${failed.length} failed\n`);
   return failed.length ? 1 : 0;
 }
 
