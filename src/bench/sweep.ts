@@ -6,12 +6,12 @@
  * atomically after every cell, and progress is reported. Runners return results; the
  * commands render them.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { UsageError } from '../core/errors.js';
 import { cellId } from './cell.js';
 import { Progress } from './progress.js';
-import { RESULTS_SCHEMA, RESULTS_SCHEMA_VERSION, parseResultsFile, type CellResult, type CellSpec, type CellStatus, type ResultsFile, type RunContext } from './results.js';
+import { RESULTS_SCHEMA, RESULTS_SCHEMA_VERSION, readResultsFile, type CellResult, type CellSpec, type CellStatus, type ResultsFile, type RunContext } from './results.js';
 
 export interface StepProgress {
   phase: string;
@@ -72,7 +72,7 @@ export function checkOutputPath(path: string): void {
 function readPrevious(path: string): ResultsFile | undefined {
   if (!existsSync(path)) return undefined;
   try {
-    return parseResultsFile(readFileSync(path, 'utf8'), path);
+    return readResultsFile(path);
   } catch (error) {
     throw new UsageError('--resume', `${(error as Error).message}; remove --resume or choose another --out`);
   }
