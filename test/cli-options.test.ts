@@ -60,6 +60,15 @@ test('--out that is a folder fails before any cell runs, leaving no temporary fi
   assert.deepEqual(readdirSync(folder), []);
 });
 
+test('--out in a folder that cannot be written fails before any cell runs, naming --out and the reason', { skip: process.platform !== 'linux' && 'needs /proc' }, () => {
+  for (const command of ['run', 'capacity']) {
+    const r = pfc(command, '--classes', '100', '--gpus', '2', '--batch', '4', '--dim', '4', '--steps', '1', '--warmup', '0', '--backend', 'cpu', '--out', '/proc/x.json', '--no-report', ...(command === 'capacity' ? ['--gpu-memory', '1MiB', '--scenario', 'capacity'] : []));
+    assert.equal(r.code, 2, `${command}: ${r.err}`);
+    assert.match(r.err, /--out: cannot write results in the folder '\/proc' \((ENOENT|EACCES|EPERM|EROFS)\)/, command);
+    assert.doesNotMatch(r.err, /\[cell 1|\.tmp-\d+|at .*\.js:\d+/, `${command}: no cell ran, no raw error`);
+  }
+});
+
 test('a scenario name cannot leave reports/; null cells and matrices are clear errors', () => {
   assert.throws(() => parseScenario({ name: '../../etc/x', cells: [{}] }), usage('scenario: name', /letters, digits/));
   assert.throws(() => parseScenario({ name: '.hidden', cells: [{}] }), usage('scenario: name', /letters, digits/));

@@ -67,6 +67,15 @@ export function checkOutputPath(path: string): void {
     throw new UsageError('--out', `cannot create the folder '${dir}': ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
   if (!statSync(dir).isDirectory()) throw new UsageError('--out', `'${dir}' is not a folder`);
+  // The results are written as a file beside the target, then renamed: try exactly that now.
+  const probe = `${path}.tmp-${process.pid}`;
+  try {
+    writeFileSync(probe, '');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new UsageError('--out', `cannot write results in the folder '${dir}' (${reason}); expected a path in a folder you can write`);
+  }
+  rmSync(probe, { force: true });
 }
 
 function readPrevious(path: string): ResultsFile | undefined {
