@@ -8,12 +8,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expandScenario, loadScenario, parseScenario } from '../src/bench/scenario.js';
 import { CELL_FIELDS, builtinDefaults, cellConfigSchema, parseCount } from '../src/bench/fields.js';
 import { parseOptions } from '../src/options.js';
+import { planRun } from '../src/run-args.js';
 import { describeCell } from '../src/bench/progress.js';
 import { resultsTable } from '../src/report/table.js';
 import { cellRow } from '../src/report/markdown.js';
@@ -67,6 +68,19 @@ test('--out in a folder that cannot be written fails before any cell runs, namin
     assert.match(r.err, /--out: cannot write results in the folder '\/proc' \((ENOENT|EACCES|EPERM|EROFS)\)/, command);
     assert.doesNotMatch(r.err, /\[cell 1|\.tmp-\d+|at .*\.js:\d+/, `${command}: no cell ran, no raw error`);
   }
+});
+
+test('--threads past 4x the CPU cores is refused, from the command line and from a scenario', () => {
+  const max = 4 * availableParallelism();
+  assert.equal(planRun('run', ['--threads', String(max)])!.specs[0].threads, max);
+  assert.equal(planRun('run', ['--threads', '0'])!.specs[0].threads, 0);
+  const tooMany = usage('--threads', new RegExp(`expected at most ${max} threads \\(4x this machine's \\d+ CPU cores; 0: all cores\\), got ${max + 1}`));
+  assert.throws(() => planRun('run', ['--threads', String(max + 1)]), tooMany);
+  assert.throws(() => planRun('run', ['--threads', `1,${max + 1}`]), tooMany);
+  assert.throws(() => parseScenario({ name: 'x', cells: [{ threads: max + 1 }] }), tooMany);
+  const r = pfc('run', '--threads', '10000', '--backend', 'cpu', '--no-report');
+  assert.equal(r.code, 2, r.err);
+  assert.match(r.err, /--threads: expected at most \d+ threads/);
 });
 
 test('a scenario name cannot leave reports/; null cells and matrices are clear errors', () => {
