@@ -83,6 +83,33 @@ test('--threads past 4x the CPU cores is refused, from the command line and from
   assert.match(r.err, /--threads: expected at most \d+ threads/);
 });
 
+test('every switch of every command refuses a value, naming the switch (exit 2)', async () => {
+  const { RUN_OPTIONS } = await import('../src/run-args.js');
+  const { COMPARE_OPTIONS } = await import('../src/compare/command.js');
+  const { CALIBRATE_OPTIONS } = await import('../src/calibrate/command.js');
+  const { FIDELITY_OPTIONS } = await import('../src/calibrate/fidelity.js');
+  const { REPORT_OPTIONS } = await import('../src/report/command.js');
+  const { HELP_OPTIONS } = await import('../src/options-reference.js');
+  const { INFO_OPTIONS } = await import('../src/info.js');
+  const tables = { run: RUN_OPTIONS, capacity: RUN_OPTIONS, compare: COMPARE_OPTIONS, calibrate: CALIBRATE_OPTIONS, fidelity: FIDELITY_OPTIONS, report: REPORT_OPTIONS, help: HELP_OPTIONS, info: INFO_OPTIONS };
+  let switches = 0;
+  for (const [command, table] of Object.entries(tables)) {
+    for (const [name, spec] of Object.entries(table)) {
+      if (spec.kind !== 'boolean') continue;
+      switches++;
+      assert.throws(() => parseOptions([`--${name}=no`], table, command), usage(`--${name}`, /is a switch and takes no value/), `${command} --${name}=no`);
+      assert.equal(parseOptions([`--${name}`], table, command).options[name], true);
+    }
+  }
+  assert.ok(switches >= 10, `${switches} switches checked`);
+  for (const args of [['run', '--resume=no'], ['capacity', '--quiet=false'], ['compare', 'a.json', 'b.json', '--json=1'], ['calibrate', '--no-report=yes'], ['fidelity', '--help=true'], ['info', '--json=false'], ['help', '--markdown=off']]) {
+    const r = pfc(...args);
+    const flag = args.find((a) => a.includes('='))!;
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);
+    assert.match(r.err, new RegExp(`${flag.split('=')[0]}: is a switch and takes no value, got '${flag}'`), args.join(' '));
+  }
+});
+
 test('a scenario name cannot leave reports/; null cells and matrices are clear errors', () => {
   assert.throws(() => parseScenario({ name: '../../etc/x', cells: [{}] }), usage('scenario: name', /letters, digits/));
   assert.throws(() => parseScenario({ name: '.hidden', cells: [{}] }), usage('scenario: name', /letters, digits/));
@@ -93,14 +120,15 @@ test('a scenario name cannot leave reports/; null cells and matrices are clear e
   assert.throws(() => parseScenario({ name: 'x', cells: [{ gpus: '8' }], matrix: { batch: [null] } }), usage('--batch', /expected a number, got null/));
 });
 
-test('--classes 1.5 is refused, 1.5M is a count; --resume=no is off, --resume=maybe is an error', () => {
+test('--classes 1.5 is refused, 1.5M is a count; a switch given a value (--resume=no) is an error naming it', () => {
   assert.throws(() => parseCount('--classes', '1.5'), usage('--classes', /whole count/));
   assert.equal(parseCount('--classes', '1.5M'), 1_500_000);
   const spec = { resume: { kind: 'boolean' as const, help: '' } };
-  assert.equal(parseOptions(['--resume=no'], spec, 'run').options.resume, false);
-  assert.equal(parseOptions(['--resume=true'], spec, 'run').options.resume, true);
   assert.equal(parseOptions(['--resume'], spec, 'run').options.resume, true);
-  assert.throws(() => parseOptions(['--resume=maybe'], spec, 'run'), usage('--resume', /expected true or false/));
+  assert.equal(parseOptions([], spec, 'run').options.resume, undefined);
+  for (const value of ['no', 'true', 'maybe', '']) {
+    assert.throws(() => parseOptions([`--resume=${value}`], spec, 'run'), usage('--resume', new RegExp(`is a switch and takes no value, got '--resume=${value}'; give --resume to turn it on`)));
+  }
   const r = pfc('run', '--classes', '1.5', '--backend', 'cpu', '--no-report');
   assert.equal(r.code, 2);
   assert.match(r.err, /--classes: expected a whole count/);
