@@ -110,6 +110,19 @@ test('every switch of every command refuses a value, naming the switch (exit 2)'
   }
 });
 
+test('--gpus-per-node must divide --gpus past one node, from the command line and from a scenario', () => {
+  const notWhole = usage('--gpus-per-node', /3 GPUs per node does not divide --gpus 8 \(the GPUs fill whole nodes\)/);
+  assert.throws(() => planRun('run', ['--gpus', '8', '--gpus-per-node', '3']), notWhole);
+  assert.throws(() => planRun('run', ['--gpus', '6,8', '--gpus-per-node', '3', '--batch', '1200']), notWhole);
+  assert.throws(() => expandScenario(parseScenario({ name: 'x', cells: [{ gpus: 8, gpusPerNode: 3 }] }), {}, {}), notWhole);
+  for (const [gpus, perNode] of [['8', '4'], ['8', '8'], ['16', '8'], ['4', '8'], ['8', '0']]) {
+    assert.equal(planRun('run', ['--gpus', gpus, '--gpus-per-node', perNode])!.specs[0].gpusPerNode, Number(perNode), `--gpus ${gpus} --gpus-per-node ${perNode}`);
+  }
+  const r = pfc('run', '--gpus', '8', '--gpus-per-node', '3', '--backend', 'cpu', '--no-report');
+  assert.equal(r.code, 2, r.err);
+  assert.match(r.err, /--gpus-per-node: 3 GPUs per node does not divide --gpus 8/);
+});
+
 test('a scenario name cannot leave reports/; null cells and matrices are clear errors', () => {
   assert.throws(() => parseScenario({ name: '../../etc/x', cells: [{}] }), usage('scenario: name', /letters, digits/));
   assert.throws(() => parseScenario({ name: '.hidden', cells: [{}] }), usage('scenario: name', /letters, digits/));

@@ -194,7 +194,7 @@ export const CELL_FIELDS: readonly Field[] = [
   field('warmup', 'warmup', 'integer', 1, false, 'discarded warm-up steps', parseInteger(0)),
   field('trials', 'trials', 'integer', 1, false, 'trials (compare needs at least 3)', parseInteger(1)),
   field('interconnect', 'interconnect', 'string', 'pcie-gen3', true, `communication model profile: ${Object.keys(INTERCONNECTS).join(' | ')} | a profile FILE from pfc-bench calibrate`, parseInterconnect),
-  field('gpusPerNode', 'gpus-per-node', 'integer', 0, false, 'GPUs per node for the communication model (0: the profile default, 8)', parseInteger(0)),
+  field('gpusPerNode', 'gpus-per-node', 'integer', 0, false, 'GPUs per node for the communication model; divides --gpus when --gpus is larger (0: the profile default, 8)', parseInteger(0)),
   field('gpuMemory', 'gpu-memory', 'integer', 0, true, 'per-GPU memory budget, e.g. 11GiB (0: none; allocations past it are out of memory)', (v, o) => parseBytes(o, v)),
   field('seed', 'seed', 'integer', 1, true, 'random seed; same seed, same samples', parseInteger(0)),
   field('threads', 'threads', 'integer', 0, true, `CPU threads (0: all cores; at most ${MAX_THREADS_PER_CORE}x the cores)`, parseThreads),
