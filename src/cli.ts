@@ -22,8 +22,9 @@ import { capacityTable, resultsTable } from './report/table.js';
 import { registerOptionalModules } from './bench/modules.js';
 import { abortJob, rankPrefix, startRealSession } from './bench/real.js';
 
+/** --help (or -h, which main reads as --help) anywhere among a command's arguments. */
 function wantsHelp(argv: readonly string[]): boolean {
-  return argv.length === 1 && (argv[0] === '--help' || argv[0] === '-h');
+  return argv.includes('--help');
 }
 
 function usageLine(text: string): number {
@@ -100,7 +101,8 @@ async function runCommand(argv: string[]): Promise<number> {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
+  // -h is --help for every command (run and capacity, calibrate and fidelity parse --help themselves).
+  const [command, ...rest] = argv.map((a) => (a === '-h' ? '--help' : a));
   await registerOptionalModules();
   switch (command) {
     case 'run':
@@ -137,12 +139,12 @@ export async function main(argv: string[]): Promise<number> {
       return infoCommand(rest);
     }
     case 'help': {
+      if (wantsHelp(rest)) return help();
       const { helpCommand } = await import('./options-reference.js');
       return helpCommand(rest);
     }
     case undefined:
     case '--help':
-    case '-h':
       process.stdout.write(USAGE);
       return 0;
     default: {

@@ -123,6 +123,32 @@ test('--gpus-per-node must divide --gpus past one node, from the command line an
   assert.match(r.err, /--gpus-per-node: 3 GPUs per node does not divide --gpus 8/);
 });
 
+test('-h is --help for every command: alone or among other arguments, the same text, exit 0', () => {
+  const expected: Record<string, RegExp> = {
+    '': /^pfc-bench: what the classification layer/,
+    run: /^pfc-bench: what the classification layer[\s\S]*--classes/,
+    capacity: /^pfc-bench: what the classification layer[\s\S]*--gpu-memory/,
+    report: /^usage: pfc-bench report /,
+    compare: /^usage: pfc-bench compare /,
+    calibrate: /^usage: pfc-bench calibrate /,
+    fidelity: /^usage: pfc-bench fidelity /,
+    scenarios: /^usage: pfc-bench scenarios/,
+    info: /^usage: pfc-bench info/,
+    help: /^pfc-bench: what the classification layer/,
+  };
+  for (const [command, text] of Object.entries(expected)) {
+    const words = command ? [command] : [];
+    const long = pfc(...words, '--help');
+    for (const args of [[...words, '-h'], ...(command ? [[...words, 'x.json', '-h']] : [])]) {
+      const r = pfc(...args);
+      assert.equal(r.code, 0, `${args.join(' ')}: ${r.err}`);
+      assert.equal(r.err, '', args.join(' '));
+      assert.match(r.out, text, args.join(' '));
+      assert.equal(r.out, long.out, `${args.join(' ')} prints what --help does`);
+    }
+  }
+});
+
 test('a scenario name cannot leave reports/; null cells and matrices are clear errors', () => {
   assert.throws(() => parseScenario({ name: '../../etc/x', cells: [{}] }), usage('scenario: name', /letters, digits/));
   assert.throws(() => parseScenario({ name: '.hidden', cells: [{}] }), usage('scenario: name', /letters, digits/));
