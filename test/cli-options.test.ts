@@ -149,6 +149,20 @@ test('-h is --help for every command: alone or among other arguments, the same t
   }
 });
 
+test('capacity without a positive --gpu-memory fails up front (exit 2), not in every cell', () => {
+  const noBudget = usage('--gpu-memory', /capacity needs a positive per-GPU memory budget such as 11GiB; got 0/);
+  assert.throws(() => planRun('capacity', ['--gpu-memory', '0'], 'capacity'), noBudget);
+  assert.throws(() => planRun('capacity', ['--gpu-memory', '0B'], 'capacity'), noBudget);
+  assert.throws(() => planRun('capacity', ['--gpu-memory', '1GiB,0', '--gpus', '2', '--batch', '4']), usage('--gpu-memory', /got 0 \(cell 2 of 2\)/));
+  assert.throws(() => planRun('capacity', ['--gpus', '2', '--batch', '4']), noBudget, 'a custom case without a budget');
+  assert.equal(planRun('capacity', ['--gpu-memory', '1GiB', '--gpus', '2', '--batch', '4'])!.specs[0].memoryBudget, 2 ** 30);
+  assert.ok(planRun('capacity', [], 'capacity')!.specs.every((s) => s.memoryBudget > 0), 'the built-in capacity scenario has budgets');
+  const r = pfc('capacity', '--gpu-memory', '0', '--backend', 'cpu', '--no-report', '--out', join(mkdtempSync(join(tmpdir(), 'pfc-cap-')), 'c.json'));
+  assert.equal(r.code, 2, r.err);
+  assert.match(r.err, /--gpu-memory: capacity needs a positive per-GPU memory budget/);
+  assert.doesNotMatch(r.err, /\[cell 1/, 'no cell ran');
+});
+
 test('a scenario name cannot leave reports/; null cells and matrices are clear errors', () => {
   assert.throws(() => parseScenario({ name: '../../etc/x', cells: [{}] }), usage('scenario: name', /letters, digits/));
   assert.throws(() => parseScenario({ name: '.hidden', cells: [{}] }), usage('scenario: name', /letters, digits/));
