@@ -154,6 +154,21 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * A reader that goes away (pfc-bench run | head) ends the output, not the command: the rest of
+ * what it prints is dropped, its results and report are still written, and its exit status is
+ * its own, with no stack trace. Any other failure to write the output is an error (exit 1).
+ */
+function quietWhenClosed(stream: NodeJS.WriteStream): void {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') return;
+    if (stream !== process.stderr) process.stderr.write(`pfc-bench: cannot write the output: ${error.message}\n`);
+    process.exitCode = 1;
+  });
+}
+quietWhenClosed(process.stdout);
+quietWhenClosed(process.stderr);
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
