@@ -22,8 +22,9 @@ import { capacityTable, resultsTable } from './report/table.js';
 import { registerOptionalModules } from './bench/modules.js';
 import { abortJob, rankPrefix, startRealSession } from './bench/real.js';
 
+/** --help (or -h, which main reads as --help) anywhere among a command's arguments. */
 function wantsHelp(argv: readonly string[]): boolean {
-  return argv.length === 1 && (argv[0] === '--help' || argv[0] === '-h');
+  return argv.includes('--help');
 }
 
 function usageLine(text: string): number {
@@ -100,7 +101,8 @@ async function runCommand(argv: string[]): Promise<number> {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
+  // -h is --help for every command (run and capacity, calibrate and fidelity parse --help themselves).
+  const [command, ...rest] = argv.map((a) => (a === '-h' ? '--help' : a));
   await registerOptionalModules();
   switch (command) {
     case 'run':
@@ -137,12 +139,12 @@ export async function main(argv: string[]): Promise<number> {
       return infoCommand(rest);
     }
     case 'help': {
+      if (wantsHelp(rest)) return help();
       const { helpCommand } = await import('./options-reference.js');
       return helpCommand(rest);
     }
     case undefined:
     case '--help':
-    case '-h':
       process.stdout.write(USAGE);
       return 0;
     default: {
@@ -151,6 +153,21 @@ export async function main(argv: string[]): Promise<number> {
     }
   }
 }
+
+/**
+ * A reader that goes away (pfc-bench run | head) ends the output, not the command: the rest of
+ * what it prints is dropped, its results and report are still written, and its exit status is
+ * its own, with no stack trace. Any other failure to write the output is an error (exit 1).
+ */
+function quietWhenClosed(stream: NodeJS.WriteStream): void {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') return;
+    if (stream !== process.stderr) process.stderr.write(`pfc-bench: cannot write the output: ${error.message}\n`);
+    process.exitCode = 1;
+  });
+}
+quietWhenClosed(process.stdout);
+quietWhenClosed(process.stderr);
 
 main(process.argv.slice(2)).then(
   (code) => {

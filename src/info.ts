@@ -6,7 +6,7 @@
  */
 import { core, corePath, type RuntimeLibrary } from './core/binding.js';
 import { UsageError } from './core/errors.js';
-import type { OptionSpec } from './options.js';
+import { parseOptions, type OptionSpec } from './options.js';
 import { builtinScenarioNames } from './bench/scenario.js';
 import { INTERCONNECTS } from './model/comm.js';
 import { currentCpuSignature, toolVersion } from './bench/context.js';
@@ -66,10 +66,9 @@ export const INFO_OPTIONS: Record<string, OptionSpec> = {
 };
 
 export function infoCommand(args: string[]): number {
-  const flags = Object.keys(INFO_OPTIONS).map((name) => `--${name}`);
-  const unknown = args.filter((a) => !flags.includes(a));
-  if (unknown.length) throw new UsageError('info', `unexpected argument '${unknown[0]}'; the only option is ${flags.join(', ')}`);
-  const json = args.includes('--json');
+  const { options, positionals } = parseOptions(args, INFO_OPTIONS, 'info', "the only option is --json");
+  if (positionals.length) throw new UsageError('info', `unexpected argument '${positionals[0]}'; the only option is --json`);
+  const json = options.json === true;
   const report = infoReport();
   process.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : formatInfo(report));
   return 0;

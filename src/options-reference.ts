@@ -73,7 +73,7 @@ export async function optionsMarkdown(): Promise<string> {
     'Every option of every command, generated from the tables the commands parse their arguments',
     'with and print in their `--help` (the cell fields of `run` and `capacity` come from',
     '`src/bench/fields.ts`). A value is given as `--name VALUE` or `--name=VALUE`; a switch as',
-    '`--name` (or `--name=false`). A misspelled or impossible option stops the command before',
+    '`--name` (a switch takes no value: `--name=false` is an error). A misspelled or impossible option stops the command before',
     'anything runs, with a message naming the option and what it accepts (exit status 2).',
     'Every command prints its own options with `pfc-bench COMMAND --help`.',
     '',

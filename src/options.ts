@@ -1,4 +1,4 @@
-/** Command-line options: --key value, --key=value and --flag, checked against what a command takes. */
+/** Command-line options: --key value, --key=value and --flag (a switch: no value), checked against what a command takes. */
 import { UsageError, suggest } from './core/errors.js';
 
 export interface OptionSpec {
@@ -13,8 +13,6 @@ export interface OptionSpec {
 }
 
 export type ParsedOptions = Record<string, unknown>;
-
-const BOOLEAN_TEXT: Record<string, boolean> = { true: true, yes: true, on: true, '1': true, false: false, no: false, off: false, '0': false };
 
 /** Lines of `--name  help`, for a command's --help. */
 export function optionHelp(allowed: Record<string, OptionSpec>): string {
@@ -53,10 +51,9 @@ export function parseOptions(
         options[rawName] = true;
         continue;
       }
-      const value = BOOLEAN_TEXT[inline.toLowerCase()];
-      if (value === undefined) throw new UsageError(option, `expected true or false (or no value), got '${inline}'`);
-      options[rawName] = value;
-      continue;
+      // A switch takes no value: --resume=no used to read as "resume", then as "do not resume";
+      // either way a value on a switch is a mistake to point out, not to guess at.
+      throw new UsageError(option, `is a switch and takes no value, got '${arg}'; give ${option} to turn it on, leave it out for off`);
     }
     const value = inline ?? argv[++i];
     if (value === undefined || value.trim() === '' || (inline === undefined && value.startsWith('--'))) {

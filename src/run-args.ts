@@ -127,6 +127,14 @@ export function planRun(command: 'run' | 'capacity', argv: readonly string[], de
   const scenario = name !== undefined ? loadScenario(String(name)) : customScenario();
   const { overrides, sweeps } = cellOverrides(options);
   const specs = expandScenario(scenario, overrides, sweeps);
+  if (command === 'capacity') {
+    // The answer is the largest count that fits the budget: without one there is no question.
+    const index = specs.findIndex((s) => !(s.memoryBudget > 0));
+    if (index >= 0) {
+      const which = specs.length > 1 ? ` (cell ${index + 1} of ${specs.length}${specs[index].label ? `, ${specs[index].label}` : ''})` : '';
+      throw new UsageError('--gpu-memory', `capacity needs a positive per-GPU memory budget such as 11GiB; got ${specs[index].memoryBudget}${which}`);
+    }
+  }
   const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
   const outPath = String(options.out ?? join(packageRoot(), 'reports', `${scenario.name}-${stamp}.json`));
   const info = { name: scenario.name, description: scenario.description, file: scenario.file, overrides: { ...overrides, ...sweeps } as Record<string, unknown> };

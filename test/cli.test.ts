@@ -1,12 +1,13 @@
 /** The command line: bad inputs are clear errors (exit 2, no crash); a run writes results. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseResultsFile } from '../src/bench/results.js';
+import { FIXTURE } from './fixtures/report-helpers.js';
 
 const cli = fileURLToPath(new URL('../src/cli.js', import.meta.url));
 
@@ -93,4 +94,55 @@ test('a custom run prints the table and writes a results file with its context',
   assert.ok(file.context.tool.gitRevision.length > 0);
   assert.match(String(file.context.backend.blas), /OpenBLAS/);
   assert.ok(file.context.cpu.length > 0);
+});
+
+/** The CLI with its stdout read by a reader that goes away: after the first line, or before any. */
+function pfcIntoClosedPipe(args: string[], closeAfterFirstLine: boolean): Promise<{ code: number | null; signal: string | null; err: string; firstLine: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    let out = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    if (closeAfterFirstLine) {
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('\n')) child.stdout.destroy();
+      });
+    } else {
+      child.stdout.destroy();
+    }
+    child.on('close', (code, signal) => resolve({ code, signal, err, firstLine: out.split('\n')[0] }));
+  });
+}
+
+test('a closed stdout (pfc-bench ... | head) ends the output quietly: no EPIPE stack trace, the command finishes, its own exit status', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pfc-epipe-'));
+  // run: the table's first line is read, then the reader goes; the results and the report are still written.
+  const out = join(dir, 'r.json');
+  const run = await pfcIntoClosedPipe(['run', ...small('--out', out).filter((a) => a !== '--no-report')], true);
+  assert.equal(run.code, 0, run.err);
+  assert.match(run.firstLine, /^Setting +Method/, "the table's first line was read");
+  assert.doesNotMatch(run.err, /EPIPE|at .*\.js:\d+/);
+  assert.equal(parseResultsFile(readFileSync(out, 'utf8'), out).cells[0].status, 'completed');
+  assert.ok(readFileSync(join(dir, 'r.md'), 'utf8').length > 0, 'the report is still written');
+  // Every command that prints, its reader gone before the first line: the status it has with a reader.
+  const commands = [
+    ['capacity', '--classes', '1000', '--gpus', '2', '--batch', '4', '--dim', '8', '--gpu-memory', '1MiB', '--backend', 'cpu', '--quiet', '--no-report', '--out', join(dir, 'c.json')],
+    ['report', FIXTURE, '--out', join(dir, 'report'), '--format', 'md,csv'],
+    ['compare', FIXTURE, FIXTURE],
+    ['scenarios'],
+    ['info'],
+    ['info', '--json'],
+    ['help'],
+    ['help', '--markdown'],
+    ['run', '--help'],
+    [],
+  ];
+  for (const args of commands) {
+    const reference = spawnSync(process.execPath, [cli, ...args], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', timeout: 120_000 });
+    const closed = await pfcIntoClosedPipe(args, false);
+    assert.equal(closed.code, reference.status, `${args.join(' ')}: ${closed.err}`);
+    assert.equal(closed.signal, null);
+    assert.doesNotMatch(closed.err, /EPIPE|at .*\.js:\d+/, args.join(' '));
+  }
 });

@@ -31,7 +31,10 @@ test('info prints a readable listing, and refuses an unknown argument naming it'
   assert.match(text.stdout, /run-time libraries:\n\s+OpenBLAS\s+found/);
   const bad = cli('info', '--jsno');
   assert.equal(bad.status, 2);
-  assert.match(bad.stderr, /info: unexpected argument '--jsno'/);
+  assert.match(bad.stderr, /--jsno: unknown option for 'info' \(did you mean '--json'\?\); the only option is --json/);
+  const junk = cli('info', 'junk');
+  assert.equal(junk.status, 2);
+  assert.match(junk.stderr, /info: unexpected argument 'junk'/);
 });
 
 test('info shows the CPU signature in one line, and --json holds it as every results file does', async () => {

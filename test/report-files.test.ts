@@ -191,3 +191,33 @@ test('a version-1 results file is read with the one step time: its median is the
   });
   assert.ok(checked > 0, 'the fixture has timed cells');
 });
+
+test('CLI: a results file whose cell lacks a spec, id or status is an error naming the file and the cell, in every reader', (t) => {
+  const dir = tempDir();
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const good = JSON.parse(readFileSync(FIXTURE, 'utf8')) as { cells: Record<string, unknown>[] };
+  const cases: [string, (cells: Record<string, unknown>[]) => unknown, RegExp][] = [
+    ['no-spec', (c) => c.map((cell, i) => (i === 1 ? { ...cell, spec: undefined } : cell)), /no-spec\.json: cell 1 \(.+\) has no spec object/],
+    ['no-id', (c) => c.map((cell, i) => (i === 0 ? { ...cell, id: undefined } : cell)), /no-id\.json: cell 0 has no id/],
+    ['bad-status', (c) => c.map((cell, i) => (i === 2 ? { ...cell, status: 'fine' } : cell)), /bad-status\.json: cell 2 \(.+\) has status "fine"; expected one of completed, oom/],
+    ['not-object', (c) => [...c, 7], new RegExp(`not-object\\.json: cell ${good.cells.length} is not an object`)],
+    ['no-cells', () => 'none', /no-cells\.json: results file has no cells array/],
+  ];
+  for (const [name, mutate, message] of cases) {
+    const path = join(dir, `${name}.json`);
+    writeFileSync(path, JSON.stringify({ ...good, cells: mutate(good.cells) }));
+    assert.throws(() => parseResultsFile(readFileSync(path, 'utf8'), path), message);
+    const runs: [string, string[]][] = [
+      ['report', ['report', path, '--out', join(dir, 'out')]],
+      ['compare', ['compare', FIXTURE, path]],
+      ['fidelity', ['fidelity', path, FIXTURE]],
+      ['run --resume', ['run', '--resume', '--out', path, '--classes', '100', '--gpus', '2', '--batch', '4', '--dim', '4', '--steps', '1', '--warmup', '0', '--backend', 'cpu', '--quiet', '--no-report']],
+    ];
+    for (const [reader, args] of runs) {
+      const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+      assert.notEqual(r.status, 0, `${reader} of ${name}`);
+      assert.match(r.stderr, message, `${reader} of ${name}`);
+      assert.doesNotMatch(r.stderr, /Cannot read properties|at .*\.js:\d+/, `${reader} of ${name}: no crash`);
+    }
+  }
+});

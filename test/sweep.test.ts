@@ -158,11 +158,24 @@ test('a strategy that runs out of memory half way through its buffers frees what
   assert.equal(core().memoryStats('cpu').total, before, 'nothing is left allocated');
 });
 
+test('a diverged step is an error in emulate mode too, where no loss is recorded (--margin 1e308,1,0,0)', () => {
+  for (const strategy of ['partial-fc', 'model-parallel', 'data-parallel']) {
+    const cell = { mode: 'emulate', strategy, gpus: 4, classes: 100, batch: 8, dim: 8, steps: 2, warmup: 1, backend: 'cpu' };
+    const [diverging, fine] = expandScenario({ name: 't', description: '', defaults: {}, cells: [{ ...cell, margin: '1e308,1,0,0' }, cell] });
+    const result = runCell(diverging);
+    assert.equal(result.status, 'error', strategy);
+    assert.match(result.error ?? '', /the step diverged: non-finite loss \(NaN\) at step 1 of 3 \(warm-up steps counted; check --lr, --margin and --dtype\)/, strategy);
+    assert.equal(result.loss, undefined, `${strategy}: emulated, no loss is recorded`);
+    assert.ok(result.timing, `${strategy}: the timings are kept`);
+    assert.equal(runCell(fine).status, 'completed', `${strategy}: the same cell with a sane margin completes`);
+  }
+});
+
 test('a diverged step (NaN loss) is an error, not a completed cell with a null loss', () => {
   const spec = expandScenario({ name: 't', description: '', defaults: {}, cells: [{ mode: 'single', classes: 100, batch: 8, dim: 8, steps: 2, warmup: 1, backend: 'cpu', lr: 1e38 }] })[0];
   const result = runCell(spec);
   assert.equal(result.status, 'error');
-  assert.match(result.error ?? '', /the loss is NaN \(the step diverged/);
+  assert.match(result.error ?? '', /the step diverged: non-finite loss \(NaN\) at step \d of 3 \(warm-up steps counted/);
   assert.ok(Number.isNaN(result.loss));
   // Saved as JSON, the status still says what happened (the loss itself becomes null).
   const saved = JSON.parse(JSON.stringify(result)) as CellResult;

@@ -136,11 +136,6 @@ export function runCell(spec: CellSpec, options: RunCellOptions | CellProgress =
     result.reference = { gemmMs, stepOverGemm: computeMs / gemmMs.median };
   }
   result.wallSeconds = (Date.now() - started) / 1000;
-  // A diverged step is not a measurement of training: say so rather than save a null loss.
-  if (result.loss !== undefined && !Number.isFinite(result.loss)) {
-    result.status = 'error';
-    result.error = `the loss is ${result.loss} (the step diverged: check --lr, --margin and --dtype); the timings are kept but describe a broken step`;
-  }
   return result;
 }
 
@@ -179,6 +174,7 @@ function measure(spec: CellSpec, backend: Backend, comm: Communicator, strategy:
   // Real mode: each measured step's collectives timed alone (ms, in log order).
   const collectiveMs: number[][] = [];
   let step = 0;
+  let diverged: { step: number; value: number } | undefined;
   let deviceUsed: number | null = null;
   const measured = spec.steps * spec.trials;
   const runStep = (record: boolean) => {
@@ -195,9 +191,14 @@ function measure(spec: CellSpec, backend: Backend, comm: Communicator, strategy:
       collectiveMs.push(timed);
       const used = backend.deviceUsedBytes();
       if (used !== null) deviceUsed = Math.max(deviceUsed ?? 0, used);
-      const loss = strategy.loss();
-      if (loss !== null) losses.push(loss);
     }
+    // Every step, warm-up included, in every mode: the loss (the same on every rank of a real
+    // run), or emulated, where it is not the training loss, this rank's local sum; either is
+    // finite exactly when the step is. The first non-finite step makes the cell an error.
+    const loss = strategy.loss();
+    const check = loss ?? strategy.lossSum();
+    if (diverged === undefined && !Number.isFinite(check)) diverged = { step, value: check };
+    if (record && loss !== null) losses.push(loss);
     return totalMs;
   };
 
@@ -264,9 +265,13 @@ function measure(spec: CellSpec, backend: Backend, comm: Communicator, strategy:
   const last = core().memoryStats(backend.device);
   const stats = peakStats && peakStats.totalPeak >= last.totalPeak ? peakStats : last;
   const work = stepWork(spec, strategy.activeCentres(), strategy.shard.size);
+  const total = spec.warmup + measured;
   return {
     id: cellId(spec),
-    status: 'completed',
+    status: diverged ? 'error' : 'completed',
+    ...(diverged
+      ? { error: `the step diverged: non-finite loss (${diverged.value}) at step ${diverged.step} of ${total} (warm-up steps counted; check --lr, --margin and --dtype); the timings are kept but describe a broken step` }
+      : {}),
     spec,
     startedAt: new Date(started).toISOString(),
     wallSeconds: (Date.now() - started) / 1000,

@@ -14,6 +14,7 @@ import { STRATEGY_NAMES } from '../strategies/registry.js';
 import { INTERCONNECTS } from '../model/comm.js';
 import type { PublishedFigure } from './results.js';
 import { resolve } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { isProfilePath, loadProfileFile } from '../model/profile-file.js';
 
 export const RUN_MODES = ['single', 'emulate', 'real'] as const;
@@ -157,6 +158,18 @@ function parseInterconnect(value: unknown, option: string): string {
   return parseChoice(() => Object.keys(INTERCONNECTS))(value, option) as string;
 }
 
+/** Threads past this many per CPU core only slow a cell down (10000 threads ran 100x slower). */
+export const MAX_THREADS_PER_CORE = 4;
+
+/** 0 (all cores) or a thread count up to MAX_THREADS_PER_CORE x this machine's cores. */
+function parseThreads(value: unknown, option: string): number {
+  const n = parseInteger(0)(value, option) as number;
+  const cores = availableParallelism();
+  const max = MAX_THREADS_PER_CORE * cores;
+  if (n > max) throw new UsageError(option, `expected at most ${max} threads (${MAX_THREADS_PER_CORE}x this machine's ${cores} CPU cores; 0: all cores), got ${n}`);
+  return n;
+}
+
 function field(key: string, flag: string | null, type: Field['type'], def: unknown, sweep: boolean, help: string, parse: Field['parse']): Field {
   return { key, flag, type, default: def, sweep, help, parse };
 }
@@ -181,10 +194,10 @@ export const CELL_FIELDS: readonly Field[] = [
   field('warmup', 'warmup', 'integer', 1, false, 'discarded warm-up steps', parseInteger(0)),
   field('trials', 'trials', 'integer', 1, false, 'trials (compare needs at least 3)', parseInteger(1)),
   field('interconnect', 'interconnect', 'string', 'pcie-gen3', true, `communication model profile: ${Object.keys(INTERCONNECTS).join(' | ')} | a profile FILE from pfc-bench calibrate`, parseInterconnect),
-  field('gpusPerNode', 'gpus-per-node', 'integer', 0, false, 'GPUs per node for the communication model (0: the profile default, 8)', parseInteger(0)),
+  field('gpusPerNode', 'gpus-per-node', 'integer', 0, false, 'GPUs per node for the communication model; divides --gpus when --gpus is larger (0: the profile default, 8)', parseInteger(0)),
   field('gpuMemory', 'gpu-memory', 'integer', 0, true, 'per-GPU memory budget, e.g. 11GiB (0: none; allocations past it are out of memory)', (v, o) => parseBytes(o, v)),
   field('seed', 'seed', 'integer', 1, true, 'random seed; same seed, same samples', parseInteger(0)),
-  field('threads', 'threads', 'integer', 0, true, 'CPU threads (0: all cores)', parseInteger(0)),
+  field('threads', 'threads', 'integer', 0, true, `CPU threads (0: all cores; at most ${MAX_THREADS_PER_CORE}x the cores)`, parseThreads),
   field('lr', 'lr', 'number', DEFAULT_SGD.lr, false, 'SGD learning rate', parseNumber(0)),
   field('momentum', 'momentum', 'number', DEFAULT_SGD.momentum, false, 'SGD momentum in [0, 1)', parseNumber(0, 1 - Number.EPSILON, 'in [0, 1)')),
   field('weightDecay', 'weight-decay', 'number', DEFAULT_SGD.weightDecay, false, 'SGD weight decay', parseNumber(0)),

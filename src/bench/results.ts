@@ -2,6 +2,7 @@
  * The results file: what a run measured, with its context, in a versioned schema. Reports,
  * comparisons and re-renders read only these files.
  */
+import { readFileSync } from 'node:fs';
 import type { BytesByCategory } from '../core/binding.js';
 import type { PhaseTimes } from '../core/backend.js';
 import type { CollectiveRecord } from '../comm/communicator.js';
@@ -209,11 +210,43 @@ export function parseResultsFile(text: string, path: string): ResultsFile {
     throw new Error(`${path}: not a JSON results file (${(error as Error).message})`);
   }
   if (data?.schema !== RESULTS_SCHEMA) throw new Error(`${path}: not a pfc-bench results file (schema is ${JSON.stringify(data?.schema)})`);
-  if (data.schemaVersion === 1 && Array.isArray(data.cells)) return upgradeFromVersion1(data);
-  if (data.schemaVersion !== RESULTS_SCHEMA_VERSION) {
+  if (data.schemaVersion !== 1 && data.schemaVersion !== RESULTS_SCHEMA_VERSION) {
     throw new Error(`${path}: results schema version ${data.schemaVersion} is not supported (this pfc-bench reads versions 1 and ${RESULTS_SCHEMA_VERSION})`);
   }
-  return data;
+  checkCells(data, path);
+  return data.schemaVersion === 1 ? upgradeFromVersion1(data) : data;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * What every reader of a results file relies on (report, compare, fidelity, --resume): a cells
+ * array whose every cell has an id, a known status and a spec object. A file that lacks one is
+ * an error naming the file, the cell's index and what is missing, not a crash in a reader.
+ */
+function checkCells(data: ResultsFile, path: string): void {
+  if (!Array.isArray(data.cells)) throw new Error(`${path}: results file has no cells array`);
+  const statuses: readonly string[] = [...CELL_STATUSES, 'skipped'];
+  data.cells.forEach((cell: unknown, i) => {
+    const where = `${path}: cell ${i}`;
+    if (!isObject(cell)) throw new Error(`${where} is not an object (got ${JSON.stringify(cell)})`);
+    if (typeof cell.id !== 'string' || cell.id === '') throw new Error(`${where} has no id (expected a string)`);
+    if (typeof cell.status !== 'string' || !statuses.includes(cell.status)) {
+      throw new Error(`${where} (${cell.id}) has ${cell.status === undefined ? 'no status' : `status ${JSON.stringify(cell.status)}`}; expected one of ${statuses.join(', ')}`);
+    }
+    if (!isObject(cell.spec)) throw new Error(`${where} (${cell.id}) has no spec object`);
+  });
+}
+
+/** Reads and checks a results file; every reader of results files goes through here. */
+export function readResultsFile(path: string): ResultsFile {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new Error(`${path}: cannot read the results file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+  return parseResultsFile(text, path);
 }
 
 /**

@@ -213,6 +213,11 @@ export function resolveCell(f: CellFields): CellSpec {
   const rank = value<number>('rank');
   if (rank >= ranks) throw new UsageError('--rank', `rank ${rank} is outside 0..${ranks - 1} for ${ranks} GPUs`);
   if (mode === 'single' && ranks !== 1) throw new UsageError('--mode', `single mode runs one rank; use --gpus 1 or --mode emulate (got --gpus ${ranks})`);
+  // The communication model splits the ranks over whole nodes: N ranks past one node fill N / n nodes.
+  const gpusPerNode = value<number>('gpusPerNode');
+  if (gpusPerNode > 0 && ranks > gpusPerNode && ranks % gpusPerNode !== 0) {
+    throw new UsageError('--gpus-per-node', `${gpusPerNode} GPUs per node does not divide --gpus ${ranks} (the GPUs fill whole nodes); expected a divisor of ${ranks}, a count >= ${ranks} (one node), or 0 for the profile's default`);
+  }
   return {
     ...config,
     mode,
@@ -222,7 +227,7 @@ export function resolveCell(f: CellFields): CellSpec {
     warmup: value<number>('warmup'),
     trials: value<number>('trials'),
     interconnect: value<string>('interconnect'),
-    gpusPerNode: value<number>('gpusPerNode'),
+    gpusPerNode,
     memoryBudget: value<number>('gpuMemory'),
     threads: value<number>('threads'),
     label: f.label === undefined ? '' : value<string>('label'),

@@ -6,12 +6,12 @@
  * atomically after every cell, and progress is reported. Runners return results; the
  * commands render them.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { UsageError } from '../core/errors.js';
 import { cellId } from './cell.js';
 import { Progress } from './progress.js';
-import { RESULTS_SCHEMA, RESULTS_SCHEMA_VERSION, parseResultsFile, type CellResult, type CellSpec, type CellStatus, type ResultsFile, type RunContext } from './results.js';
+import { RESULTS_SCHEMA, RESULTS_SCHEMA_VERSION, readResultsFile, type CellResult, type CellSpec, type CellStatus, type ResultsFile, type RunContext } from './results.js';
 
 export interface StepProgress {
   phase: string;
@@ -67,12 +67,21 @@ export function checkOutputPath(path: string): void {
     throw new UsageError('--out', `cannot create the folder '${dir}': ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
   if (!statSync(dir).isDirectory()) throw new UsageError('--out', `'${dir}' is not a folder`);
+  // The results are written as a file beside the target, then renamed: try exactly that now.
+  const probe = `${path}.tmp-${process.pid}`;
+  try {
+    writeFileSync(probe, '');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new UsageError('--out', `cannot write results in the folder '${dir}' (${reason}); expected a path in a folder you can write`);
+  }
+  rmSync(probe, { force: true });
 }
 
 function readPrevious(path: string): ResultsFile | undefined {
   if (!existsSync(path)) return undefined;
   try {
-    return parseResultsFile(readFileSync(path, 'utf8'), path);
+    return readResultsFile(path);
   } catch (error) {
     throw new UsageError('--resume', `${(error as Error).message}; remove --resume or choose another --out`);
   }

@@ -7,11 +7,11 @@
  * with the measured one: ratio = modeled / measured. The byte counts of both must be equal:
  * the model is fed exactly what the real ranks send. Writes the comparison as JSON.
  */
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { UsageError } from '../core/errors.js';
 import { parseOptions, type OptionSpec } from '../options.js';
-import { parseResultsFile, type CellResult, type CellSpec, type ResultsFile } from '../bench/results.js';
+import { readResultsFile, type CellResult, type CellSpec, type ResultsFile } from '../bench/results.js';
 import { collectiveSeconds, interconnect } from '../model/comm.js';
 import type { CollectiveKind } from '../comm/communicator.js';
 
@@ -68,14 +68,8 @@ function configKey(s: CellSpec): string {
 }
 
 function read(path: string, option: string): ResultsFile {
-  let text: string;
   try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new UsageError(option, `cannot read '${path}': ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-  }
-  try {
-    return parseResultsFile(text, path);
+    return readResultsFile(path);
   } catch (error) {
     throw new UsageError(option, (error as Error).message);
   }

@@ -38,9 +38,8 @@
  * (the change itself may move the SIMD target). Files that both lack a signature fall back
  * to the CPU model name and the BLAS config string.
  */
-import { readFileSync } from 'node:fs';
 import { PHASES } from '../core/backend.js';
-import { parseResultsFile, type CellResult, type ResultsFile } from '../bench/results.js';
+import { readResultsFile, type CellResult, type ResultsFile } from '../bench/results.js';
 import { quantile } from '../bench/stats.js';
 import { methodLabel } from '../bench/method.js';
 import { formatCpuSignature, signatureDifferences } from '../bench/signature.js';
@@ -199,16 +198,9 @@ export function machineCheck(baseline: ResultsFile, current: ResultsFile): Machi
   return { comparable: false, basis: 'model', differences, reason: `CPU differs (${differences.join('; ')}; neither file records a CPU signature): timings recorded on different CPUs cannot judge a change; ${GUARD_HINT}` };
 }
 
+/** Reads and checks a results file (bench/results.ts readResultsFile). */
 export function readResults(path: string): ResultsFile {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new Error(`${path}: cannot read the results file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-  }
-  const results = parseResultsFile(text, path);
-  if (!Array.isArray(results.cells)) throw new Error(`${path}: results file has no cells array`);
-  return results;
+  return readResultsFile(path);
 }
 
 /** What a cell says about its strategy, for a reader: "partial-fc 0.1 sparse". */

@@ -6,9 +6,9 @@
  * Default output: next to the first results file, <name>.html, <name>.md, <name>.csv and
  * <name>-charts/<chart>.svg|png.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
-import { parseResultsFile } from '../bench/results.js';
+import { readResultsFile } from '../bench/results.js';
 import { reportCells, runName, type LoadedResults } from './data.js';
 import { buildCharts } from './charts.js';
 import { renderSvg, svgToPng, type RenderedChart } from './render.js';
@@ -44,14 +44,7 @@ export interface ReportOutput {
 export function loadResults(paths: readonly string[]): LoadedResults[] {
   if (!paths.length) throw new Error('no results files given');
   return paths.map((path) => {
-    let text: string;
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch (error) {
-      throw new Error(`${path}: cannot read the results file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-    }
-    const file = parseResultsFile(text, path);
-    if (!Array.isArray(file.cells)) throw new Error(`${path}: results file has no cells array`);
+    const file = readResultsFile(path);
     return { path, run: runName(path, file), file };
   });
 }

@@ -110,11 +110,16 @@ export class DataParallelFc implements Strategy {
     const { comm, config } = this.ctx;
     if (comm.kind === 'emulated') return null;
     // From the row statistics, which the backward leaves intact (it overwrites only the logits).
-    const localSum = core().crossEntropyLossSum(this.rowSum, this.targetLogit);
+    const localSum = this.lossSum();
     if (!comm.sendsData) return localSum / config.batch;
     this.lossTotal.write(Float32Array.of(localSum));
     comm.allReduce(this.lossTotal, 'sum', 'loss');
     return (this.lossTotal.read() as Float32Array)[0] / config.batch;
+  }
+
+  /** This rank's rows only. */
+  lossSum(): number {
+    return core().crossEntropyLossSum(this.rowSum, this.targetLogit);
   }
 
   activeIndices(): Int32Array | null {

@@ -304,7 +304,11 @@ export class ShardedSoftmaxFc implements Strategy {
 
   loss(): number | null {
     if (this.ctx.comm.kind === 'emulated') return null;
-    return core().crossEntropyLossSum(this.rowSum, this.targetLogit) / this.ctx.config.batch;
+    return this.lossSum() / this.ctx.config.batch;
+  }
+
+  lossSum(): number {
+    return core().crossEntropyLossSum(this.rowSum, this.targetLogit);
   }
 
   activeIndices(): Int32Array | null {

@@ -32,6 +32,11 @@ export interface Strategy {
   activeCentres(): number;
   /** The last step's loss (mean over the global batch); null when not meaningful (emulated). */
   loss(): number | null;
+  /**
+   * This rank's sum of the last step's per-row losses, from its row statistics, in every mode.
+   * Emulated, it is not the training loss, but it is finite exactly when the step did not diverge.
+   */
+  lossSum(): number;
   /** The last step's sampled centres (shard-local rows), or null when every centre is active. */
   activeIndices(): Int32Array | null;
   /** Brings every lazily updated row up to date (lazy-dense; a no-op otherwise). */
