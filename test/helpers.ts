@@ -15,8 +15,15 @@ import {
   type Strategy,
 } from '../src/strategies/index.js';
 
-export function cpuBackend() {
-  return selectBackend('cpu').backend;
+/**
+ * The backend the op, strategy and memory tests run on: cpu, or the one $PFC_TEST_BACKEND names
+ * (test/cuda-sim.test.ts runs those test files again with cuda-sim, the .cu kernels on the host).
+ */
+export function testBackend() {
+  const name = process.env.PFC_TEST_BACKEND ?? 'cpu';
+  const { backend } = selectBackend(name);
+  assert.equal(backend.name, name, `PFC_TEST_BACKEND=${name} gave backend ${backend.name}`);
+  return backend;
 }
 
 export function smallConfig(overrides: Partial<FcConfig> = {}): FcConfig {
@@ -78,7 +85,7 @@ export function splitBatch(features: Float32Array, labels: Int32Array, ranks: nu
 }
 
 export function buildStrategy(config: FcConfig, source: BatchSource, comm: Communicator = singleCommunicator()): Strategy {
-  return createStrategy({ backend: cpuBackend(), comm, config, source });
+  return createStrategy({ backend: testBackend(), comm, config, source });
 }
 
 /**
@@ -135,3 +142,7 @@ export function referenceStepFor(
 export function f64(a: ArrayLike<number>): Float64Array {
   return Float64Array.from(a as ArrayLike<number>);
 }
+
+// Chosen when the test file loads: the simulated device replaces the process's core, and every
+// later core() call must already see it.
+if (process.env.PFC_TEST_BACKEND) testBackend();

@@ -5,7 +5,7 @@ import { core } from '../src/core/index.js';
 import { emulatedCommunicator } from '../src/comm/local.js';
 import { SyntheticBatch, createStrategy } from '../src/strategies/index.js';
 import { modelMemory } from '../src/model/memory.js';
-import { cpuBackend, smallConfig } from './helpers.js';
+import { testBackend, smallConfig } from './helpers.js';
 import { MEMORY_CATEGORIES } from '../src/core/binding.js';
 import { alignedColumns } from '../src/strategies/config.js';
 
@@ -31,13 +31,13 @@ for (const c of CASES) {
     const { rank: _rank, ...fields } = c;
     const config = smallConfig({ ...fields, batch: 64, dim: 24, seed: 3 });
     const native = core();
-    const before = native.memoryStats('cpu').current;
-    native.resetMemoryPeaks('cpu');
+    const before = native.memoryStats(testBackend().device).current;
+    native.resetMemoryPeaks(testBackend().device);
     const comm = emulatedCommunicator(c.rank, c.ranks);
-    const strategy = createStrategy({ backend: cpuBackend(), comm, config, source: new SyntheticBatch(config.seed, config.classes) });
+    const strategy = createStrategy({ backend: testBackend(), comm, config, source: new SyntheticBatch(config.seed, config.classes) });
     try {
-      strategy.step(0, cpuBackend().createTimer());
-      const now = native.memoryStats('cpu');
+      strategy.step(0, testBackend().createTimer());
+      const now = native.memoryStats(testBackend().device);
       const model = modelMemory(config, c.rank);
       for (const category of MEMORY_CATEGORIES) {
         assert.equal(now.current[category] - before[category], model[category], `${category}: measured vs model`);
@@ -55,7 +55,7 @@ for (const c of CASES) {
     } finally {
       strategy.dispose();
     }
-    const after = native.memoryStats('cpu').current;
+    const after = native.memoryStats(testBackend().device).current;
     for (const category of MEMORY_CATEGORIES) assert.equal(after[category], before[category], `${category} freed on dispose`);
   });
 }

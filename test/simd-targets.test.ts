@@ -16,7 +16,7 @@ import { core } from '../src/core/index.js';
 import { allocate } from '../src/core/backend.js';
 import type { NativeTensor } from '../src/core/binding.js';
 import { MARGINS, alignedColumns } from '../src/strategies/index.js';
-import { cpuBackend, lcg } from './helpers.js';
+import { testBackend, lcg } from './helpers.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const targets = core().buildInfo().simdTargets;
@@ -32,7 +32,7 @@ test('the build carries several SIMD targets and dispatches to the best one this
 
 /** Runs every kernel once on fixed inputs; returns each output by name. */
 function runKernels(): Record<string, Float32Array> {
-  const backend = cpuBackend();
+  const backend = testBackend();
   const native = core();
   const rand = lcg(99);
   const made: NativeTensor[] = [];

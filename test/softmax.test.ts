@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { core } from '../src/core/index.js';
 import { allocate } from '../src/core/backend.js';
 import { MARGINS, alignedColumns } from '../src/strategies/index.js';
-import { cpuBackend, lcg } from './helpers.js';
+import { testBackend, lcg } from './helpers.js';
 
 const B = 7;
 const A = 101; // ld 128
@@ -35,7 +35,7 @@ function cosines(): { cos: Float64Array; labels: Int32Array } {
 
 /** Runs the native passes on columns [c0, c1) of the cosines, in a padded leading dimension. */
 function shardStats(cos: Float64Array, labels: Int32Array, c0: number, c1: number) {
-  const backend = cpuBackend();
+  const backend = testBackend();
   const cols = c1 - c0;
   const ld = alignedColumns(cols);
   const t = (rows: number, c = 1, dtype: 'fp32' | 'int32' = 'fp32') => allocate(backend, 'workspace', dtype, rows, c);
@@ -141,7 +141,7 @@ test('a label in the padding is an error that names the op', () => {
 
 // The logit-free step (--logits fused) runs both passes tile by tile over the active columns.
 function tileStats(cos: Float64Array, labels: Int32Array, tile: number) {
-  const backend = cpuBackend();
+  const backend = testBackend();
   const t = (rows: number, c = 1, dtype: 'fp32' | 'int32' = 'fp32') => allocate(backend, 'workspace', dtype, rows, c);
   const lab = t(B, 1, 'int32');
   lab.write(labels);

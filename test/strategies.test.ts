@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertClose, buildStrategy, cpuBackend, f64, outlierBatch, referenceStepFor, smallConfig, splitBatch } from './helpers.js';
+import { assertClose, buildStrategy, testBackend, f64, outlierBatch, referenceStepFor, smallConfig, splitBatch } from './helpers.js';
 import { MARGINS, type FcConfig } from '../src/strategies/index.js';
 
 const STEPS = 3;
@@ -17,7 +17,7 @@ function checkAgainstReference(overrides: Partial<FcConfig>, gradTol = 2e-4): vo
   try {
     let weights = f64(strategy.weights.read());
     let momentum = f64(strategy.momentum.read());
-    const timer = cpuBackend().createTimer();
+    const timer = testBackend().createTimer();
     for (let step = 0; step < STEPS; step++) {
       strategy.step(step, timer);
       const indices = strategy.activeIndices();
@@ -80,7 +80,7 @@ test('odd shapes: D = 1 with a batch of 1, and D = 5 with 101 classes', () => {
 function runSteps(config: FcConfig, steps: number) {
   const { features, labels } = outlierBatch(config.batch, config.dim, config.classes, 17);
   const strategy = buildStrategy(config, splitBatch(features, labels, 1, config.dim));
-  const timer = cpuBackend().createTimer();
+  const timer = testBackend().createTimer();
   const out = [];
   try {
     for (let step = 0; step < steps; step++) {
@@ -122,7 +122,7 @@ test('fused: dx is the gradient at the centres before their update, which the re
   const strategy = buildStrategy(config, splitBatch(features, labels, 1, config.dim));
   try {
     const before = { weights: f64(strategy.weights.read()), momentum: f64(strategy.momentum.read()) };
-    strategy.step(0, cpuBackend().createTimer());
+    strategy.step(0, testBackend().createTimer());
     const ref = referenceStepFor(config, before, features, labels, null);
     const atUpdated = referenceStepFor(config, { weights: ref.weights, momentum: ref.momentum }, features, labels, null);
     assertClose(strategy.featureGrad.read(), ref.featureGrad, 'dx at the centres before the update');

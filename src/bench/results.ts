@@ -37,7 +37,7 @@ export interface CellSpec extends FcConfig {
   mode: RunMode;
   /** The rank measured (emulate) or the rank count's rank 0 (real). */
   rank: number;
-  backend: 'auto' | 'cpu' | 'cuda';
+  backend: 'auto' | 'cpu' | 'cuda' | 'cuda-sim';
   steps: number;
   warmup: number;
   trials: number;

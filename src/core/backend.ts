@@ -37,15 +37,19 @@ export interface Backend {
   deviceUsedBytes(): number | null;
   /** Versions and settings that belong in a results file's context. */
   context(): Record<string, string | number | boolean>;
+  /** True for the simulated device: its times are not a GPU's and are never compared with measured ones. */
+  readonly simulated?: boolean;
 }
 
-export type BackendName = 'cpu' | 'cuda';
-export const BACKEND_CHOICES = ['auto', 'cpu', 'cuda'] as const;
+export type BackendName = 'cpu' | 'cuda' | 'cuda-sim';
+export const BACKEND_CHOICES = ['auto', 'cpu', 'cuda', 'cuda-sim'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 
 export interface BackendProvider {
   name: BackendName;
   priority: number;
+  /** False for a backend `--backend auto` must never pick (the simulated device). */
+  autoSelect?: boolean;
   /** Why the backend cannot be used here, or null when it can. */
   unavailableReason(): string | null;
   create(): Backend;
@@ -68,6 +72,7 @@ export function selectBackend(choice: string): { backend: Backend; note: string 
   if (choice === 'auto') {
     const skipped: string[] = [];
     for (const p of providers) {
+      if (p.autoSelect === false) continue;
       const reason = p.unavailableReason();
       if (reason === null) {
         const note = skipped.length ? `backend auto: ${p.name} (${skipped.join('; ')})` : `backend auto: ${p.name}`;

@@ -199,13 +199,13 @@ void marginSoftmaxStats(const Tensor& logits, int64_t cols, const Tensor& labels
                       : nullptr;
   int* err = deviceErrorWord();
   PFC_CUDA_FLOAT_SWITCH(logits.dtype, "marginSoftmaxStats (cuda) logits",
-                        marginSoftmaxStatsKernel<T><<<plan.grid, plan.threads, 0, s>>>(
+                        launchKernel(marginSoftmaxStatsKernel<T>, plan.grid, plan.threads, 0, s, 
                             logits.data<T>(), rows, ld, cols, plan.chunk, labels.data<int32_t>(), p,
                             targetCos.data<float>(), localMax.data<float>(), rowMax.data<float>(),
                             rowSum.data<float>(), targetLogit.data<float>(), partial, tile, err));
   PFC_CUDA_LAUNCH_CHECK();
   if (partial) {
-    mergeStatsKernel<<<gridFor(rows, 256), 256, 0, s>>>(partial, rows, plan.splits, tile.offset == 0,
+    launchKernel(mergeStatsKernel, gridFor(rows, 256), 256, 0, s, partial, rows, plan.splits, tile.offset == 0,
                                                          localMax.data<float>(), rowMax.data<float>(),
                                                          rowSum.data<float>());
     PFC_CUDA_LAUNCH_CHECK();
@@ -218,7 +218,7 @@ void rescaleRowStats(const Tensor& labels, const Tensor& localMax, const Tensor&
   for (const Tensor* t : {&localMax, &rowMax, &rowSum, &targetLogit}) requireCuda(op, "row statistic", *t);
   const int64_t rows = labels.rows;
   if (rows == 0) return;
-  rescaleRowStatsKernel<<<gridFor(rows, 256), 256, 0, cudaStream()>>>(labels.data<int32_t>(), rows,
+  launchKernel(rescaleRowStatsKernel, gridFor(rows, 256), 256, 0, cudaStream(), labels.data<int32_t>(), rows,
                                                                        localMax.data<float>(), rowMax.data<float>(),
                                                                        rowSum.data<float>(), targetLogit.data<float>());
   PFC_CUDA_LAUNCH_CHECK();
@@ -233,7 +233,7 @@ double crossEntropyLossSum(const Tensor& rowSum, const Tensor& targetLogit) {
   cudaStream_t s = cudaStream();
   double* dOut = static_cast<double*>(cudaScratch(sizeof(double)));
   double* hOut = static_cast<double*>(cudaHostStaging(sizeof(double)));
-  lossSumKernel<<<1, 1024, 0, s>>>(rowSum.data<float>(), targetLogit.data<float>(), rows, dOut);
+  launchKernel(lossSumKernel, 1, 1024, 0, s, rowSum.data<float>(), targetLogit.data<float>(), rows, dOut);
   PFC_CUDA_LAUNCH_CHECK();
   PFC_CUDA_CHECK(cudaMemcpyAsync(hOut, dOut, sizeof(double), cudaMemcpyDeviceToHost, s));
   synchronizeCudaStream();
@@ -251,7 +251,7 @@ void marginSoftmaxGrad(const Tensor& logits, int64_t cols, const Tensor& labels,
   cudaStream_t s = cudaStream();
   const RowPlan plan = planRows(rows, ld, dtypeSize(logits.dtype));
   PFC_CUDA_FLOAT_SWITCH(logits.dtype, "marginSoftmaxGrad (cuda) logits",
-                        marginSoftmaxGradKernel<T><<<plan.grid, plan.threads, 0, s>>>(
+                        launchKernel(marginSoftmaxGradKernel<T>, plan.grid, plan.threads, 0, s, 
                             logits.data<T>(), rows, ld, cols, plan.chunk, labels.data<int32_t>(), p,
                             rowMax.data<float>(), rowSum.data<float>(), targetCos.data<float>(), gradScale, tile));
   PFC_CUDA_LAUNCH_CHECK();
