@@ -5,6 +5,7 @@ import { core } from '../src/core/index.js';
 import { emulatedCommunicator } from '../src/comm/local.js';
 import { SyntheticBatch, createStrategy } from '../src/strategies/index.js';
 import { modelMemory } from '../src/model/memory.js';
+import { deviceWorkspaceBytes } from '../src/bench/cell.js';
 import { testBackend, smallConfig } from './helpers.js';
 import { MEMORY_CATEGORIES } from '../src/core/binding.js';
 import { alignedColumns } from '../src/strategies/config.js';
@@ -31,6 +32,8 @@ for (const c of CASES) {
     const { rank: _rank, ...fields } = c;
     const config = smallConfig({ ...fields, batch: 64, dim: 24, seed: 3 });
     const native = core();
+    const backend = testBackend();
+    backend.releaseWorkspaces(); // a CUDA device's workspaces, as each benchmark cell starts
     const before = native.memoryStats(testBackend().device).current;
     native.resetMemoryPeaks(testBackend().device);
     const comm = emulatedCommunicator(c.rank, c.ranks);
@@ -38,7 +41,8 @@ for (const c of CASES) {
     try {
       strategy.step(0, testBackend().createTimer());
       const now = native.memoryStats(testBackend().device);
-      const model = modelMemory(config, c.rank);
+      // On a CUDA device (cuda-sim here): cuBLAS's workspace and the kernels' scratch too.
+      const model = modelMemory(config, c.rank, deviceWorkspaceBytes(config, c.rank, backend, false));
       for (const category of MEMORY_CATEGORIES) {
         assert.equal(now.current[category] - before[category], model[category], `${category}: measured vs model`);
       }
@@ -54,6 +58,7 @@ for (const c of CASES) {
       }
     } finally {
       strategy.dispose();
+      backend.releaseWorkspaces();
     }
     const after = native.memoryStats(testBackend().device).current;
     for (const category of MEMORY_CATEGORIES) assert.equal(after[category], before[category], `${category} freed on dispose`);

@@ -9,8 +9,10 @@ import { selectBackend, zeroPhases, PHASES, type Backend, type PhaseTimes } from
 import '../core/index.js';
 import type { Communicator, CollectiveRecord } from '../comm/communicator.js';
 import { openCommunicator } from '../comm/registry.js';
-import { createStrategy, strategyOf, SyntheticBatch, type Strategy } from '../strategies/index.js';
+import { createStrategy, strategyOf, SyntheticBatch, type FcConfig, type Strategy } from '../strategies/index.js';
 import { modelMemory } from '../model/memory.js';
+import { STORAGE_BYTES } from '../model/bytes.js';
+import { deviceScratchBytes } from '../model/device-scratch.js';
 import { interconnect, modeledMilliseconds } from '../model/comm.js';
 import { stepWork } from '../model/work.js';
 import { median, spread } from './stats.js';
@@ -67,6 +69,15 @@ export class PeerSetupFailed extends Error {
   }
 }
 
+/**
+ * Workspace the backend adds to the strategy's own buffers: the library's (cuBLAS's) and the
+ * CUDA kernels' scratch for this step's shapes (the loss read or not).
+ */
+export function deviceWorkspaceBytes(spec: FcConfig, rank: number, backend: Backend, withLoss: boolean): number {
+  const scratch = backend.smCount ? deviceScratchBytes(strategyOf(spec.strategy).kernelShapes(spec, rank), STORAGE_BYTES[spec.dtype], backend.smCount, withLoss) : 0;
+  return backend.libraryWorkspaceBytes + scratch;
+}
+
 /** Throws a UsageError when the backend cannot run the cell as specified. */
 export function checkBackendSupports(spec: CellSpec, backend: Backend): void {
   if (backend.name === 'cpu' && spec.dtype !== 'fp32') {
@@ -77,15 +88,18 @@ export function checkBackendSupports(spec: CellSpec, backend: Backend): void {
 export function runCell(spec: CellSpec, options: RunCellOptions | CellProgress = {}): CellResult {
   const { progress, agree } = typeof options === 'function' ? { progress: options, agree: undefined } : options;
   const started = Date.now();
-  const native = core();
+  let native = core();
   let backend: Backend | undefined;
   let comm: Communicator | undefined;
   let strategy: Strategy | undefined;
   let setupError: unknown;
   try {
-    if (spec.threads > 0) native.setThreads(spec.threads);
     backend = selectBackend(spec.backend).backend;
+    native = core(); // cuda-sim makes the simulated-device addon the process's core
+    if (spec.threads > 0) native.setThreads(spec.threads);
     checkBackendSupports(spec, backend);
+    // What an earlier cell left in the library and kernel workspaces is not this cell's.
+    backend.releaseWorkspaces();
     native.setMemoryBudget(backend.device, spec.memoryBudget);
     native.resetMemoryPeaks(backend.device);
     comm = openCommunicator({ mode: spec.mode, ranks: spec.ranks, rank: spec.rank }, backend);
@@ -290,7 +304,8 @@ function measure(spec: CellSpec, backend: Backend, comm: Communicator, strategy:
     memory: {
       peakBytes: stats.totalPeak,
       atPeak: stats.atTotalPeak,
-      modelBytes: modelMemory(spec, comm.rank, backend.libraryWorkspaceBytes),
+      // Each step reads its loss (the divergence check): the loss's scratch counts.
+      modelBytes: modelMemory(spec, comm.rank, deviceWorkspaceBytes(spec, comm.rank, backend, true)),
       deviceUsedBytes: deviceUsed,
     },
     work: {

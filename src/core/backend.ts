@@ -33,6 +33,10 @@ export interface Backend {
   createTimer(purpose?: 'step' | 'reference'): StepTimer;
   /** Bytes a library takes from the tagged allocator on first use (cuBLAS's workspace), 0 if none. */
   readonly libraryWorkspaceBytes: number;
+  /** Multiprocessors of a CUDA device (its kernels' launch plans and scratch depend on them); null on the CPU. */
+  readonly smCount: number | null;
+  /** Frees what libraries and kernels keep between calls (cuBLAS's workspace, the kernels' scratch), so a cell accounts its own. */
+  releaseWorkspaces(): void;
   /** The device's own used-memory figure (total - free), or null where there is none. */
   deviceUsedBytes(): number | null;
   /** Versions and settings that belong in a results file's context. */

@@ -94,6 +94,8 @@ export interface CudaProbe {
   totalBytes: number;
   driverVersion: number;
   runtimeVersion: number;
+  /** Multiprocessors of the device (0 without one). */
+  smCount: number;
 }
 
 export interface NativeCore {
@@ -184,6 +186,8 @@ export interface NativeCore {
   resetMemoryPeaks(device: Device): void;
   setMemoryBudget(device: Device, bytes: number): void;
   cudaProbe(): CudaProbe;
+  /** CUDA builds: frees cuBLAS's handle and workspace and the kernels' scratch (allocated again on use). */
+  cudaReleaseWorkspaces?(): void;
   synchronize(device: Device): void;
   /** CUDA builds only (present when buildInfo().cuda). */
   cudaSelectDevice?(ordinal: number): void;

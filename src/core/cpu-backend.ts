@@ -73,6 +73,8 @@ export function createCpuBackend(): Backend {
     synchronize: () => undefined,
     createTimer: (purpose = 'step') => new HostTimer(purpose === 'step' ? slowdown : {}),
     libraryWorkspaceBytes: 0,
+    smCount: null,
+    releaseWorkspaces: () => undefined,
     deviceUsedBytes: () => null,
     context: () => ({ cpu: model, threads: native.threads(), blas: native.buildInfo().blas, ...(Object.keys(slowdown).length ? { injectedSlowdown: process.env[SLOW_PHASE_ENV]! } : {}) }),
   };

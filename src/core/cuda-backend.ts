@@ -65,6 +65,8 @@ export function cudaBackendOf(native: CudaCore, name: 'cuda' | 'cuda-sim'): Back
     device: 'cuda',
     description: probe.name,
     libraryWorkspaceBytes: native.cublasWorkspaceBytes ?? 0,
+    smCount: probe.smCount,
+    releaseWorkspaces: () => native.cudaReleaseWorkspaces?.(),
     synchronize: () => native.synchronize('cuda'),
     createTimer: () => new EventTimer(native),
     deviceUsedBytes: () => native.cudaDeviceUsedBytes(),

@@ -163,6 +163,7 @@ export const dataParallel: StrategyDescriptor = {
     return m;
   },
   work: (config, active, shardSize) => fcStepWork({ rows: localBatch(config), active, dim: config.dim, storageBytes: STORAGE_BYTES[config.dtype], updatedRows: shardSize }),
+  kernelShapes: (config) => ({ softmaxRows: localBatch(config), softmaxColumns: [config.classes], sampledShard: 0 }),
   gemmRows: (config) => localBatch(config),
   title: () => 'Data Parallel',
   label: () => 'data-parallel',

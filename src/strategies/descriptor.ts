@@ -6,6 +6,7 @@
  */
 import type { BytesByCategory } from '../core/binding.js';
 import type { StepWork } from '../model/bytes.js';
+import type { KernelShapes } from '../model/device-scratch.js';
 import type { FcConfig } from './config.js';
 import type { Strategy, StrategyContext } from './strategy.js';
 
@@ -30,6 +31,8 @@ export interface StrategyDescriptor {
    * its gradient pass recomputes (the fourth GEMM's width) on rank `rank`.
    */
   recomputedColumns?(config: FcConfig, activeCentres: number, rank: number): number;
+  /** The shapes of its step's kernels that take device scratch on rank `rank` (model/device-scratch.ts). */
+  kernelShapes(config: FcConfig, rank: number): KernelShapes;
   /** Rows of the step's GEMMs (x active centres x D): the reference workload's shape. */
   gemmRows(config: FcConfig): number;
   /** For readers: "Partial FC 0.1 (sparse)". */

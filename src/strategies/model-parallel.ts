@@ -7,7 +7,7 @@ import { ShardedSoftmaxFc, type ActiveSet } from './sharded-softmax.js';
 import { shardOf, type Shard } from './config.js';
 import type { Strategy, StrategyContext } from './strategy.js';
 import type { StrategyDescriptor } from './descriptor.js';
-import { fusedRecomputedColumns, shardedMemory, shardedWork } from './sharded-model.js';
+import { fusedRecomputedColumns, shardedKernelShapes, shardedMemory, shardedWork } from './sharded-model.js';
 
 /** Every centre of the shard is active; labels are shifted into the shard. */
 export function allCentres(shard: Shard): ActiveSet {
@@ -34,6 +34,7 @@ export const modelParallel: StrategyDescriptor = {
   memory: (config, rank) => shardedMemory(config, rank, (shardSize) => shardSize, () => 0),
   work: (config, active, shardSize) => shardedWork(config, active, { updatedRows: shardSize, capacity: shardSize }),
   recomputedColumns: (config, active, rank) => fusedRecomputedColumns(config, active, shardOf(config.classes, config.ranks, rank).size),
+  kernelShapes: (config, rank) => shardedKernelShapes(config, rank, (shardSize) => shardSize, false),
   gemmRows: (config) => config.batch,
   title: () => 'Model Parallel',
   label: (config, detailed) => (detailed ? `model-parallel ${config.update}` : 'model-parallel'),

@@ -45,6 +45,13 @@ void registerCuda(Napi::Env env, Napi::Object exports) {
   PFC_EXPORT(exports, env, "cudaDeviceUsedBytes", {
     return Napi::Number::New(info.Env(), static_cast<double>(deviceUsedBytes()));
   });
+  // Frees the cuBLAS handle with its workspace and the kernels' scratch: a cell that starts after
+  // it accounts every byte it needs (the next GEMM and kernel allocate them again).
+  PFC_EXPORT(exports, env, "cudaReleaseWorkspaces", {
+    cublas::releaseHandle();
+    releaseCudaScratch();
+    return info.Env().Undefined();
+  });
   exports.Set("cublasWorkspaceBytes", Napi::Number::New(env, static_cast<double>(cublas::kWorkspaceBytes)));
   PFC_EXPORT(exports, env, "cublasVersion", { return Napi::Number::New(info.Env(), cublas::version()); });
   PFC_EXPORT(exports, env, "ncclVersion", { return Napi::Number::New(info.Env(), ncclVersionCode()); });

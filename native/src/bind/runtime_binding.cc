@@ -110,6 +110,7 @@ void registerRuntime(Napi::Env env, Napi::Object exports) {
     out.Set("totalBytes", static_cast<double>(p.totalBytes));
     out.Set("driverVersion", p.driverVersion);
     out.Set("runtimeVersion", p.runtimeVersion);
+    out.Set("smCount", p.smCount);
     return out;
   });
   PFC_EXPORT(exports, env, "synchronize", {
