@@ -6,8 +6,9 @@
  */
 import { core, type NativeTensor } from '../core/binding.js';
 import { UsageError } from '../core/errors.js';
-import { registerCommunicator } from './registry.js';
-import { RecordingCommunicator, tensorBytes, type PeerSynthesizer, type ReduceOp } from './communicator.js';
+import { registerCommunicator, type CommRequest } from './registry.js';
+import type { Backend } from '../core/backend.js';
+import { RecordingCommunicator, tensorBytes, type Communicator, type PeerSynthesizer, type ReduceOp } from './communicator.js';
 import { broadcastInt32, mpiUnavailableReason, mpiWorld } from './mpi.js';
 
 /** The rank of this process among those on its node, from the launcher's environment. */
@@ -89,16 +90,23 @@ function register(): void {
     return;
   }
   if (!native.buildInfo().cuda || !native.ncclInit) return;
-  registerCommunicator('real', 'cuda', (spec) => {
-    const withMpi = mpiUnavailableReason() === null;
-    const { rank, size } = withMpi ? mpiWorld() : { rank: 0, size: 1 };
-    if (spec.ranks !== size) {
-      throw new UsageError('--gpus', `${spec.ranks} does not equal the number of ranks (${size}${withMpi ? ', the MPI world size' : '; without MPI, real mode on GPUs is one rank'})`);
-    }
-    native.cudaSelectDevice!(localRank());
-    const id = size === 1 ? native.ncclNewUniqueId!() : broadcastUniqueId(rank);
-    return new NcclCommunicator(rank, size, id, withMpi);
-  });
+  registerCommunicator('real', 'cuda', ncclCommunicatorFor);
+}
+
+/** Real mode over NCCL: the MPI world's ranks (one per GPU), or one rank without MPI. */
+function ncclCommunicatorFor(spec: CommRequest, backend: Backend): Communicator {
+  const native = core();
+  // The simulated device's NCCL is a one-rank stand-in: never an MPI world.
+  const withMpi = !backend.simulated && mpiUnavailableReason() === null;
+  const { rank, size } = withMpi ? mpiWorld() : { rank: 0, size: 1 };
+  if (spec.ranks !== size) {
+    throw new UsageError('--gpus', `${spec.ranks} does not equal the number of ranks (${size}${withMpi ? ', the MPI world size' : backend.simulated ? '; the simulated device is one rank' : '; without MPI, real mode on GPUs is one rank'})`);
+  }
+  native.cudaSelectDevice!(localRank());
+  const id = size === 1 ? native.ncclNewUniqueId!() : broadcastUniqueId(rank);
+  return new NcclCommunicator(rank, size, id, withMpi);
 }
 
 register();
+// The simulated device always has its one-rank NCCL (its addon is loaded when the backend is chosen).
+registerCommunicator('real', 'cuda-sim', ncclCommunicatorFor);

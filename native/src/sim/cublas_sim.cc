@@ -78,21 +78,27 @@ Status gemm(Handle h, int transa, int transb, int64_t m, int64_t n, int64_t k, c
     cblas_sgemm(CblasColMajor, ta, tb, m, n, k, al, a.data(), lda, b.data(), ldb, be, static_cast<float*>(C), ldc);
     return kOk;
   }
-  // 16-bit output: fp32 result, then rounded once.
-  std::vector<float> c(static_cast<size_t>(m) * n, 0.0f);
+  // 16-bit output: fp32 results, rounded once, a block of columns at a time (the output may be
+  // past 2^31 elements: the 64-bit API's case).
   uint16_t* out = static_cast<uint16_t*>(C);
-  if (be != 0.0f)
-    for (int64_t j = 0; j < n; ++j)
+  const int64_t block = std::max<int64_t>(1, (int64_t{1} << 24) / std::max<int64_t>(m, 1));
+  std::vector<float> c(static_cast<size_t>(m) * std::min(block, n));
+  for (int64_t j0 = 0; j0 < n; j0 += block) {
+    const int64_t cols = std::min(block, n - j0);
+    for (int64_t j = 0; j < cols; ++j)
+      for (int64_t i = 0; i < m; ++i) {
+        const uint16_t v = out[(j0 + j) * ldc + i];
+        c[j * m + i] = be == 0.0f ? 0.0f : be * (ct == CUDA_R_16BF ? bf16ToFloat(v) : halfToFloat(v));
+      }
+    if (k > 0) {
+      // Columns j0.. of op(B): column j0 of B, or row j0 of a transposed B.
+      const float* bBlock = b.data() + (transb ? j0 : j0 * ldb);
+      cblas_sgemm(CblasColMajor, ta, tb, m, cols, k, al, a.data(), lda, bBlock, ldb, 1.0f, c.data(), m);
+    }
+    for (int64_t j = 0; j < cols; ++j)
       for (int64_t i = 0; i < m; ++i)
-        c[j * m + i] = ct == CUDA_R_16BF ? bf16ToFloat(out[j * ldc + i]) : halfToFloat(out[j * ldc + i]);
-  if (k > 0) {
-    cblas_sgemm(CblasColMajor, ta, tb, m, n, k, al, a.data(), lda, b.data(), ldb, be, c.data(), m);
-  } else {
-    for (float& x : c) x *= be;
+        out[(j0 + j) * ldc + i] = ct == CUDA_R_16BF ? floatToBf16(c[j * m + i]) : floatToHalf(c[j * m + i]);
   }
-  for (int64_t j = 0; j < n; ++j)
-    for (int64_t i = 0; i < m; ++i)
-      out[j * ldc + i] = ct == CUDA_R_16BF ? floatToBf16(c[j * m + i]) : floatToHalf(c[j * m + i]);
   return kOk;
 }
 
