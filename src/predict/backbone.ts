@@ -36,6 +36,8 @@ export interface BackboneShape {
   savedElements: number;
   /** Elements written by the element-wise layers (BN, PReLU, residual add) per image, forward. */
   elementwiseElements: number;
+  /** Each convolution and the fc, forward, per image: FLOPs and fp16 bytes (input, output, weights). */
+  layers: { flops: number; bytes: number }[];
 }
 
 export function backboneShape(name: BackboneName, embedding = 512): BackboneShape {
@@ -44,11 +46,13 @@ export function backboneShape(name: BackboneName, embedding = 512): BackboneShap
   let saved = 0;
   let elementwise = 0;
   let size = 112;
+  const layers: BackboneShape['layers'] = [];
   const conv = (cin: number, cout: number, k: number, stride: number) => {
     const out = size / stride;
     parameters += cin * cout * k * k;
     macs += out * out * cin * cout * k * k;
     saved += size * size * cin; // its input
+    layers.push({ flops: 2 * out * out * cin * cout * k * k, bytes: 2 * (size * size * cin + out * out * cout + cin * cout * k * k) });
     return out;
   };
   const bn = (c: number, s: number) => {
@@ -93,9 +97,10 @@ export function backboneShape(name: BackboneName, embedding = 512): BackboneShap
   parameters += flat * embedding + embedding; // fc
   macs += flat * embedding;
   saved += flat;
+  layers.push({ flops: 2 * flat * embedding, bytes: 2 * (flat + embedding + flat * embedding) });
   parameters += 2 * embedding; // features (BatchNorm1d)
   saved += embedding;
-  return { name, parameters, forwardMacs: macs, savedElements: saved, elementwiseElements: elementwise };
+  return { name, parameters, forwardMacs: macs, savedElements: saved, elementwiseElements: elementwise, layers };
 }
 
 export interface BackbonePrediction {
@@ -113,8 +118,11 @@ export interface BackbonePrediction {
 
 /**
  * The backbone's memory and step time on `target` at `localBatch` images per GPU, fp16 autocast:
- * saved activations in fp16; convolutions at the fitted fraction of the 16-bit tensor peak;
- * element-wise layers as streaming passes (forward: read + write; backward: read two, write one).
+ * saved activations in fp16; each convolution on a roofline (forward and its two backward
+ * products: three times the larger of its FLOPs at the fitted fraction of the 16-bit tensor peak
+ * and its bytes at the streaming bandwidth), so a layer that is memory-bound on one GPU may be
+ * compute-bound on another; element-wise layers as streaming passes (forward: read + write;
+ * backward: read two, write one); plus the fitted host-bound fixed time.
  */
 export function predictBackbone(
   name: BackboneName,
@@ -127,14 +135,15 @@ export function predictBackbone(
   const stateBytes = shape.parameters * (4 + 4 + 4 + 2);
   const activationBytes = shape.savedElements * 2 * localBatch * params.activationFactor;
   const flops = 3 * 2 * shape.forwardMacs * localBatch;
-  const { convMs, elementwiseMs } = backboneWorkMs(shape, target, localBatch, pass);
-  const ms = params.fixedMs + convMs / params.convEfficiency + elementwiseMs;
+  const ms = params.fixedMs + backboneComputeMs(shape, target, localBatch, params.convEfficiency, pass);
   return { name, localBatch, parameters: shape.parameters, stateBytes, activationBytes, totalBytes: stateBytes + activationBytes + params.fixedBytes, flops, ms };
 }
 
-/** The convolutions at the full 16-bit peak (ms; divide by the efficiency) and the element-wise passes (ms). */
-export function backboneWorkMs(shape: BackboneShape, target: GpuTarget, localBatch: number, pass: PassModel): { convMs: number; elementwiseMs: number } {
-  const flops = 3 * 2 * shape.forwardMacs * localBatch;
+/** The convolutions on their rooflines and the element-wise passes (ms), without the fixed time. */
+export function backboneComputeMs(shape: BackboneShape, target: GpuTarget, localBatch: number, convEfficiency: number, pass: PassModel): number {
+  const peak = peakFlops(target, 'fp16') * convEfficiency;
+  const bandwidth = target.bandwidthBytesPerSecond * pass.efficiency;
+  const convSeconds = shape.layers.reduce((sum, l) => sum + 3 * Math.max((l.flops * localBatch) / peak, (l.bytes * localBatch) / bandwidth), 0);
   const elementwiseBytes = shape.elementwiseElements * 2 * localBatch * (2 + 3);
-  return { convMs: (flops / peakFlops(target, 'fp16')) * 1000, elementwiseMs: passMs({ ...pass, fixedMs: 0 }, target, elementwiseBytes) };
+  return convSeconds * 1000 + passMs({ ...pass, fixedMs: 0 }, target, elementwiseBytes);
 }

@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../core/binding.js';
-import { backboneShape, backboneWorkMs } from './backbone.js';
+import { backboneComputeMs, backboneShape } from './backbone.js';
 import { gemmClass, isAligned, type BackboneParameters, type FittedParameters, type GemmClass, type GemmCurve, type GemmDType, type PassModel, type PyTorchParameters } from './kernels.js';
 import { pytorchPeakBytes, pytorchTerms, predictPyTorch, type PyTorchShape } from './pytorch.js';
 import { loadTarget, peakFlops, type GpuTarget } from './targets.js';
@@ -242,19 +242,23 @@ export function backboneRows(anchors: Anchors): BackboneRow[] {
 export function fitBackbone(anchors: Anchors, target: GpuTarget, pass: PassModel): BackboneParameters {
   const shape = backboneShape('r50');
   const rows = backboneRows(anchors).filter((r) => BACKBONE_FIT_ROWS.includes(r.name));
-  const work = rows.map((r) => backboneWorkMs(shape, target, r.localBatch, pass));
-  // ms = fixed + convMs / efficiency + elementwiseMs: linear in (fixed, 1 / efficiency).
-  const [fixedMs, inverse] = solve(
-    work.map((w) => [1, w.convMs]),
-    rows.map((r, i) => r.ms - work[i].elementwiseMs),
-  );
+  // ms = fixed + compute(efficiency): the first row gives the fixed time for an efficiency, the
+  // efficiency (0.005 grid) is the one that then best predicts the second row.
+  let best = { error: Infinity, convEfficiency: 0, fixedMs: 0 };
+  for (let i = 10; i <= 190; i++) {
+    const convEfficiency = i / 200;
+    const fixedMs = rows[0].ms - backboneComputeMs(shape, target, rows[0].localBatch, convEfficiency, pass);
+    const error = rows.slice(1).reduce((sum, r) => sum + (fixedMs + backboneComputeMs(shape, target, r.localBatch, convEfficiency, pass) - r.ms) ** 2, 0);
+    if (fixedMs >= 0 && error < best.error) best = { error, convEfficiency, fixedMs };
+  }
+  const { convEfficiency, fixedMs } = best;
   const stateBytes = shape.parameters * (4 + 4 + 4 + 2);
   // bytes = state + fixed + factor x saved fp16 activations: linear in (factor, fixed).
   const [activationFactor, fixedBytes] = solve(
     rows.map((r) => [shape.savedElements * 2 * r.localBatch, 1]),
     rows.map((r) => r.bytes - stateBytes),
   );
-  return { convEfficiency: 1 / inverse, fixedMs, activationFactor, fixedBytes, fittedOn: rows.map((r) => r.name) };
+  return { convEfficiency, fixedMs, activationFactor, fixedBytes, fittedOn: rows.map((r) => r.name) };
 }
 
 export function fitAll(anchors: Anchors = loadAnchors(), target: GpuTarget = anchorTarget()): FittedParameters {
