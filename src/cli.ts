@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The pfc-bench command. Subcommands: run (a scenario or a custom case), capacity, report,
+ * The pfc-bench command. Subcommands: run (a scenario or a custom case), capacity, plan, report,
  * compare, calibrate, fidelity, scenarios, info, help (help --markdown: the options reference,
  * docs/options.md). Every option is validated before anything runs (run-args.ts and
  * the field table); a misspelled one is named with a suggestion. The commands render; the
@@ -119,6 +119,10 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'capacity':
       return capacityCommand(rest);
+    case 'plan': {
+      const { planCommand } = await import('./predict/plan.js');
+      return planCommand(rest);
+    }
     case 'compare': {
       const { compareCommand, COMPARE_USAGE, COMPARE_EXIT_STATUS } = await import('./compare/command.js');
       if (wantsHelp(rest)) return usageLine(`${COMPARE_USAGE}\n${COMPARE_EXIT_STATUS}`);
@@ -153,7 +157,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(USAGE);
       return 0;
     default: {
-      const commands = ['run', 'report', 'capacity', 'compare', 'calibrate', 'fidelity', 'scenarios', 'info', 'help'];
+      const commands = ['run', 'report', 'capacity', 'plan', 'compare', 'calibrate', 'fidelity', 'scenarios', 'info', 'help'];
       throw new UsageError('command', `unknown command '${command}'${suggest(command, commands)}; expected one of ${commands.join(', ')}`);
     }
   }
