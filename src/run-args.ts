@@ -130,6 +130,9 @@ export function planRun(command: 'run' | 'capacity', argv: readonly string[], de
   const scenario = name !== undefined ? loadScenario(String(name)) : customScenario();
   const { overrides, sweeps } = cellOverrides(options);
   const specs = expandScenario(scenario, overrides, sweeps);
+  if (command === 'capacity' && specs.some((s) => s.mode === 'predict')) {
+    throw new UsageError('--mode', 'capacity confirms its answer by allocating for real; for a predicted capacity on a named GPU use pfc-bench plan --target NAME');
+  }
   if (command === 'capacity') {
     // The answer is the largest count that fits the budget: without one there is no question.
     const index = specs.findIndex((s) => !(s.memoryBudget > 0));

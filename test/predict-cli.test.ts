@@ -117,3 +117,24 @@ test("the GPU check's summary prints the step predicted for that GPU beside the 
     for (const line of lines) for (const phase of ['gemm', 'softmax', 'communication']) assert.match(line, new RegExp(`${phase} [\\d.]+ / [\\d.]+`));
   });
 });
+
+test('capacity --mode predict is refused (capacity allocates for real), pointing to plan', () => {
+  const r = pfc('capacity', '--mode', 'predict', '--target', 'h200', '--gpu-memory', '80GiB');
+  assert.equal(r.code, 2);
+  assert.match(r.err, /--mode: capacity confirms its answer by allocating.*pfc-bench plan/);
+});
+
+test('every chart of a report of predicted cells says PREDICTED and names the target', async () => {
+  const { renderReport } = await import('../src/report/hook.js');
+  const dir = mkdtempSync(join(tmpdir(), 'pfc-predict-charts-'));
+  try {
+    const out = await renderReport([join(packageRoot(), 'reports', 'reference', 'predict', 'seed-rtx-2080ti.json')], { formats: ['svg'], outDir: dir });
+    assert.ok(out.charts.length >= 2, `${out.charts.length} charts`);
+    for (const chart of out.charts) {
+      const svg = readFileSync(chart.svg!, 'utf8');
+      assert.match(svg, /PREDICTED on rtx-2080ti/, chart.name);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
