@@ -32,6 +32,7 @@ const LAUNCHES = { sampling: 3, normalize: 4, softmax: 3, update: 2 } as const;
  */
 export function expectedActive(config: FcConfig, rank = 0): { shard: number; active: number } {
   const strategy = strategyOf(config.strategy);
+  // Data parallel holds every class on every rank (its descriptor's gemmRows is the local batch).
   if (config.strategy === 'data-parallel') return { shard: config.classes, active: config.classes };
   const shard = shardOf(config.classes, config.ranks, rank).size;
   if (!strategy.samples) return { shard, active: shard };
@@ -40,7 +41,9 @@ export function expectedActive(config: FcConfig, rank = 0): { shard: number; act
 }
 
 /**
- * The step's collectives (what the strategies log in emulate mode): sharded strategies gather
+ * The step's collectives (what the strategies log in emulate mode; the descriptors do not
+ * declare them, so this mirrors the three strategies, and a test checks it against the
+ * collectives committed runs logged): sharded strategies gather
  * the features and labels, all-reduce the row max and the row sums, reduce-scatter the feature
  * gradient; data parallel all-reduces the C x D weight gradient.
  */
