@@ -7,7 +7,7 @@ import { methodOrder, methodTitle } from '../bench/method.js';
 import { basename } from 'node:path';
 import { MEMORY_CATEGORIES } from '../core/binding.js';
 import { PHASES } from '../core/backend.js';
-import type { CellResult, CellSpec, ResultsFile } from '../bench/results.js';
+import { SIMULATED_NOTE, simulatedCell, type CellResult, type CellSpec, type ResultsFile } from '../bench/results.js';
 
 export const MB = 1e6;
 export { MEMORY_CATEGORIES, PHASES };
@@ -90,6 +90,7 @@ function profileLabel(cell: CellResult): string {
 /** How a cell's figures were obtained, in words (empty when everything was measured for real). */
 /** How a cell's step time was obtained, including which communication time it counts. */
 export function provenance(cell: CellResult): string {
+  if (simulatedCell(cell)) return SIMULATED_NOTE;
   if (cell.spec.mode === 'predict') return `${predictedLabel(cell)}: no kernel ran; communication modeled (${profileLabel(cell)})`;
   if (cell.spec.mode === 'emulate') return `emulated rank ${cell.spec.rank} of ${cell.spec.ranks}; communication modeled (${profileLabel(cell)})`;
   if (cell.timing?.modeled) return 'communication modeled';

@@ -5,7 +5,7 @@
  * Every emulated or modeled figure says so next to the number.
  */
 import { cellModelBytes } from '../model/memory.js';
-import type { CellResult } from '../bench/results.js';
+import { simulatedCell, type CellResult } from '../bench/results.js';
 import { PREDICTION_HEADER, PREDICTION_NOTE, predictionRows } from './prediction.js';
 import {
   MB,
@@ -35,6 +35,7 @@ export function oursMemory(cell: CellResult): string {
 export function oursThroughput(cell: CellResult): string {
   if (cell.spec.mode === 'predict' && cell.timing) return `${fmt(cell.timing.imagesPerSecond)} (${predictedLabel(cell)})`;
   if (!completed(cell) || !cell.timing) return cell.status;
+  if (simulatedCell(cell)) return `${fmt(cell.timing.imagesPerSecond)} (simulated: means nothing for a GPU)`;
   const note = cell.spec.mode === 'emulate' ? ' (emulated, comm. modeled)' : cell.timing.modeled ? ' (comm. modeled)' : '';
   return fmt(cell.timing.imagesPerSecond) + note;
 }

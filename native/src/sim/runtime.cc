@@ -237,3 +237,29 @@ cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t start, cudaEvent_t end) 
   *ms = static_cast<float>(b->ms - a->ms);
   return cudaSuccess;
 }
+
+#include <cstdio>
+
+#include "sim/mutants.h"
+
+namespace pfc::sim {
+
+Mutant activeMutant() {
+  static const Mutant chosen = [] {
+    const char* v = std::getenv("PFC_SIM_MUTANT");
+    if (!v || !*v) return Mutant::None;
+    const std::pair<const char*, Mutant> names[] = {
+        {"no-idle-decay", Mutant::NoIdleDecay},     {"tile-offset-by-one", Mutant::TileOffsetByOne},
+        {"sum-for-max", Mutant::SumForMax},         {"last-chunk-dropped", Mutant::LastChunkDropped},
+        {"no-catch-up", Mutant::NoCatchUp},         {"transposed-gemm", Mutant::TransposedGemm},
+        {"merge-drops-chunk", Mutant::MergeDropsChunk},
+    };
+    for (const auto& [name, m] : names)
+      if (std::strcmp(v, name) == 0) return m;
+    std::fprintf(stderr, "PFC_SIM_MUTANT: unknown fault '%s'; none injected\n", v);
+    return Mutant::None;
+  }();
+  return chosen;
+}
+
+}  // namespace pfc::sim

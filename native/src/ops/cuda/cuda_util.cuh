@@ -17,6 +17,15 @@
 #include "core/tensor.h"
 #include "runtime/cuda_context.h"
 
+// A fault injected by the mutation test on the simulated device (sim/mutants.h); always false
+// for nvcc, so GPU builds carry none.
+#if defined(__CUDACC__)
+#define PFC_MUTANT(name) false
+#else
+#include "sim/mutants.h"
+#define PFC_MUTANT(name) (::pfc::sim::mutant(::pfc::sim::Mutant::name))
+#endif
+
 namespace pfc::cuda_detail {
 
 // ----------------------------------------------------------------------------------------------

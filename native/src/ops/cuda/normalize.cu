@@ -66,7 +66,7 @@ __global__ void normalizeRowsKernel(float* __restrict__ src, int64_t srcRows, co
         if (lane == 0) reportError(err, kDevErrSgdIndices);
         continue;
       }
-      idle = seen < cu.step;
+      idle = seen < cu.step && !PFC_MUTANT(NoCatchUp);
       if (idle) sgdIdleMatrix(cu.powers, static_cast<int64_t>(cu.step) - seen, m);
     }
     float* vm = kCatchUp ? cu.momentum + r * cols : nullptr;

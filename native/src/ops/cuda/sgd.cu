@@ -152,6 +152,7 @@ __global__ void sgdDenseKernel(float* __restrict__ w, float* __restrict__ v, con
       }
     }
     const float* gr = (lo < active && idx[lo] == r) ? g + lo * cols : nullptr;
+    if (!gr && PFC_MUTANT(NoIdleDecay)) continue;
     sgdRow<kVec>(w + r * cols, v + r * cols, gr, cols, lane, p);
   }
 }
@@ -159,6 +160,7 @@ __global__ void sgdDenseKernel(float* __restrict__ w, float* __restrict__ v, con
 template <bool kVec>
 __global__ void sgdIdleRowsKernel(float* __restrict__ w, float* __restrict__ v, const int32_t* __restrict__ idx,
                                   int64_t active, int64_t rows, int64_t cols, SgdParams p) {
+  if (PFC_MUTANT(NoIdleDecay)) return;
   const int lane = threadIdx.x & 31;
   const int64_t warp = (blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x) >> 5;
   const int64_t warps = (static_cast<int64_t>(gridDim.x) * blockDim.x) >> 5;
@@ -227,6 +229,7 @@ template <bool kVec>
 __global__ void sgdCatchUpKernel(float* __restrict__ w, float* __restrict__ v, int32_t* __restrict__ last,
                                  const int32_t* __restrict__ idx, int64_t n, int64_t rows, int64_t cols, int32_t step,
                                  SgdIdlePowers powers, int* err) {
+  if (PFC_MUTANT(NoCatchUp)) return;
   const int lane = threadIdx.x & 31;
   const int64_t warp = (blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x) >> 5;
   const int64_t warps = (static_cast<int64_t>(gridDim.x) * blockDim.x) >> 5;

@@ -43,7 +43,7 @@ __device__ __forceinline__ void onlineAdd(MaxSum& a, float v) {
 
 // Commutative (IEEE + and max are), so a butterfly leaves the same value in every lane.
 __device__ __forceinline__ MaxSum merge(MaxSum a, MaxSum b) {
-  const float m = fmaxf(a.m, b.m);
+  const float m = PFC_MUTANT(SumForMax) && a.m != -INFINITY && b.m != -INFINITY ? a.m + b.m : fmaxf(a.m, b.m);
   if (m == -INFINITY) return MaxSum{m, 0.0f};
   return MaxSum{m, a.s * expf(a.m - m) + b.s * expf(b.m - m)};
 }
@@ -88,7 +88,9 @@ __global__ void marginSoftmaxStatsKernel(const T* __restrict__ logits, int64_t r
   for (int64_t r = blockIdx.y; r < rows; r += gridDim.y) {
     const int64_t label = labels[r];
     if (label >= tile.active && blockIdx.x == 0 && threadIdx.x == 0) reportError(err, kDevErrMarginLabel);
-    const int64_t t = label >= tile.offset && label < tile.offset + cols && label < tile.active ? label - tile.offset : -1;
+    const int64_t t = label >= tile.offset && label < tile.offset + cols && label < tile.active
+                          ? label - tile.offset + (PFC_MUTANT(TileOffsetByOne) && tile.offset > 0 ? 1 : 0)
+                          : -1;
     // Rows whose target lies in no tile read 0; an earlier tile's target values are kept.
     if (t < 0 && first && blockIdx.x == 0 && threadIdx.x == 0) {
       targetCos[r] = 0.0f;
@@ -96,7 +98,8 @@ __global__ void marginSoftmaxStatsKernel(const T* __restrict__ logits, int64_t r
     }
     const float s = p.s;
     MaxSum acc{-INFINITY, 0.0f};
-    rowChunkVisit<T>(logits + r * ld, c0, c1, threadIdx.x, blockDim.x, [&](int64_t j, float x) {
+    const bool dropped = PFC_MUTANT(LastChunkDropped) && gridDim.x > 1 && blockIdx.x == gridDim.x - 1;
+    rowChunkVisit<T>(logits + r * ld, c0, dropped ? c0 : c1, threadIdx.x, blockDim.x, [&](int64_t j, float x) {
       const float c = clampCos(x);
       float v;
       if (j == t) {
@@ -128,7 +131,7 @@ __global__ void mergeStatsKernel(const float2* __restrict__ partial, int64_t row
   for (int64_t r = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; r < rows;
        r += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     MaxSum acc = first ? MaxSum{-INFINITY, 0.0f} : MaxSum{localMax[r], rowSum[r]};
-    for (int k = 0; k < splits; ++k) {
+    for (int k = 0; k < splits - (PFC_MUTANT(MergeDropsChunk) ? 1 : 0); ++k) {
       const float2 q = partial[r * splits + k];
       acc = merge(acc, MaxSum{q.x, q.y});
     }
@@ -169,7 +172,9 @@ __global__ void marginSoftmaxGradKernel(T* __restrict__ logits, int64_t rows, in
   const float s = p.s;
   for (int64_t r = blockIdx.y; r < rows; r += gridDim.y) {
     const int64_t label = labels[r];  // outside the active columns: reported by marginSoftmaxStats
-    const int64_t t = label >= tile.offset && label < tile.offset + cols && label < tile.active ? label - tile.offset : -1;
+    const int64_t t = label >= tile.offset && label < tile.offset + cols && label < tile.active
+                          ? label - tile.offset + (PFC_MUTANT(TileOffsetByOne) && tile.offset > 0 ? 1 : 0)
+                          : -1;
     const float m = rowMax[r];
     const float k = sg / rowSum[r];
     const float tc = targetCos[r];
