@@ -347,6 +347,24 @@ function sgdChecks(cpu: Backend, gpu: Backend): void {
     checks.push({ name: `D ${D} sgdNormalizedUpdate: lazy stamps`, ok: stamped, maxRelError: stamped ? 0 : 1, tolerance: 0 });
     process.stdout.write(`${sameLast && stamped ? 'ok  ' : 'FAIL'} D ${D} lazy steps stamped alike\n`);
   }
+  // sgdIdleRows (the fused step's idle rows), CUDA against CPU.
+  for (const D of [128, 77]) { // vector and scalar paths
+    const rows = 1001;
+    const [w, wG] = pair(cpu, gpu, 'fp32', rows, D, withOutliers);
+    const [v, vG] = pair(cpu, gpu, 'fp32', rows, D, (t) => native.fillRandom(t, 12, 3, 0, 'normal', 0, 0.1));
+    const every7 = Int32Array.from({ length: Math.ceil(rows / 7) }, (_, k) => 7 * k);
+    const [idx, idxG] = pair(cpu, gpu, 'int32', every7.length, 1, (t) => t.write(every7));
+    const w0 = Float32Array.from(w.read() as Float32Array);
+    const v0 = Float32Array.from(v.read() as Float32Array);
+    native.sgdIdleRows(w, v, idx, sgd);
+    native.sgdIdleRows(wG, vG, idxG, sgd);
+    // The changes, not the values: one idle step moves a centre by about lr * mu * v, far below
+    // the outlier rows' scale, so values within 1e-6 of scale would pass with no decay at all.
+    // 1e-3: a centre of 3e3 holds its change to 2.4e-4 (one fp32 step), 1e-3 of the largest change.
+    recordChange(`D ${D} sgdIdleRows: centres`, w0, wG.read(), w.read(), 1e-3);
+    recordChange(`D ${D} sgdIdleRows: momentum`, v0, vG.read(), v.read(), 1e-3);
+    for (const t of [w, wG, v, vG, idx, idxG]) t.free();
+  }
 }
 
 /** lazy-dense on the device equals eager dense on the device after many steps without a read
@@ -515,7 +533,7 @@ function section(name: string, body: () => void): void {
 }
 
 /** The fused step's softmax passes over column tiles (the in-kernel merge at B = 4096, the chunk
- * merge at B = 67), and sgdIdleRows, CUDA against CPU. */
+ * merge at B = 67), CUDA against CPU (sgdIdleRows is in the SGD section). */
 function fusedOpChecks(cpu: Backend, gpu: Backend): void {
   const native = core();
   const A = 1031;
@@ -552,24 +570,6 @@ function fusedOpChecks(cpu: Backend, gpu: Backend): void {
       process.stdout.write(`${worst <= 1e-4 ? 'ok  ' : 'FAIL'} ${name}: gradient max error ${worst.toExponential(2)} (tolerance 1e-4)\n`);
       for (const t of [labels, labelsG, ...Object.values(sc), ...Object.values(sg), ...tiles.flatMap((x) => [x.c, x.g])]) t.free();
     }
-  }
-  const sgd = { lr: 0.1, momentum: 0.9, weightDecay: 5e-4 };
-  for (const D of [128, 77]) { // vector and scalar paths
-    const rows = 1001;
-    const [w, wG] = pair(cpu, gpu, 'fp32', rows, D, withOutliers);
-    const [v, vG] = pair(cpu, gpu, 'fp32', rows, D, (t) => native.fillRandom(t, 12, 3, 0, 'normal', 0, 0.1));
-    const every7 = Int32Array.from({ length: Math.ceil(rows / 7) }, (_, k) => 7 * k);
-    const [idx, idxG] = pair(cpu, gpu, 'int32', every7.length, 1, (t) => t.write(every7));
-    const w0 = Float32Array.from(w.read() as Float32Array);
-    const v0 = Float32Array.from(v.read() as Float32Array);
-    native.sgdIdleRows(w, v, idx, sgd);
-    native.sgdIdleRows(wG, vG, idxG, sgd);
-    // The changes, not the values: one idle step moves a centre by about lr * mu * v, far below
-    // the outlier rows' scale, so values within 1e-6 of scale would pass with no decay at all.
-    // 1e-3: a centre of 3e3 holds its change to 2.4e-4 (one fp32 step), 1e-3 of the largest change.
-    recordChange(`D ${D} sgdIdleRows: centres`, w0, wG.read(), w.read(), 1e-3);
-    recordChange(`D ${D} sgdIdleRows: momentum`, v0, vG.read(), v.read(), 1e-3);
-    for (const t of [w, wG, v, vG, idx, idxG]) t.free();
   }
 }
 
