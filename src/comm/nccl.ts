@@ -54,19 +54,24 @@ export class NcclCommunicator extends RecordingCommunicator {
     this.record('broadcast', label, tensorBytes(tensor), undefined, ms);
   }
 
-  // Not run here (no GPU on the machine this was written on): the stream drained, then MPI's
-  // barrier, so every rank starts the timed collective together with an idle device.
+  // Not run on a GPU yet: the stream drained, then MPI's barrier, so every rank starts the timed
+  // collective together with an idle device. Every wait watches NCCL's asynchronous error: a
+  // failed peer is an error naming NCCL's reason, not a hang.
   protected syncRanks(): void {
-    core().synchronize('cuda');
+    this.waitForDevice();
     if (this.withMpi) core().mpiBarrier();
   }
 
   protected syncDevice(): void {
-    core().synchronize('cuda');
+    this.waitForDevice();
   }
 
   barrier(): void {
-    core().synchronize('cuda');
+    this.waitForDevice();
+  }
+
+  private waitForDevice(): void {
+    core().ncclSynchronize!(this.handle, ncclTimeoutSeconds());
   }
 
   dispose(): void {
@@ -80,6 +85,15 @@ function broadcastUniqueId(rank: number): Uint8Array {
   const id = rank === 0 ? core().ncclNewUniqueId!() : new Uint8Array(128);
   const words = broadcastInt32(new Int32Array(id.buffer.slice(id.byteOffset, id.byteOffset + id.length)), 0);
   return new Uint8Array(words.buffer, words.byteOffset, words.byteLength);
+}
+
+/** Seconds a wait on NCCL may last before the communicator is aborted: $PFC_NCCL_TIMEOUT_S, default 300. */
+export function ncclTimeoutSeconds(): number {
+  const raw = process.env.PFC_NCCL_TIMEOUT_S;
+  if (raw === undefined || raw === '') return 300;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0) throw new UsageError('PFC_NCCL_TIMEOUT_S', `expected seconds >= 0 (0: no limit), got '${raw}'`);
+  return value;
 }
 
 function register(): void {

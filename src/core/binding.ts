@@ -203,6 +203,8 @@ export interface NativeCore {
   ncclVersion?(): number;
   ncclNewUniqueId?(): Uint8Array;
   ncclInit?(rank: number, size: number, uniqueId: Uint8Array): number;
+  /** Waits for the stream, checking NCCL's asynchronous error meanwhile; aborts and throws on one or past the timeout (0: none). */
+  ncclSynchronize?(communicator: number, timeoutSeconds: number): void;
   ncclAllGather?(comm: number, send: NativeTensor, recv: NativeTensor): void;
   ncclAllReduce?(comm: number, tensor: NativeTensor, op: 'sum' | 'max'): void;
   ncclReduceScatter?(comm: number, send: NativeTensor, recv: NativeTensor): void;

@@ -71,6 +71,10 @@ void registerCuda(Napi::Env env, Napi::Object exports) {
     g_nccl[handle] = std::make_unique<NcclCommunicator>(rank, size, id);
     return Napi::Number::New(info.Env(), static_cast<double>(handle));
   });
+  PFC_EXPORT(exports, env, "ncclSynchronize", {
+    ncclHandle(info).synchronize(numberArg(info, 1, "timeoutSeconds"));
+    return info.Env().Undefined();
+  });
   PFC_EXPORT(exports, env, "ncclAllGather", {
     ncclHandle(info).allGather(tensorArg(info, 1, "send"), tensorArg(info, 2, "recv"));
     return info.Env().Undefined();

@@ -52,6 +52,7 @@ const Api& api() {
   bind(lib.handle, "ncclCommGetAsyncError", &a.commGetAsyncError, &missing);
   if (!missing.empty()) PFC_THROW(Unavailable, "NCCL at " + lib.path + " lacks " + missing + " (NCCL 2.7 or newer is needed)");
   a.getLastError = reinterpret_cast<const char* (*)(Comm)>(findSymbol(lib.handle, "ncclGetLastError"));
+  a.commAbort = reinterpret_cast<Result (*)(Comm)>(findSymbol(lib.handle, "ncclCommAbort"));
   a.path = lib.path;
   a.library = lib.handle;
   g_api = a;

@@ -95,6 +95,7 @@ nccl::Api ncclStandIn() {
   a.commDestroy = commDestroy;
   a.getErrorString = errorString;
   a.commGetAsyncError = commGetAsyncError;
+  a.commAbort = commDestroy;
   a.path = "a one-rank stand-in for NCCL (simulated device)";
   return a;
 }
