@@ -24,6 +24,8 @@ const FAULTS: { fault: string; sections: string; what: string }[] = [
   { fault: 'no-catch-up', sections: 'SGD', what: 'no lazy catch-up' },
   { fault: 'transposed-gemm', sections: 'ops fp32', what: 'a transposed GEMM' },
   { fault: 'merge-drops-chunk', sections: 'blind shapes', what: 'a split-row merge that drops a chunk' },
+  // A race: threads read shared memory another warp writes, with no barrier between.
+  { fault: 'missing-barrier', sections: 'ops fp32', what: 'a missing barrier in a block reduction' },
 ];
 
 function runCheck(sections: string, fault: string | undefined, name: string) {

@@ -4,6 +4,8 @@
 #include <ucontext.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <array>
 #include <atomic>
 #include <memory>
@@ -160,6 +162,40 @@ void resumeFiber(Block& b, Fiber& f) {
 #endif
 }
 
+// The order ready fibers run in: thread 0 first (forward, the default), last (reverse), or a
+// fixed shuffle (shuffle). A kernel whose result changes with it reads shared or global memory
+// another thread writes without a barrier between them: the tests run the kernels under every
+// order and compare them with the same references (PFC_SIM_SCHEDULE), a race check by perturbing
+// the schedule, since one fiber at a time would otherwise hide every race.
+enum class Schedule { Forward, Reverse, Shuffle };
+
+Schedule scheduleFromEnvironment() {
+  const char* v = std::getenv("PFC_SIM_SCHEDULE");
+  if (!v || !*v || std::strcmp(v, "forward") == 0) return Schedule::Forward;
+  if (std::strcmp(v, "reverse") == 0) return Schedule::Reverse;
+  if (std::strcmp(v, "shuffle") == 0) return Schedule::Shuffle;
+  std::fprintf(stderr, "PFC_SIM_SCHEDULE: expected forward, reverse or shuffle, got '%s'; using forward\n", v);
+  return Schedule::Forward;
+}
+
+const std::vector<int>& scheduleOrder(int n) {
+  static const Schedule schedule = scheduleFromEnvironment();
+  static std::vector<int> order;
+  if (static_cast<int>(order.size()) == n) return order;
+  order.resize(n);
+  for (int i = 0; i < n; ++i) order[i] = schedule == Schedule::Reverse ? n - 1 - i : i;
+  if (schedule == Schedule::Shuffle) {
+    uint64_t state = 0x9e3779b97f4a7c15ull;  // fixed: the same order in every run
+    for (int i = n - 1; i > 0; --i) {
+      state ^= state << 13;
+      state ^= state >> 7;
+      state ^= state << 17;
+      std::swap(order[i], order[static_cast<int>(state % static_cast<uint64_t>(i + 1))]);
+    }
+  }
+  return order;
+}
+
 std::string runBlock(Block& b) {
   const int n = static_cast<int>(b.fibers.size());
   b.live = n;
@@ -172,9 +208,10 @@ std::string runBlock(Block& b) {
     f.state = State::Ready;
     startFiber(b, f);
   }
+  const std::vector<int>& order = scheduleOrder(n);
   while (b.live > 0) {
     bool progressed = false;
-    for (int i = 0; i < n; ++i) {
+    for (int i : order) {
       Fiber& f = b.fibers[i];
       if (f.state != State::Ready) continue;
       b.current = i;

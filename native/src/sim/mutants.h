@@ -15,6 +15,7 @@ enum class Mutant {
   NoCatchUp,          // lazy-dense's catch-up does nothing
   TransposedGemm,     // cuBLAS gets op(A) transposed
   MergeDropsChunk,    // the split-row merge skips the last chunk
+  MissingBarrier,     // the softmax's block reduction reads the warps' results without a barrier
 };
 
 // The fault PFC_SIM_MUTANT names (None when unset; an unknown name is reported once on stderr

@@ -255,7 +255,7 @@ Mutant activeMutant() {
         {"no-idle-decay", Mutant::NoIdleDecay},     {"tile-offset-by-one", Mutant::TileOffsetByOne},
         {"sum-for-max", Mutant::SumForMax},         {"last-chunk-dropped", Mutant::LastChunkDropped},
         {"no-catch-up", Mutant::NoCatchUp},         {"transposed-gemm", Mutant::TransposedGemm},
-        {"merge-drops-chunk", Mutant::MergeDropsChunk},
+        {"merge-drops-chunk", Mutant::MergeDropsChunk},     {"missing-barrier", Mutant::MissingBarrier},
     };
     for (const auto& [name, m] : names)
       if (std::strcmp(v, name) == 0) return m;

@@ -67,7 +67,7 @@ __device__ __forceinline__ MaxSum blockReduceMaxSum(MaxSum v) {
     sharedM[warp] = v.m;
     sharedS[warp] = v.s;
   }
-  __syncthreads();
+  if (!PFC_MUTANT(MissingBarrier)) __syncthreads();
   v = lane < warps ? MaxSum{sharedM[lane], sharedS[lane]} : MaxSum{-INFINITY, 0.0f};
   return warpReduceMaxSum(v);
 }
