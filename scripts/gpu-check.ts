@@ -495,8 +495,57 @@ function largeGemmCheck(cpu: Backend, gpu: Backend): void {
         record(title, got, ref, 1e-2);
       }
     }
+    largeGemmBackwardChecks(cpu, x, w, logits, K);
   } finally {
     for (const t of [x, w, logits]) t.free();
+  }
+}
+
+/** A device tensor's rows as an fp32 CPU tensor (bf16 widened exactly). */
+function toCpuFp32(cpu: Backend, t: NativeTensor): NativeTensor {
+  const out = allocate(cpu, 'workspace', 'fp32', t.rows, t.cols);
+  out.write(Float32Array.from(readFloats(t)));
+  return out;
+}
+
+/**
+ * The backward GEMMs of the same step past 2^31 elements (the 64-bit API with a huge operand):
+ * dX = G W (B x D over C) and dW = G^T X (C x D over B), with G the logits standing in for their
+ * gradient; dX's far row and dW's far rows against the CPU on fp32 copies of the very operands.
+ */
+function largeGemmBackwardChecks(cpu: Backend, x: NativeTensor, w: NativeTensor, g: NativeTensor, K: number): void {
+  const native = core();
+  const B = g.rows, C = g.cols, D = x.cols;
+  const dx = allocate(x.device === 'cuda' ? selectBackend(GPU_BACKEND).backend : cpu, 'features', 'fp32', B, D);
+  const dw = allocate(selectBackend(GPU_BACKEND).backend, 'weightGrad', 'fp32', C, D);
+  try {
+    native.gemm(g, false, w, false, dx, 1, 0);
+    native.gemm(g, true, x, false, dw, 1, 0);
+    native.synchronize('cuda');
+    // dX's last row over all C centres.
+    const gRow = toCpuFp32(cpu, g.view(B - 1, 1));
+    const wAll = toCpuFp32(cpu, w);
+    const refRow = allocate(cpu, 'workspace', 'fp32', 1, D);
+    native.gemm(gRow, false, wAll, false, refRow, 1, 0);
+    record(`${g.dtype} gemm dX = G W over ${C} centres (G past 2^31 elements), last row`, readFloats(dx.view(B - 1, 1)), refRow.read(), 1e-4);
+    for (const t of [gRow, wAll, refRow]) t.free();
+    // dW's last K rows: G's last K columns, read row by row.
+    const gCols = allocate(cpu, 'workspace', 'fp32', K, B);
+    const cols = new Float32Array(K * B);
+    for (let i = 0; i < B; i++) {
+      const raw = g.view(i, 1).read().subarray(C - K);
+      const tail = g.dtype === 'bf16' ? bf16ToFloat(raw as Uint16Array) : (raw as Float32Array);
+      for (let j = 0; j < K; j++) cols[j * B + i] = tail[j];
+    }
+    gCols.write(cols);
+    const xAll = toCpuFp32(cpu, x);
+    const refW = allocate(cpu, 'workspace', 'fp32', K, D);
+    native.gemm(gCols, false, xAll, false, refW, 1, 0);
+    record(`${g.dtype} gemm dW = G^T X (G past 2^31 elements), last ${K} rows`, readFloats(dw.view(C - K, K)), refW.read(), 1e-4);
+    for (const t of [gCols, xAll, refW]) t.free();
+  } finally {
+    dx.free();
+    dw.free();
   }
 }
 
