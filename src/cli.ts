@@ -14,7 +14,6 @@ import { runSweep, type CellExecutor } from './bench/sweep.js';
 import { childProcessExecutor } from './bench/runner.js';
 import { capacityExecutor } from './bench/capacity.js';
 import { USAGE, noArguments, planRun } from './run-args.js';
-import { checkBackendSupports } from './bench/cell.js';
 import { Progress } from './bench/progress.js';
 import { runContext } from './bench/context.js';
 import type { RunContext } from './bench/results.js';
@@ -68,7 +67,6 @@ async function runCommand(argv: string[]): Promise<number> {
   const { specs, options } = p;
   // Resolve the backend now, so a bad --backend fails before any cell runs, and say what auto chose.
   const notes = [...new Set(specs.map((s) => s.backend))].map((b) => selectBackend(b).note);
-  for (const spec of specs) checkBackendSupports(spec, selectBackend(spec.backend).backend);
   const quiet = options.quiet === true;
   let executor: CellExecutor;
   let context: RunContext;

@@ -67,13 +67,6 @@ export class PeerSetupFailed extends Error {
   }
 }
 
-/** Throws a UsageError when the backend cannot run the cell as specified. */
-export function checkBackendSupports(spec: CellSpec, backend: Backend): void {
-  if (backend.name === 'cpu' && spec.dtype !== 'fp32') {
-    throw new UsageError('--dtype', `${spec.dtype} storage needs the cuda backend; the cpu backend computes in fp32`);
-  }
-}
-
 export function runCell(spec: CellSpec, options: RunCellOptions | CellProgress = {}): CellResult {
   const { progress, agree } = typeof options === 'function' ? { progress: options, agree: undefined } : options;
   const started = Date.now();
@@ -85,7 +78,6 @@ export function runCell(spec: CellSpec, options: RunCellOptions | CellProgress =
   try {
     if (spec.threads > 0) native.setThreads(spec.threads);
     backend = selectBackend(spec.backend).backend;
-    checkBackendSupports(spec, backend);
     native.setMemoryBudget(backend.device, spec.memoryBudget);
     native.resetMemoryPeaks(backend.device);
     comm = openCommunicator({ mode: spec.mode, ranks: spec.ranks, rank: spec.rank }, backend);
@@ -161,7 +153,7 @@ function allocationResult(spec: CellSpec, backend: Backend, comm: Communicator, 
     wallSeconds: (Date.now() - started) / 1000,
     backend: backend.name,
     device: backend.description,
-    memory: { peakBytes: stats.totalPeak, atPeak: stats.atTotalPeak, modelBytes: modelMemory(spec, comm.rank, backend.libraryWorkspaceBytes), deviceUsedBytes: backend.deviceUsedBytes() },
+    memory: { peakBytes: stats.totalPeak, atPeak: stats.atTotalPeak, modelBytes: modelMemory(spec, comm.rank, backend.libraryWorkspaceBytes(spec.dtype)), deviceUsedBytes: backend.deviceUsedBytes() },
   };
 }
 
@@ -290,7 +282,7 @@ function measure(spec: CellSpec, backend: Backend, comm: Communicator, strategy:
     memory: {
       peakBytes: stats.totalPeak,
       atPeak: stats.atTotalPeak,
-      modelBytes: modelMemory(spec, comm.rank, backend.libraryWorkspaceBytes),
+      modelBytes: modelMemory(spec, comm.rank, backend.libraryWorkspaceBytes(spec.dtype)),
       deviceUsedBytes: deviceUsed,
     },
     work: {

@@ -64,7 +64,7 @@ export function createCudaBackend(): Backend {
     name: 'cuda',
     device: 'cuda',
     description: probe.name,
-    libraryWorkspaceBytes: native.cublasWorkspaceBytes ?? 0,
+    libraryWorkspaceBytes: () => native.cublasWorkspaceBytes ?? 0,
     synchronize: () => native.synchronize('cuda'),
     createTimer: () => new EventTimer(native),
     deviceUsedBytes: () => native.cudaDeviceUsedBytes(),
