@@ -209,11 +209,11 @@ test('normalizeRowsBackward and sgdNormalizedUpdate read bf16 normalized rows as
   }
 });
 
-test('gemm with bf16 inputs: every transposition, blocks past 512 in m and k, fp32 and bf16 outputs, alpha and beta', () => {
+test('gemm with bf16 inputs: every transposition, fp32 and bf16 outputs, alpha and beta, against float64', () => {
   const native = core();
   const m = 600;
   const n = 70;
-  const k = 1100; // three k blocks of at most 512
+  const k = 1100;
   const a64 = withOutliers(m, k, 1);
   const b64 = withOutliers(k, n, 2);
   const A = bf16Pair(a64, m, k);
@@ -269,6 +269,55 @@ test('gemm with bf16 inputs: every transposition, blocks past 512 in m and k, fp
     for (const t of [cf, cb, c0]) t.free();
   }
   for (const t of [A.b, A.f, Bm.b, Bm.f, At.b, At.f, Bt.b, Bt.f]) t.free();
+});
+
+test('gemm with bf16 inputs, blocked: m, n or k past what one conversion buffer holds, equals fp32 sgemm on the decoded inputs', () => {
+  const native = core();
+  // The buffer holds 4M floats of blocks (A, B and, for a bf16 C, C): each shape overflows it in
+  // one dimension, so that dimension is split (k, with a bf16 C, accumulates over its blocks).
+  const shapes = [
+    { m: 300, n: 300, k: 8000 },
+    { m: 22000, n: 64, k: 200 },
+    { m: 64, n: 14000, k: 300 },
+  ];
+  const bufferFloats = native.cpuBf16GemmWorkspaceBytes / 4;
+  for (const { m, n, k } of shapes) {
+    assert.ok(m * k + k * n > bufferFloats, `${m} x ${n} x ${k} overflows the buffer even with an fp32 C`);
+    const a = bf16Pair(withOutliers(m, k, m), m, k);
+    const b = bf16Pair(withOutliers(k, n, n), k, n);
+    const abs = (t: NativeTensor, r: number, c: number) => floats(Float32Array.from(t.read() as Float32Array, Math.abs), r, c);
+    // sum |a||b| per element: the scale of fp32 summation's error (k 2^-24 of it, the classic bound).
+    const magnitude = tensor('fp32', m, n);
+    native.gemm(abs(a.f, m, k), false, abs(b.f, k, n), false, magnitude, 1, 0);
+    const mag = magnitude.read();
+    const want = tensor('fp32', m, n);
+    native.gemm(a.f, false, b.f, false, want, 1, 0);
+    const ref = want.read();
+    // Every transposition, from transposed copies of the same values.
+    const transposed = (t: NativeTensor, r: number, c: number) => {
+      const x = bits(t);
+      const out = tensor('bf16', c, r);
+      out.write(Uint16Array.from({ length: r * c }, (_, e) => x[(e % r) * c + Math.floor(e / r)]));
+      return out;
+    };
+    const aT = transposed(a.b, m, k);
+    const bT = transposed(b.b, k, n);
+    const got = tensor('fp32', m, n);
+    const gotB = tensor('bf16', m, n);
+    for (const [transA, transB] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+      const what = `${m} x ${n} x ${k}, ${transA ? 'A^T' : 'A'} x ${transB ? 'B^T' : 'B'}`;
+      native.gemm(transA ? aT : a.b, transA, transB ? bT : b.b, transB, got, 1, 0);
+      native.gemm(transA ? aT : a.b, transA, transB ? bT : b.b, transB, gotB, 1, 0);
+      const g = got.read();
+      const gb = fromBf16Bits(bits(gotB));
+      for (let e = 0; e < m * n; e++) {
+        const sumError = 2 * k * 2 ** -24 * mag[e];
+        if (!(Math.abs(g[e] - ref[e]) <= sumError)) assert.fail(`${what}, fp32 out: element ${e} is ${g[e]}, fp32 sgemm ${ref[e]}`);
+        if (!(Math.abs(gb[e] - ref[e]) <= u * Math.abs(ref[e]) + 2 * sumError)) assert.fail(`${what}, bf16 out: element ${e} is ${gb[e]}, fp32 sgemm ${ref[e]}`);
+      }
+    }
+    for (const t of [a.b, a.f, b.b, b.f, aT, bT, magnitude, want, got, gotB]) t.free();
+  }
 });
 
 test("gemm with bf16 inputs takes its conversion buffer from 'workspace' for the call only; mixed dtypes are refused", () => {

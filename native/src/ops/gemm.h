@@ -13,11 +13,12 @@ int cpuThreads();
 const char* blasInfo();
 
 namespace cpu {
-// The bf16 GEMM converts blocks of at most kBf16GemmBlock x kBf16GemmBlock of A, B and C to fp32
-// in one buffer of this many bytes, taken from the tagged allocator ('workspace') for the call:
-// the same size for every bf16 GEMM, whatever its shape, so the memory model is one constant.
-constexpr int64_t kBf16GemmBlock = 512;
-constexpr int64_t kBf16GemmWorkspaceBytes = 3 * kBf16GemmBlock * kBf16GemmBlock * 4;
+// The bf16 GEMM converts blocks of A, B (and C when it is bf16) to fp32 in one buffer of this
+// many bytes, taken from the tagged allocator ('workspace') for the call: the same size for
+// every bf16 GEMM, whatever its shape, so the memory model adds one constant. The blocks are
+// as large as the buffer allows: OpenBLAS pays a fixed cost per call (packing, waking its
+// threads), which narrow blocks multiply.
+constexpr int64_t kBf16GemmWorkspaceBytes = int64_t(16) << 20;
 void gemm(const Tensor& a, bool transA, const Tensor& b, bool transB, const Tensor& c, float alpha, float beta);
 }
 namespace cuda {
