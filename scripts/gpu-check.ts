@@ -10,7 +10,9 @@
  *   3. a full step of every strategy and update rule, CUDA against CPU; lazy-dense against eager
  *      dense on CUDA after 40 steps without a read (rows idle for long stretches); the logit-free
  *      step: its tiled softmax passes and idle-row SGD against the CPU's, fused equal to
- *      materialized on CUDA (fp32, bf16) and fused CUDA equal to fused CPU;
+ *      materialized on CUDA (fp32, bf16) and fused CUDA equal to fused CPU (fp32, bf16);
+ *   3b. bf16 on the GPU against bf16 on the CPU op by op, on the same pre-rounded inputs: both
+ *      round to bf16 at the same points with fp32 math (docs/design.md, storage types);
  *   4. a GEMM past 2^31 output elements (model parallel's 29M@8 logits) at its far corner;
  *   5. a one-rank NCCL communicator through the binding, without MPI;
  *   6. writes a JSON verdict. The benchmarks are run by the shell script through the CLI.
@@ -244,6 +246,102 @@ function blindShapeChecks(cpu: Backend, gpu: Backend): void {
 function floatToBf16Rounded(values: Float32Array): Uint16Array {
   const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
   return Uint16Array.from(bits, (b) => ((b + 0x7fff + ((b >>> 16) & 1)) >>> 16) & 0xffff);
+}
+
+/** The same bf16 values on the CPU and the device (bits copied, so both hold one rounding). */
+function bf16Pair(cpu: Backend, gpu: Backend, values: Float32Array, rows: number, cols: number): [NativeTensor, NativeTensor] {
+  const a = allocate(cpu, 'workspace', 'bf16', rows, cols);
+  a.write(roundToBf16Bits(values));
+  const b = allocate(gpu, 'workspace', 'bf16', rows, cols);
+  core().copyTensor(a, b);
+  return [a, b];
+}
+
+/** fp32 -> bf16 bits, to nearest even (as both backends round; NaN is not expected here). */
+function roundToBf16Bits(values: Float32Array): Uint16Array {
+  const bits = new Uint32Array(Float32Array.from(values).buffer);
+  return Uint16Array.from(bits, (b) => Math.floor((b + 0x7fff + ((b >>> 16) & 1)) / 65536));
+}
+
+/**
+ * bf16 on the GPU against bf16 on the CPU backend (its twin: the same rounding points, fp32
+ * math), op by op on the same pre-rounded bf16 inputs. Where an op stores bf16, the two round
+ * values that differ by fp32 rounding only: equal, or one bf16 step (2^-7 of the value) apart
+ * where they straddle a rounding boundary, hence 2^-7 of the scale. Where the output is fp32,
+ * fp32's tolerances.
+ */
+function bf16TwinChecks(cpu: Backend, gpu: Backend): void {
+  const native = core();
+  const step = 2 ** -7;
+  const B = 67;
+  const A = 1031;
+  const D = 77;
+  const margin = MARGINS.arcface;
+  const [x, xG] = pair(cpu, gpu, 'fp32', B, D, withOutliers);
+  const [w, wG] = pair(cpu, gpu, 'fp32', A, D, withOutliers);
+  const [labels, labelsG] = pair(cpu, gpu, 'int32', B, 1, (t) => native.fillLabels(t, 3, 4, 0, A));
+  // normalizeRows into bf16 from the same fp32 rows.
+  const both = (backend: Backend, rows: number) => ({ y: allocate(backend, 'workspace', 'bf16', rows, D), n: allocate(backend, 'workspace', 'fp32', rows) });
+  const xn = both(cpu, B);
+  const xnG = both(gpu, B);
+  native.normalizeRows(x, null, xn.y, xn.n);
+  native.normalizeRows(xG, null, xnG.y, xnG.n);
+  record('bf16 GPU vs bf16 CPU: normalizeRows', readFloats(xnG.y), readFloats(xn.y), step);
+  record('bf16 GPU vs bf16 CPU: normalizeRows norms', xnG.n.read(), xn.n.read(), 2e-6);
+  // From here every input is pre-rounded: the CPU's bf16 rows, copied bit for bit.
+  const [fx, fxG] = bf16Pair(cpu, gpu, Float32Array.from(readFloats(xn.y)), B, D);
+  const wn = both(cpu, A);
+  native.normalizeRows(w, null, wn.y, wn.n);
+  const [fw, fwG] = bf16Pair(cpu, gpu, Float32Array.from(readFloats(wn.y)), A, D);
+  const [wNorms, wNormsG] = pair(cpu, gpu, 'fp32', A, 1, (t) => t.write(wn.n.read()));
+  // gemm: bf16 inputs, bf16 output (the logits) and fp32 output (dW).
+  const ld = alignedColumns(A);
+  const cos = allocate(cpu, 'workspace', 'bf16', B, A);
+  const cosG = allocate(gpu, 'workspace', 'bf16', B, A);
+  native.gemm(fx, false, fw, true, cos, 1, 0);
+  native.gemm(fxG, false, fwG, true, cosG, 1, 0);
+  record('bf16 GPU vs bf16 CPU: gemm NT, bf16 out', readFloats(cosG), readFloats(cos), step);
+  // The softmax passes on the same bf16 cosines in a padded leading dimension (padding 3.0).
+  const padded = new Float32Array(B * ld).fill(3);
+  const cosines = readFloats(cos);
+  for (let i = 0; i < B; i++) for (let j = 0; j < A; j++) padded[i * ld + j] = cosines[i * A + j];
+  const [logits, logitsG] = bf16Pair(cpu, gpu, padded, B, ld);
+  const sc = rowStats(cpu, B);
+  const sg = rowStats(gpu, B);
+  native.marginSoftmaxStats(logits, A, labels, margin, sc.targetCos, sc.localMax, sc.rowMax, sc.rowSum, sc.targetLogit);
+  native.marginSoftmaxStats(logitsG, A, labelsG, margin, sg.targetCos, sg.localMax, sg.rowMax, sg.rowSum, sg.targetLogit);
+  for (const key of ['targetCos', 'rowMax', 'rowSum', 'targetLogit'] as const) record(`bf16 GPU vs bf16 CPU: marginSoftmaxStats ${key}`, sg[key].read(), sc[key].read(), 1e-5);
+  native.marginSoftmaxGrad(logits, A, labels, margin, sc.rowMax, sc.rowSum, sc.targetCos, 1 / B);
+  native.marginSoftmaxGrad(logitsG, A, labelsG, margin, sg.rowMax, sg.rowSum, sg.targetCos, 1 / B);
+  record('bf16 GPU vs bf16 CPU: marginSoftmaxGrad (padding columns 0)', readFloats(logitsG), readFloats(logits), step);
+  // The backward GEMMs from the same bf16 dlogits (the CPU's, copied), fp32 out.
+  const [g, gG] = bf16Pair(cpu, gpu, Float32Array.from(readFloats(logits)), B, ld);
+  const centres = readFloats(fw);
+  const [fwPad, fwPadG] = bf16Pair(cpu, gpu, Float32Array.from({ length: ld * D }, (_, e) => (e < A * D ? centres[e] : 0)), ld, D);
+  const dx = allocate(cpu, 'workspace', 'fp32', B, D);
+  const dxG = allocate(gpu, 'workspace', 'fp32', B, D);
+  native.gemm(g, false, fwPad, false, dx, 1, 0);
+  native.gemm(gG, false, fwPadG, false, dxG, 1, 0);
+  record('bf16 GPU vs bf16 CPU: gemm NN (dx), fp32 out', dxG.read(), dx.read(), 1e-5);
+  const dw = allocate(cpu, 'workspace', 'fp32', ld, D);
+  const dwG = allocate(gpu, 'workspace', 'fp32', ld, D);
+  native.gemm(g, true, fx, false, dw, 1, 0);
+  native.gemm(gG, true, fxG, false, dwG, 1, 0);
+  record('bf16 GPU vs bf16 CPU: gemm TN (dW), fp32 out', dwG.read(), dw.read(), 1e-5);
+  // The normalization backward and the fused SGD read the same bf16 rows.
+  const [dxc, dxcG] = pair(cpu, gpu, 'fp32', B, D, (t) => t.write(dx.read()));
+  const [xNorms, xNormsG] = pair(cpu, gpu, 'fp32', B, 1, (t) => t.write(xn.n.read()));
+  native.normalizeRowsBackward(dxc, fx, xNorms);
+  native.normalizeRowsBackward(dxcG, fxG, xNormsG);
+  record('bf16 GPU vs bf16 CPU: normalizeRowsBackward', dxcG.read(), dxc.read(), 2e-5);
+  const sgd = { lr: 0.1, momentum: 0.9, weightDecay: 5e-4 };
+  const [mom, momG] = pair(cpu, gpu, 'fp32', A, D, (t) => native.fillRandom(t, 12, 3, 0, 'normal', 0, 0.1));
+  const dwA = dw.view(0, A);
+  const [grad, gradG] = pair(cpu, gpu, 'fp32', A, D, (t) => t.write(dwA.read()));
+  native.sgdNormalizedUpdate(w, mom, grad, fw, wNorms, null, sgd, null, 0);
+  native.sgdNormalizedUpdate(wG, momG, gradG, fwG, wNormsG, null, sgd, null, 0);
+  record('bf16 GPU vs bf16 CPU: sgdNormalizedUpdate centres', wG.read(), w.read(), 1e-5);
+  record('bf16 GPU vs bf16 CPU: sgdNormalizedUpdate momentum', momG.read(), mom.read(), 1e-5);
 }
 
 /** Threshold selection on the device picks the CPU's rows, bit for bit: with the count known on
@@ -650,23 +748,27 @@ function fusedStrategyChecks(cpu: Backend, gpu: Backend): void {
       const name = `${methodLabel(c, true)} ${dtype}, fused (tile ${c.tile}) vs materialized on CUDA, 3 steps`;
       const fusedG = run(gpu, true);
       const materializedG = run(gpu, false);
-      // bf16: the same rounded operands in both, summed in another order.
+      // bf16: the same rounding points in both, summed in another order; where a value lands on
+      // the other side of a rounding boundary it moves by one bf16 step (2^-7) and that carries
+      // through 3 steps: on the CPU alone, model parallel tile 1000 fused vs materialized leaves
+      // 1.7e-4 of the centres' scale (above the 1e-4 this check had), hence 1e-3 for the centres.
       const loose = dtype === 'bf16' ? 10 : 1;
+      const centresTol = dtype === 'bf16' ? 1e-3 : 1e-5;
       record(`${name}: loss`, [fusedG.loss], [materializedG.loss], 1e-4 * loose);
       record(`${name}: feature gradient`, fusedG.grad, materializedG.grad, 2e-3 * loose);
-      // bf16 dense: a logit the fourth GEMM recomputes (another summation order) may round to
-      // the other bf16 neighbour, moving a row's gradient by one bf16 step; seen at 1.7e-4 of
-      // scale on the simulated device, where 1e-4 had been set before anything ran.
-      record(`${name}: centres`, fusedG.weights, materializedG.weights, dtype === 'bf16' ? 5e-4 : 1e-5);
+      // bf16: a logit the fourth GEMM recomputes (another summation order) may round to the other
+      // bf16 neighbour, moving a row's gradient by one bf16 step (1.7e-4 of scale on the simulated
+      // device and on the CPU, where 1e-4 had been set before anything ran).
+      record(`${name}: centres`, fusedG.weights, materializedG.weights, centresTol);
       record(`${name}: momentum`, fusedG.momentum, materializedG.momentum, 2e-3 * loose);
-      if (dtype === 'fp32') {
-        const fusedC = run(cpu, true);
-        const cpuName = `${methodLabel(c, true)} fp32, fused CUDA vs fused CPU, 3 steps`;
-        record(`${cpuName}: loss`, [fusedG.loss], [fusedC.loss], 1e-4);
-        record(`${cpuName}: feature gradient`, fusedG.grad, fusedC.grad, 2e-3);
-        record(`${cpuName}: centres`, fusedG.weights, fusedC.weights, 1e-5);
-        record(`${cpuName}: momentum`, fusedG.momentum, fusedC.momentum, 2e-3);
-      }
+      // The CPU's twin of the same run, fp32 and bf16 (the same rounding points on both
+      // backends), with the same bounds.
+      const fusedC = run(cpu, true);
+      const cpuName = `${methodLabel(c, true)} ${dtype}, fused CUDA vs fused CPU, 3 steps`;
+      record(`${cpuName}: loss`, [fusedG.loss], [fusedC.loss], 1e-4 * loose);
+      record(`${cpuName}: feature gradient`, fusedG.grad, fusedC.grad, 2e-3 * loose);
+      record(`${cpuName}: centres`, fusedG.weights, fusedC.weights, centresTol);
+      record(`${cpuName}: momentum`, fusedG.momentum, fusedC.momentum, 2e-3 * loose);
     }
   }
 }
@@ -678,6 +780,7 @@ const SECTIONS: Record<string, (cpu: Backend, gpu: Backend) => void> = {
   'ops fp32': (cpu, gpu) => opChecks(cpu, gpu, 'fp32'),
   'ops bf16': (cpu, gpu) => opChecks(cpu, gpu, 'bf16'),
   'blind shapes': (cpu, gpu) => blindShapeChecks(cpu, gpu),
+  'ops bf16 GPU vs CPU': (cpu, gpu) => bf16TwinChecks(cpu, gpu),
   normalizeRows: (cpu, gpu) => normalizeChecks(cpu, gpu),
   SGD: (cpu, gpu) => sgdChecks(cpu, gpu),
   strategies: (cpu, gpu) => strategyChecks(cpu, gpu),

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { selectBackend } from '../src/core/index.js';
 import { referenceStep, type RefStepOutput } from './reference.js';
+import { roundBf16 } from './bf16.js';
 import type { Communicator } from '../src/comm/communicator.js';
 import { singleCommunicator } from '../src/comm/local.js';
 import {
@@ -115,7 +116,8 @@ export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
   }
 }
 
-/** The float64 reference step for `config` from the given state and global batch. */
+/** The float64 reference step for `config` from the given state and global batch, rounding
+ * where the step stores bf16 when config.dtype is bf16. */
 export function referenceStepFor(
   config: FcConfig,
   state: { weights: Float64Array; momentum: Float64Array },
@@ -136,6 +138,7 @@ export function referenceStepFor(
     weightDecay: config.sgd.weightDecay,
     dense: config.update !== 'sparse', // lazy-dense must equal dense once flushed
     active,
+    ...(config.dtype === 'bf16' ? { round: roundBf16 } : {}),
   });
 }
 

@@ -183,7 +183,9 @@ test('a SIMD cap that names no target is an error naming the setting; so is PFC_
 });
 
 // The kernels' and strategies' float64 reference tests, with dispatch capped at each lesser target.
-const referenceSuites = ['softmax.test.js', 'sgd.test.js', 'strategies.test.js', 'sampling.test.js'];
+// bf16: the kernels' bf16 loads and stores (Highway on each target) equal the fp32 path rounded, and
+// whole bf16 steps match the rounded float64 reference.
+const referenceSuites = ['softmax.test.js', 'sgd.test.js', 'strategies.test.js', 'sampling.test.js', 'bf16-ops.test.js', 'strategies-bf16.test.js'];
 for (const target of targets.slice(1)) {
   test(`the float64 reference tests pass with the kernels capped at ${target}`, () => {
     // Without NODE_TEST_CONTEXT the child reports as a top-level run (TAP), not to this runner.

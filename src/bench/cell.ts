@@ -72,20 +72,12 @@ export class PeerSetupFailed extends Error {
 }
 
 /**
- * Workspace the backend adds to the strategy's own buffers: the library's (cuBLAS's) and the
- * CUDA kernels' scratch for this step's shapes (the loss read or not).
+ * Workspace the backend adds to the strategy's own buffers: the library's (cuBLAS's, or the CPU's
+ * bf16 GEMM buffer) and the CUDA kernels' scratch for this step's shapes (the loss read or not).
  */
 export function deviceWorkspaceBytes(spec: FcConfig, rank: number, backend: Backend, withLoss: boolean): number {
   const scratch = backend.smCount ? deviceScratchBytes(strategyOf(spec.strategy).kernelShapes(spec, rank), STORAGE_BYTES[spec.dtype], backend.smCount, withLoss) : 0;
-  return backend.libraryWorkspaceBytes + scratch;
-}
-
-/** Throws a UsageError when the backend cannot run the cell as specified. */
-export function checkBackendSupports(spec: CellSpec, backend: Backend): void {
-  if (spec.mode === 'predict') return; // predicted for the target, not run on this backend
-  if (backend.name === 'cpu' && spec.dtype !== 'fp32') {
-    throw new UsageError('--dtype', `${spec.dtype} storage needs the cuda backend; the cpu backend computes in fp32`);
-  }
+  return backend.libraryWorkspaceBytes(spec.dtype) + scratch;
 }
 
 export function runCell(spec: CellSpec, options: RunCellOptions | CellProgress = {}): CellResult {
@@ -101,7 +93,6 @@ export function runCell(spec: CellSpec, options: RunCellOptions | CellProgress =
     backend = selectBackend(spec.backend).backend;
     native = core(); // cuda-sim makes the simulated-device addon the process's core
     if (spec.threads > 0) native.setThreads(spec.threads);
-    checkBackendSupports(spec, backend);
     // What an earlier cell left in the library and kernel workspaces is not this cell's.
     backend.releaseWorkspaces();
     native.setMemoryBudget(backend.device, spec.memoryBudget);
@@ -179,7 +170,7 @@ function allocationResult(spec: CellSpec, backend: Backend, comm: Communicator, 
     wallSeconds: (Date.now() - started) / 1000,
     backend: backend.name,
     device: backend.description,
-    memory: { peakBytes: stats.totalPeak, atPeak: stats.atTotalPeak, modelBytes: modelMemory(spec, comm.rank, backend.libraryWorkspaceBytes), deviceUsedBytes: backend.deviceUsedBytes() },
+    memory: { peakBytes: stats.totalPeak, atPeak: stats.atTotalPeak, modelBytes: modelMemory(spec, comm.rank, backend.libraryWorkspaceBytes(spec.dtype)), deviceUsedBytes: backend.deviceUsedBytes() },
   };
 }
 

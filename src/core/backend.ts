@@ -31,8 +31,12 @@ export interface Backend {
   synchronize(): void;
   /** A timer for the steps, or for the GEMM reference ('reference': never slowed by a test hook). */
   createTimer(purpose?: 'step' | 'reference'): StepTimer;
-  /** Bytes a library takes from the tagged allocator on first use (cuBLAS's workspace), 0 if none. */
-  readonly libraryWorkspaceBytes: number;
+  /**
+   * Bytes the backend's GEMM takes from the tagged allocator ('workspace') beyond the step's own
+   * buffers, with `dtype` storage: cuBLAS's workspace (from its first use, any dtype) on CUDA; on
+   * the CPU, the bf16 GEMM's conversion buffer (during each call), 0 for fp32.
+   */
+  libraryWorkspaceBytes(dtype: DType): number;
   /** Multiprocessors of a CUDA device (its kernels' launch plans and scratch depend on them); null on the CPU. */
   readonly smCount: number | null;
   /** Frees what libraries and kernels keep between calls (cuBLAS's workspace, the kernels' scratch), so a cell accounts its own. */

@@ -198,6 +198,8 @@ export interface NativeCore {
   cudaSetAllowTf32?(allow: boolean): void;
   cudaDeviceUsedBytes?(): number;
   cublasVersion?(): number;
+  /** The fp32 scratch the CPU's bf16 GEMM takes from the tagged allocator ('workspace') for each call. */
+  cpuBf16GemmWorkspaceBytes: number;
   /** The workspace cuBLAS gets from the tagged allocator ('workspace') with its first handle. */
   cublasWorkspaceBytes?: number;
   ncclVersion?(): number;

@@ -64,7 +64,7 @@ export function cudaBackendOf(native: CudaCore, name: 'cuda' | 'cuda-sim'): Back
     name,
     device: 'cuda',
     description: probe.name,
-    libraryWorkspaceBytes: native.cublasWorkspaceBytes ?? 0,
+    libraryWorkspaceBytes: () => native.cublasWorkspaceBytes ?? 0,
     smCount: probe.smCount,
     releaseWorkspaces: () => native.cudaReleaseWorkspaces?.(),
     synchronize: () => native.synchronize('cuda'),
