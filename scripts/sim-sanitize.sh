@@ -16,7 +16,7 @@ export LD_PRELOAD="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=lib
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export PFC_SIM_CORE_PATH=$addon PFC_TEST_BACKEND=cuda-sim
 status=0
-for t in softmax sgd sampling strategies memory; do
+for t in softmax sgd sampling strategies strategies-bf16 memory; do
   node --test --test-concurrency=1 "dist/test/$t.test.js" > "build-sanitize/$t.tap" 2>&1 || status=1
   echo "sim-sanitize: $t: $(grep -E '^# (pass|fail) ' "build-sanitize/$t.tap" | tr '\n' ' ')"
   grep -E -A20 'ERROR: AddressSanitizer|runtime error' "build-sanitize/$t.tap" | head -40 || true

@@ -16,7 +16,7 @@ const root = join(here, '..', '..');
 const cli = join(root, 'dist', 'src', 'cli.js');
 
 // Every op family, every strategy, update and logits mode, and the memory model per category.
-const DEVICE_GENERIC = ['strategies', 'softmax', 'sgd', 'sampling', 'memory'];
+const DEVICE_GENERIC = ['strategies', 'strategies-bf16', 'softmax', 'sgd', 'sampling', 'memory'];
 
 // The fibers of a block run one at a time, which hides races: the kernels run with thread 0 first
 // (forward), last (reverse) and in a fixed shuffle, against the same references. A kernel that
