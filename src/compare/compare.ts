@@ -42,6 +42,7 @@ import { PHASES } from '../core/backend.js';
 import { readResultsFile, type CellResult, type ResultsFile } from '../bench/results.js';
 import { quantile } from '../bench/stats.js';
 import { methodLabel } from '../bench/method.js';
+import { caseName } from '../bench/case-name.js';
 import { formatCpuSignature, signatureDifferences } from '../bench/signature.js';
 
 export interface CompareOptions {
@@ -209,8 +210,7 @@ export function strategyName(cell: CellResult): string {
 }
 
 function cellLabel(cell: CellResult): string {
-  const s = cell.spec;
-  return s.label || `C${s.classes}@${s.ranks}`;
+  return caseName(cell.spec);
 }
 
 interface Trial {

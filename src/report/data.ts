@@ -8,6 +8,9 @@ import { basename } from 'node:path';
 import { MEMORY_CATEGORIES } from '../core/binding.js';
 import { PHASES } from '../core/backend.js';
 import type { CellResult, CellSpec, ResultsFile } from '../bench/results.js';
+import { caseName, countName } from '../bench/case-name.js';
+
+export { caseName, countName };
 
 export const MB = 1e6;
 export { MEMORY_CATEGORIES, PHASES };
@@ -58,14 +61,15 @@ export function countLabel(n: number): string {
   return String(n);
 }
 
+/** The case's one name (bench/case-name.ts): its label, or "5M@8". */
 export function settingName(cell: CellResult): string {
-  return cell.spec.label || `${countLabel(cell.spec.classes)}@${cell.spec.ranks}`;
+  return caseName(cell.spec);
 }
 
 /** A name unique enough to label a bar: setting, method, shape. */
 export function cellName(rc: ReportCell, multipleRuns: boolean): string {
   const s = rc.cell.spec;
-  const shape = `${countLabel(s.classes)}@${s.ranks}, batch ${s.batch}`;
+  const shape = `${countName(s.classes)}@${s.ranks}, batch ${s.batch}`;
   // A label that only restates the shape ("20k@8") is dropped rather than printed twice.
   const parts = [s.label && !shape.startsWith(s.label) ? s.label : '', methodName(s), shape].filter(Boolean);
   return (multipleRuns ? `${rc.run}: ` : '') + parts.join(' · ');

@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { CellResult, CellSpec } from '../bench/results.js';
 import { FONT_FAMILY, fontFiles } from './fonts.js';
-import { completed, countLabel, reportCells, seedSettings, settingName, type LoadedResults } from './data.js';
+import { completed, countName, reportCells, seedSettings, settingName, type LoadedResults } from './data.js';
 import { CELLS_HEADER, NOTE, SEED_HEADER, cellRow, seedRows } from './markdown.js';
 import type { RenderedChart } from './render.js';
 
@@ -43,7 +43,7 @@ function specValue(key: keyof CellSpec, spec: CellSpec): string {
   const v = spec[key];
   if (key === 'margin') return `s ${spec.margin.s}, m1 ${spec.margin.m1}, m2 ${spec.margin.m2}, m3 ${spec.margin.m3}`;
   if (key === 'sgd') return `lr ${spec.sgd.lr}, momentum ${spec.sgd.momentum}, weight decay ${spec.sgd.weightDecay}`;
-  if (key === 'classes') return `${v} (${countLabel(Number(v))})`;
+  if (key === 'classes') return `${v} (${countName(Number(v))})`;
   if (key === 'memoryBudget') return v ? `${v} bytes` : 'none';
   return typeof v === 'object' ? JSON.stringify(v) : String(v);
 }
@@ -145,7 +145,7 @@ export function htmlPage(files: readonly LoadedResults[], options: HtmlOptions):
       anySetting = true;
       const { rows } = seedRows(setting);
       const n = setting.cells.length;
-      parts.push(`<h3>${multiple ? `${escapeHtml(f.run)}: ` : ''}${escapeHtml(setting.label)}: ${escapeHtml(countLabel(setting.cells[0].spec.classes))} identities</h3>`);
+      parts.push(`<h3>${multiple ? `${escapeHtml(f.run)}: ` : ''}${escapeHtml(setting.label)}: ${escapeHtml(countName(setting.cells[0].spec.classes))} identities</h3>`);
       const html = table(SEED_HEADER, rows, 'seed');
       // Mark the ratio rows (they follow the method rows).
       let index = 0;

@@ -9,7 +9,7 @@ import type { CellResult } from '../bench/results.js';
 import {
   MB,
   completed,
-  countLabel,
+  countName,
   fmt,
   methodName,
   provenance,
@@ -83,7 +83,7 @@ export function cellRow(cell: CellResult): string[] {
   return [
     settingName(cell),
     methodName(cell.spec),
-    countLabel(cell.spec.classes),
+    countName(cell.spec.classes),
     String(cell.spec.ranks),
     String(cell.spec.batch),
     oursMemory(cell),
@@ -121,7 +121,7 @@ export function markdownSummary(files: readonly LoadedResults[], options: Markdo
     const settings = seedSettings(reportCells([loaded]));
     for (const setting of settings) {
       const sample = setting.cells[0].spec;
-      lines.push(`${h} ${setting.label}: ${countLabel(sample.classes)} identities`, '');
+      lines.push(`${h} ${setting.label}: ${countName(sample.classes)} identities`, '');
       lines.push(...table(SEED_HEADER, seedRows(setting).rows), '');
     }
     lines.push(`${h} All cells`, '');
