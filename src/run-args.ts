@@ -8,7 +8,7 @@ import { UsageError, suggest } from './core/errors.js';
 import { optionHelp, parseOptions, type OptionSpec, type ParsedOptions } from './options.js';
 import { packageRoot } from './core/binding.js';
 import { builtinScenarioNames, expandScenario, loadScenario, type CellFields, type Scenario, type Sweeps } from './bench/scenario.js';
-import { CELL_FIELDS } from './bench/fields.js';
+import { CELL_FIELDS, bytesInBothUnits, gpuMemoryUnitWarning } from './bench/fields.js';
 import { strategyDescriptors } from './strategies/registry.js';
 import { CELL_STATUSES, type CellSpec, type CellStatus, type ResultsFile } from './bench/results.js';
 
@@ -98,6 +98,20 @@ export function cellOverrides(options: ParsedOptions): { overrides: CellFields; 
 
 function customScenario(): Scenario {
   return { name: 'custom', description: 'A case given by command-line flags.', defaults: {}, cells: [{}] };
+}
+
+/**
+ * What the run header says of the per-GPU budgets (each in GB and GiB, so 80GB read as SI is
+ * visible before anything runs), and the warnings for budgets that look like a card's GiB
+ * given in GB.
+ */
+export function budgetHeader(specs: readonly CellSpec[]): { header: string; warnings: string[] } {
+  const budgets = [...new Set(specs.map((s) => s.memoryBudget).filter((b) => b > 0))].sort((a, b) => a - b);
+  if (!budgets.length) return { header: '', warnings: [] };
+  return {
+    header: `per-GPU memory budget ${budgets.map(bytesInBothUnits).join('; ')}`,
+    warnings: budgets.map(gpuMemoryUnitWarning).filter((w): w is string => w !== undefined),
+  };
 }
 
 export function noArguments(command: string, argv: readonly string[]): void {
