@@ -13,7 +13,7 @@ import { builtinScenarioNames, loadScenario } from './bench/scenario.js';
 import { runSweep, type CellExecutor } from './bench/sweep.js';
 import { childProcessExecutor } from './bench/runner.js';
 import { capacityExecutor } from './bench/capacity.js';
-import { USAGE, budgetHeader, noArguments, planRun, type Plan } from './run-args.js';
+import { USAGE, budgetHeader, interconnectNotes, noArguments, planRun, type Plan } from './run-args.js';
 import { checkBackendSupports } from './bench/cell.js';
 import { Progress } from './bench/progress.js';
 import { runContext } from './bench/context.js';
@@ -49,6 +49,7 @@ function header(p: Plan, notes: string[]): void {
   const budget = budgetHeader(p.specs);
   process.stderr.write(`pfc-bench: scenario ${p.scenario.name}, ${p.specs.length} cell(s); ${[...notes, budget.header].filter(Boolean).join('; ')}\n`);
   for (const warning of budget.warnings) process.stderr.write(`pfc-bench: warning: ${warning}\n`);
+  for (const note of interconnectNotes(p.specs)) process.stderr.write(`pfc-bench: note: ${note}\n`);
 }
 
 async function capacityCommand(argv: string[]): Promise<number> {

@@ -10,6 +10,7 @@ import { packageRoot } from './core/binding.js';
 import { builtinScenarioNames, expandScenario, loadScenario, type CellFields, type Scenario, type Sweeps } from './bench/scenario.js';
 import { CELL_FIELDS, bytesInBothUnits, gpuMemoryUnitWarning } from './bench/fields.js';
 import { strategyDescriptors } from './strategies/registry.js';
+import { aliasNote, interconnectHelp } from './model/comm.js';
 import { CELL_STATUSES, type CellSpec, type CellStatus, type ResultsFile } from './bench/results.js';
 
 /** The cell fields as options, generated from the field table (bench/fields.ts). */
@@ -76,6 +77,10 @@ run and capacity options (* a comma list sweeps the field: --classes 1M,2M --str
 model-parallel,partial-fc runs every combination, as a scenario's matrix does; [default]):
 ${optionHelp(RUN_OPTIONS)}
 
+interconnect profiles (--interconnect: the modeled topology of emulated runs; a ring inside a
+node runs at the node's bus bandwidth, one across nodes at the smaller of that and the node's NICs):
+${interconnectHelp()}
+
 strategies:
 ${strategyDescriptors().map((d) => `  ${d.name.padEnd(16)} ${d.summary}`).join('\n')}
 `;
@@ -112,6 +117,11 @@ export function budgetHeader(specs: readonly CellSpec[]): { header: string; warn
     header: `per-GPU memory budget ${budgets.map(bytesInBothUnits).join('; ')}`,
     warnings: budgets.map(gpuMemoryUnitWarning).filter((w): w is string => w !== undefined),
   };
+}
+
+/** A note per old interconnect name the cells use (they still read as the profile they were). */
+export function interconnectNotes(specs: readonly CellSpec[]): string[] {
+  return [...new Set(specs.map((s) => s.interconnect))].map(aliasNote).filter((n): n is string => n !== undefined);
 }
 
 export function noArguments(command: string, argv: readonly string[]): void {

@@ -83,7 +83,7 @@ test('CSV: one row per cell, stable column names, errors kept', async (t) => {
   const first = rows[1];
   assert.ok(Number(first[col('images_per_second')]) > 0);
   assert.equal(first[col('published_images_per_second')], '2390');
-  assert.equal(first[col('provenance')], 'emulated rank 0 of 8; communication modeled (pcie-gen3)');
+  assert.equal(first[col('provenance')], 'emulated rank 0 of 8; communication modeled (pcie3-8gpu-1xedr)', 'the fixture\'s old name pcie-gen3 reads as its profile\'s name now');
 });
 
 test('HTML: one self-contained file, inline SVG charts, tables, context, failed cells', async (t) => {

@@ -11,7 +11,7 @@ import { BACKEND_CHOICES } from '../core/backend.js';
 import type { Margin } from '../core/binding.js';
 import { DEFAULT_SGD, LOGITS_KINDS, MARGINS, STORAGE_DTYPES, UPDATE_KINDS } from '../strategies/config.js';
 import { STRATEGY_NAMES } from '../strategies/registry.js';
-import { INTERCONNECTS } from '../model/comm.js';
+import { INTERCONNECTS, INTERCONNECT_ALIASES } from '../model/comm.js';
 import type { PublishedFigure } from './results.js';
 import { resolve } from 'node:path';
 import { availableParallelism } from 'node:os';
@@ -184,13 +184,22 @@ function parsePublished(value: unknown, option: string): PublishedFigure {
   return p as unknown as PublishedFigure;
 }
 
-/** A built-in profile name, or a profile file (checked now; kept as its absolute path so every process finds it). */
+/**
+ * A built-in profile name, an old name of one (kept as given: it reads as the profile it
+ * always was, and the run header notes the new name), or a profile file (checked now; kept as
+ * its absolute path so every process finds it).
+ */
 function parseInterconnect(value: unknown, option: string): string {
+  if (typeof value === 'string' && Object.hasOwn(INTERCONNECT_ALIASES, value)) return value;
   if (typeof value === 'string' && !(value in INTERCONNECTS) && isProfilePath(value)) {
     loadProfileFile(value);
     return resolve(value);
   }
-  return parseChoice(() => Object.keys(INTERCONNECTS))(value, option) as string;
+  const names = Object.keys(INTERCONNECTS);
+  if (typeof value === 'string' && names.includes(value)) return value;
+  // A misspelled old name is suggested as itself (it still reads), and the list names the new ones.
+  const hint = typeof value === 'string' ? suggest(value, [...names, ...Object.keys(INTERCONNECT_ALIASES)]) : '';
+  throw new UsageError(option, `unknown value ${describe(value)}; expected one of ${names.join(', ')} (what each models: pfc-bench run --help), or a profile FILE from pfc-bench calibrate${hint}`);
 }
 
 /** Threads past this many per CPU core only slow a cell down (10000 threads ran 100x slower). */
@@ -228,7 +237,7 @@ export const CELL_FIELDS: readonly Field[] = [
   field('steps', 'steps', 'integer', 3, false, 'measured steps per trial', parseInteger(1)),
   field('warmup', 'warmup', 'integer', 1, false, 'discarded warm-up steps', parseInteger(0)),
   field('trials', 'trials', 'integer', 1, false, 'trials (compare needs at least 3)', parseInteger(1)),
-  field('interconnect', 'interconnect', 'string', 'pcie-gen3', true, `communication model profile: ${Object.keys(INTERCONNECTS).join(' | ')} | a profile FILE from pfc-bench calibrate`, parseInterconnect),
+  field('interconnect', 'interconnect', 'string', 'pcie3-8gpu-1xedr', true, `communication model profile, named link-GPUs per node-NICs per node (what each models: pfc-bench run --help): ${Object.keys(INTERCONNECTS).join(' | ')} | a profile FILE from pfc-bench calibrate (old names ${Object.keys(INTERCONNECT_ALIASES).join(', ')} still read)`, parseInterconnect),
   field('gpusPerNode', 'gpus-per-node', 'integer', 0, false, 'GPUs per node for the communication model; divides --gpus when --gpus is larger (0: the profile default, 8)', parseInteger(0)),
   field('gpuMemory', 'gpu-memory', 'integer', 0, true, 'per-GPU memory budget: 80GiB = 80 x 2^30 bytes, what a GPU sold as "80GB" has; GB, MB, TB are SI (80GB = 80 x 10^9 bytes, 7% less), KiB, MiB, GiB, TiB binary (0: none; allocations past it are out of memory)', (v, o) => parseBytes(o, v)),
   field('seed', 'seed', 'integer', 1, true, 'random seed; same seed, same samples', parseInteger(0)),

@@ -5,6 +5,7 @@
 import { stringify } from 'csv-stringify/sync';
 import { MEMORY_CATEGORIES, PHASES, capacityOf, caseName, methodName, provenance, type LoadedResults } from './data.js';
 import type { CellResult } from '../bench/results.js';
+import { canonicalInterconnect } from '../model/comm.js';
 
 type Value = string | number | boolean | null | undefined;
 
@@ -34,7 +35,7 @@ const COLUMNS: [string, (cell: CellResult, file: LoadedResults) => Value][] = [
   ['rank', (c) => c.spec.rank],
   ['backend', (c) => c.backend ?? c.spec.backend],
   ['device', (c) => c.device],
-  ['interconnect', (c) => c.spec.interconnect],
+  ['interconnect', (c) => canonicalInterconnect(c.spec.interconnect)],
   ['memory_budget_bytes', (c) => c.spec.memoryBudget],
   ['steps', (c) => c.spec.steps],
   ['warmup', (c) => c.spec.warmup],

@@ -9,6 +9,7 @@ import { MEMORY_CATEGORIES } from '../core/binding.js';
 import { PHASES } from '../core/backend.js';
 import type { CellResult, CellSpec, ResultsFile } from '../bench/results.js';
 import { caseName, countName } from '../bench/case-name.js';
+import { INTERCONNECTS, canonicalInterconnect } from '../model/comm.js';
 
 export { caseName, countName };
 
@@ -85,10 +86,45 @@ export function uniqueNames(names: string[]): string[] {
   });
 }
 
-/** The interconnect profile a cell was modeled with: its name, and the file it came from (calibrated). */
+/** The interconnect profile a cell was modeled with: its name (an old name as the profile's name now), and the file it came from (calibrated). */
 function profileLabel(cell: CellResult): string {
   const p = cell.communication?.interconnect;
-  return p?.file ? `${p.name}, profile ${basename(p.file.path)}` : cell.spec.interconnect;
+  return p?.file ? `${p.name}, profile ${basename(p.file.path)}` : canonicalInterconnect(cell.spec.interconnect);
+}
+
+/** An interconnect profile the report's emulated cells were modeled with, and what it models. */
+export interface ProfileUsed {
+  name: string;
+  description: string;
+  gpusPerNode: number;
+}
+
+/**
+ * The profiles of the emulated cells, once each, with what each models: a built-in one (an old
+ * name read as its new one) from this build's table, whose figures it always had; a calibrated
+ * file from the profile the cell recorded.
+ */
+export function profilesUsed(cells: readonly CellResult[]): ProfileUsed[] {
+  const out = new Map<string, ProfileUsed>();
+  for (const cell of cells) {
+    if (cell.spec.mode !== 'emulate') continue;
+    const recorded = cell.communication?.interconnect;
+    const builtin = INTERCONNECTS[canonicalInterconnect(cell.spec.interconnect)];
+    const name = recorded?.file ? profileLabel(cell) : (builtin?.name ?? cell.spec.interconnect);
+    const description = recorded?.file ? (recorded.description || 'a calibrated profile') : (builtin?.description ?? recorded?.description ?? 'unknown to this build');
+    const gpusPerNode = recorded?.gpusPerNode ?? (cell.spec.gpusPerNode || builtin?.gpusPerNode || 8);
+    out.set(`${name}\u0000${gpusPerNode}`, { name, description, gpusPerNode });
+  }
+  return [...out.values()];
+}
+
+/** "pcie3-8gpu-1xedr: PCIe gen3 ... (run with 4 GPUs per node)": what each profile used models, in words. */
+export function profileLines(cells: readonly CellResult[]): string[] {
+  return profilesUsed(cells).map((p) => {
+    const declared = /-(\d+)gpu-/.exec(p.name)?.[1];
+    const override = declared !== undefined && Number(declared) !== p.gpusPerNode ? ` (run with --gpus-per-node ${p.gpusPerNode}, not the ${declared} its name says)` : '';
+    return `${p.name}: ${p.description}${override}`;
+  });
 }
 
 /** How a cell's figures were obtained, in words (empty when everything was measured for real). */
@@ -230,7 +266,7 @@ export function identitySweeps(cells: readonly ReportCell[]): Sweep[] {
     const key = `${rc.runIndex}\u0000${sweepKey(s)}`;
     let g = groups.get(key);
     if (!g) {
-      const description = `${s.ranks} GPUs, batch ${s.batch}, D ${s.dim}, ${s.dtype}, ${s.mode}${s.mode === 'emulate' ? ` (${s.interconnect})` : ''}`;
+      const description = `${s.ranks} GPUs, batch ${s.batch}, D ${s.dim}, ${s.dtype}, ${s.mode}${s.mode === 'emulate' ? ` (${canonicalInterconnect(s.interconnect)})` : ''}`;
       groups.set(key, (g = { key, description, run: rc.run, series: new Map() }));
     }
     const name = methodName(s);

@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { CellResult, CellSpec } from '../bench/results.js';
 import { FONT_FAMILY, fontFiles } from './fonts.js';
-import { completed, countName, reportCells, seedSettings, settingName, type LoadedResults } from './data.js';
+import { completed, countName, profileLines, reportCells, seedSettings, settingName, type LoadedResults } from './data.js';
 import { CELLS_HEADER, NOTE, SEED_HEADER, cellRow, seedRows } from './markdown.js';
 import type { RenderedChart } from './render.js';
 
@@ -215,6 +215,11 @@ export function htmlPage(files: readonly LoadedResults[], options: HtmlOptions):
         ['command', `pfc-bench ${(ctx.argv ?? []).join(' ')}`],
       ]),
     );
+    const profiles = profileLines(f.file.cells);
+    if (profiles.length) {
+      parts.push(`<h3>Interconnect ${profiles.length > 1 ? 'profiles' : 'profile'}${multiple ? ` of ${escapeHtml(f.run)}` : ''} (the modeled communication)</h3>`);
+      parts.push(`<ul class="profiles">${profiles.map((p) => `<li>${escapeHtml(p)}</li>`).join('')}</ul>`);
+    }
     const config = configuration(f.file.cells);
     parts.push(`<h3>Configuration shared by every cell${multiple ? ` of ${escapeHtml(f.run)}` : ''}</h3>`);
     parts.push(keyValues(config.shared));

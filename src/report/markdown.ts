@@ -12,6 +12,7 @@ import {
   countName,
   fmt,
   methodName,
+  profileLines,
   provenance,
   reportCells,
   seedSettings,
@@ -123,6 +124,12 @@ export function markdownSummary(files: readonly LoadedResults[], options: Markdo
       const sample = setting.cells[0].spec;
       lines.push(`${h} ${setting.label}: ${countName(sample.classes)} identities`, '');
       lines.push(...table(SEED_HEADER, seedRows(setting).rows), '');
+    }
+    const profiles = profileLines(file.cells);
+    if (profiles.length) {
+      lines.push(`${h} Interconnect ${profiles.length > 1 ? 'profiles' : 'profile'} (the modeled communication)`, '');
+      for (const p of profiles) lines.push(`- ${p}`);
+      lines.push('');
     }
     lines.push(`${h} All cells`, '');
     lines.push(...table(CELLS_HEADER, file.cells.map(cellRow)), '');
