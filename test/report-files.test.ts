@@ -166,7 +166,7 @@ test('several results files make one report, runs told apart', async (t) => {
   assert.match(md, /## Run baseline/);
   assert.match(md, /## Run candidate/);
   assert.equal(parseCsv(readFileSync(out.csv!, 'utf8')).length - 1, 2 * fixture.cells.length);
-  const seed = readFileSync(join(dir, 'baseline-charts', 'seed.svg'), 'utf8');
+  const seed = readFileSync(join(dir, 'baseline+candidate-charts', 'seed.svg'), 'utf8');
   assert.match(seed, /baseline: 20k@8/);
   assert.match(seed, /candidate: 20k@8/);
 });

@@ -10,6 +10,7 @@ import { PHASES } from '../core/backend.js';
 import type { CellResult, CellSpec, ResultsFile } from '../bench/results.js';
 import { caseName, countName } from '../bench/case-name.js';
 import { INTERCONNECTS, canonicalInterconnect } from '../model/comm.js';
+import { DEFINING_FIELDS, configurationOf } from '../bench/configuration.js';
 
 export { caseName, countName };
 
@@ -35,6 +36,61 @@ export interface ReportCell {
 export function runName(path: string, file: ResultsFile): string {
   const base = basename(path).replace(/\.json$/, '');
   return base || file.scenario.name;
+}
+
+/**
+ * The report's title: the scenario of one file; with several, every run by name (a file's stem)
+ * with its scenario where that says more ("A (custom), B (custom)" would hide which is which).
+ */
+export function reportTitle(files: readonly LoadedResults[]): string {
+  if (files.length === 1) return `pfc-bench report: ${files[0].file.scenario.name}`;
+  return `pfc-bench report: ${files.map((f) => f.run).join(' vs ')}`;
+}
+
+/** The file stem of a report over these files: the one file's, or every file's joined by '+'. */
+export function reportStem(files: readonly LoadedResults[]): string {
+  return files.map((f) => f.run).join('+');
+}
+
+/** Run names made unique (two files called results.json in two folders are results and results#2). */
+export function uniqueRunNames(files: LoadedResults[]): LoadedResults[] {
+  const names = uniqueNames(files.map((f) => f.run));
+  return files.map((f, i) => ({ ...f, run: names[i].replace(' #', '#') }));
+}
+
+/**
+ * Several files side by side: one row per configuration, one column group per file. A defining
+ * field that is constant within each file but differs between them (an interconnect, a dtype:
+ * what the runs were made to compare) is a property of the run, not of a row: it is left out of
+ * the rows' key and named per run, so those cells share a row.
+ */
+export interface SideBySide {
+  runs: string[];
+  /** Fields that tell the runs apart, with each run's value. */
+  runLevel: { field: string; values: string[] }[];
+  rows: { spec: CellSpec; cells: (CellResult | undefined)[] }[];
+}
+
+export function sideBySide(files: readonly LoadedResults[]): SideBySide {
+  const configs = files.map((f) => f.file.cells.map((c) => configurationOf(c.spec)));
+  const runLevel: SideBySide['runLevel'] = [];
+  for (const field of DEFINING_FIELDS) {
+    const perRun = configs.map((list) => [...new Set(list.map((c) => c[field]))]);
+    if (perRun.every((v) => v.length === 1) && new Set(perRun.map((v) => v[0])).size > 1) runLevel.push({ field, values: perRun.map((v) => v[0]) });
+  }
+  const rowFields = DEFINING_FIELDS.filter((f) => !runLevel.some((r) => r.field === f));
+  const rows = new Map<string, SideBySide['rows'][number]>();
+  files.forEach((f, run) => {
+    f.file.cells.forEach((cell, i) => {
+      const key = rowFields.map((k) => configs[run][i][k]).join('|');
+      let row = rows.get(key);
+      if (!row) rows.set(key, (row = { spec: cell.spec, cells: files.map(() => undefined) }));
+      // A cell repeated in one file (recorded runs): the first completed one stands for it.
+      const held = row.cells[run];
+      if (!held || (!completed(held) && completed(cell))) row.cells[run] = cell;
+    });
+  });
+  return { runs: files.map((f) => f.run), runLevel, rows: [...rows.values()] };
 }
 
 export function reportCells(files: readonly LoadedResults[]): ReportCell[] {

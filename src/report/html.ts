@@ -7,8 +7,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { CellResult, CellSpec } from '../bench/results.js';
 import { FONT_FAMILY, fontFiles } from './fonts.js';
-import { completed, countName, profileLines, reportCells, seedSettings, settingName, type LoadedResults } from './data.js';
-import { CELLS_HEADER, NOTE, SEED_HEADER, cellRow, seedRows } from './markdown.js';
+import { completed, countName, profileLines, reportCells, reportTitle, sideBySide, seedSettings, settingName, type LoadedResults } from './data.js';
+import { CELLS_HEADER, NOTE, SEED_HEADER, cellRow, runLevelLines, seedRows, sideBySideTable } from './markdown.js';
 import type { RenderedChart } from './render.js';
 
 export function escapeHtml(text: unknown): string {
@@ -120,7 +120,7 @@ export interface HtmlOptions {
 }
 
 export function htmlPage(files: readonly LoadedResults[], options: HtmlOptions): string {
-  const title = `pfc-bench report: ${files.map((f) => f.file.scenario.name).join(', ')}`;
+  const title = reportTitle(files);
   const multiple = files.length > 1;
   const parts: string[] = [];
   parts.push(`<header><h1>${escapeHtml(title)}</h1>`);
@@ -168,8 +168,15 @@ export function htmlPage(files: readonly LoadedResults[], options: HtmlOptions):
   parts.push('</section>');
 
   // All cells.
-  parts.push('<section id="cells"><h2>All cells</h2>');
-  for (const f of files) {
+  parts.push(`<section id="cells"><h2>${multiple ? 'All cells, side by side' : 'All cells'}</h2>`);
+  if (multiple) {
+    const view = sideBySide(files);
+    const apart = runLevelLines(view);
+    parts.push(`<p class="note">Each row is one configuration; each file's figures are in its own columns.${apart.length ? ` The runs differ in ${escapeHtml(apart.join('; '))}.` : ''}</p>`);
+    const { header, rows } = sideBySideTable(view);
+    parts.push(table(header, rows, 'cells side-by-side'));
+  }
+  for (const f of multiple ? [] : files) {
     if (multiple) parts.push(`<h3>${escapeHtml(f.run)}</h3>`);
     let html = table(CELLS_HEADER, f.file.cells.map(cellRow), 'cells');
     let i = 0;

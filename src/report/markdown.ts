@@ -16,6 +16,10 @@ import {
   provenance,
   reportCells,
   seedSettings,
+  caseName,
+  reportTitle,
+  sideBySide,
+  type SideBySide,
   settingName,
   settingRatios,
   type LoadedResults,
@@ -96,6 +100,47 @@ export function cellRow(cell: CellResult): string[] {
   ];
 }
 
+/** The side-by-side table of several files: one row per configuration, each file's figures in its own columns. */
+export function sideBySideTable(view: SideBySide): { header: string[]; rows: string[][] } {
+  const [first, second] = view.runs;
+  const pair = view.runs.length === 2;
+  const header = [
+    'Case',
+    'Method',
+    'GPUs',
+    'BatchSize',
+    ...view.runs.flatMap((r) => [`Step ms (${r})`, `img/s (${r})`, `Memory/M (${r})`]),
+    ...(pair ? [`img/s ${second} / ${first}`, `Memory ${second} / ${first}`] : []),
+  ];
+  const figure = (cell: CellResult | undefined, value: (c: CellResult) => number | undefined): string => {
+    if (!cell) return 'not run';
+    if (!completed(cell)) return cell.status;
+    return fmt(value(cell));
+  };
+  const step = (c: CellResult) => c.timing?.stepMs.median;
+  const ips = (c: CellResult) => c.timing?.imagesPerSecond;
+  const mem = (c: CellResult) => (c.memory ? c.memory.peakBytes / MB : undefined);
+  const over = (a: CellResult | undefined, b: CellResult | undefined, value: (c: CellResult) => number | undefined): string => {
+    const x = a && completed(a) ? value(a) : undefined;
+    const y = b && completed(b) ? value(b) : undefined;
+    return x !== undefined && y !== undefined && x > 0 ? ratio(y / x) : '-';
+  };
+  const rows = view.rows.map((row) => [
+    caseName(row.spec),
+    methodName(row.spec),
+    String(row.spec.ranks),
+    String(row.spec.batch),
+    ...row.cells.flatMap((c) => [figure(c, step), figure(c, ips), figure(c, mem)]),
+    ...(pair ? [over(row.cells[0], row.cells[1], ips), over(row.cells[0], row.cells[1], mem)] : []),
+  ]);
+  return { header, rows };
+}
+
+/** What tells the runs of a side-by-side report apart, in words ("interconnect: A pcie3-8gpu-1xedr, B nvswitch3-8gpu-8xhdr"). */
+export function runLevelLines(view: SideBySide): string[] {
+  return view.runLevel.map((r) => `${r.field}: ${r.values.map((v, i) => `${view.runs[i]} ${v}`).join(', ')}`);
+}
+
 export const NOTE =
   "Memory/M is in MB (10^6 bytes). Ours is the FC layer of one rank as the core allocates it (peak of the tagged total); the published figure is the whole GPU (backbone, activations, CUDA context) as nvidia-smi shows it. Our throughput is the FC layer alone: global batch / step time, where the step time (the median in 'Step ms') includes exactly one communication time, measured or modeled as 'How obtained' says. 'emulated' = one rank of an N-GPU run computed in this process; 'comm. modeled' = its collectives' time comes from an alpha-beta model of the interconnect, not a measurement. Compare ratios, not absolute figures.";
 
@@ -107,7 +152,17 @@ export interface MarkdownOptions {
 export function markdownSummary(files: readonly LoadedResults[], options: MarkdownOptions = {}): string {
   const lines: string[] = [];
   const multiple = files.length > 1;
-  lines.push(`# pfc-bench report: ${files.map((f) => f.file.scenario.name).join(', ')}`, '');
+  lines.push(`# ${reportTitle(files)}`, '');
+  if (multiple) {
+    // Side by side first: the reason to give several files is to compare them.
+    const view = sideBySide(files);
+    lines.push('## Side by side', '');
+    lines.push(`Each row is one configuration; each file's figures are in its own columns (${files.map((f) => `${f.run}: \`${f.path}\``).join('; ')}).`, '');
+    const apart = runLevelLines(view);
+    if (apart.length) lines.push(`The runs differ in ${apart.join('; ')}.`, '');
+    const { header, rows } = sideBySideTable(view);
+    lines.push(...table(header, rows), '');
+  }
   for (const loaded of files) {
     const { file } = loaded;
     const ctx = file.context;
@@ -131,8 +186,10 @@ export function markdownSummary(files: readonly LoadedResults[], options: Markdo
       for (const p of profiles) lines.push(`- ${p}`);
       lines.push('');
     }
-    lines.push(`${h} All cells`, '');
-    lines.push(...table(CELLS_HEADER, file.cells.map(cellRow)), '');
+    if (!multiple) {
+      lines.push(`${h} All cells`, '');
+      lines.push(...table(CELLS_HEADER, file.cells.map(cellRow)), '');
+    }
     const failed = file.cells.filter((c) => !completed(c));
     if (failed.length) {
       lines.push(`${h} Cells that did not complete`, '');
