@@ -11,6 +11,7 @@ import type { CellResult, CellSpec, ResultsFile } from '../bench/results.js';
 import { caseName, countName } from '../bench/case-name.js';
 import { INTERCONNECTS, canonicalInterconnect } from '../model/comm.js';
 import { DEFINING_FIELDS, configurationOf } from '../bench/configuration.js';
+import { CELL_FIELDS, bytesInBothUnits } from '../bench/fields.js';
 
 export { caseName, countName };
 
@@ -163,7 +164,8 @@ export interface ProfileUsed {
 export function profilesUsed(cells: readonly CellResult[]): ProfileUsed[] {
   const out = new Map<string, ProfileUsed>();
   for (const cell of cells) {
-    if (cell.spec.mode !== 'emulate') continue;
+    // A capacity answer models no communication.
+    if (cell.spec.mode !== 'emulate' || cell.capacity || cell.id.startsWith('capacity|')) continue;
     const recorded = cell.communication?.interconnect;
     const builtin = INTERCONNECTS[canonicalInterconnect(cell.spec.interconnect)];
     const name = recorded?.file ? profileLabel(cell) : (builtin?.name ?? cell.spec.interconnect);
@@ -351,6 +353,22 @@ export function capacityOf(cell: CellResult): Capacity | undefined {
   const answer = cell.capacity;
   if (!answer || !(answer.largestClasses > 0)) return undefined;
   return { maxClasses: answer.largestClasses, budgetBytes: answer.budgetBytes || undefined, publishedMaxClasses: cell.spec.published?.largestClasses };
+}
+
+/**
+ * What the command line replaced in the scenario, in words ("--gpu-memory 80 GB = 74.51 GiB
+ * (...); --batch 512"): a scenario's description names its own values (11 and 32 GiB, 64
+ * images per GPU), which the report must not let stand alone when they were overridden.
+ */
+export function overridesLine(file: ResultsFile): string | undefined {
+  const overrides = Object.entries(file.scenario.overrides ?? {}).filter(([k]) => k !== 'recordedRuns');
+  if (!overrides.length) return undefined;
+  const flag = (key: string) => CELL_FIELDS.find((f) => f.key === key)?.flag ?? key;
+  const value = (key: string, v: unknown): string => {
+    const one = (x: unknown) => (key === 'gpuMemory' && typeof x === 'number' ? (x > 0 ? bytesInBothUnits(x).replace(/ \(.*\)$/, '') : 'none') : typeof x === 'object' ? JSON.stringify(x) : String(x));
+    return Array.isArray(v) ? v.map(one).join(', ') : one(v);
+  };
+  return `Given on the command line, in place of the scenario's own values (which its description names): ${overrides.map(([k, v]) => `--${flag(k)} ${value(k, v)}`).join('; ')}.`;
 }
 
 export function bytesLabel(bytes: number): string {

@@ -7,9 +7,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { CellResult, CellSpec } from '../bench/results.js';
 import { FONT_FAMILY, fontFiles } from './fonts.js';
-import { completed, countName, profileLines, reportCells, reportTitle, sideBySide, seedSettings, settingName, type LoadedResults } from './data.js';
-import { CELLS_HEADER, NOTE, SEED_HEADER, cellRow, runLevelLines, seedRows, sideBySideTable } from './markdown.js';
+import { completed, countName, overridesLine, profileLines, reportCells, reportTitle, sideBySide, seedSettings, settingName, type LoadedResults } from './data.js';
+import { CAPACITY_HEADER, CAPACITY_NOTE, CELLS_HEADER, NOTE, SEED_HEADER, capacityRow, cellRow, runLevelLines, seedRows, sideBySideTable } from './markdown.js';
 import type { RenderedChart } from './render.js';
+import { modelOnlyNotes } from './table.js';
 
 export function escapeHtml(text: unknown): string {
   return String(text ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -127,7 +128,7 @@ export function htmlPage(files: readonly LoadedResults[], options: HtmlOptions):
   for (const f of files) {
     const ctx = f.file.context;
     parts.push(
-      `<p class="lead">${multiple ? `<strong>${escapeHtml(f.run)}</strong>: ` : ''}${escapeHtml(f.file.scenario.description)} Run ${escapeHtml(ctx.createdAt)} with ${escapeHtml(ctx.tool.name)} ${escapeHtml(ctx.tool.version)} (${escapeHtml(ctx.tool.gitRevision)}) on ${escapeHtml(ctx.hostname)}.</p>`,
+      `<p class="lead">${multiple ? `<strong>${escapeHtml(f.run)}</strong>: ` : ''}${escapeHtml(f.file.scenario.description)}${overridesLine(f.file) ? ` ${escapeHtml(overridesLine(f.file))}` : ''} Run ${escapeHtml(ctx.createdAt)} with ${escapeHtml(ctx.tool.name)} ${escapeHtml(ctx.tool.version)} (${escapeHtml(ctx.tool.gitRevision)}) on ${escapeHtml(ctx.hostname)}.</p>`,
     );
   }
   parts.push('</header>');
@@ -176,11 +177,22 @@ export function htmlPage(files: readonly LoadedResults[], options: HtmlOptions):
     const { header, rows } = sideBySideTable(view);
     parts.push(table(header, rows, 'cells side-by-side'));
   }
+  for (const f of files) {
+    // Capacity answers in their own table (an answer has no step time or throughput to show).
+    const answers = f.file.cells.filter((c) => c.capacity || c.id.startsWith('capacity|'));
+    if (answers.length) {
+      parts.push(`<h3>Capacity${multiple ? ` of ${escapeHtml(f.run)}` : ''}</h3>`);
+      parts.push(table(CAPACITY_HEADER, answers.map(capacityRow), 'capacity'));
+      for (const n of modelOnlyNotes(answers)) parts.push(`<p class="note">${escapeHtml(n)}</p>`);
+      parts.push(`<p class="note">${escapeHtml(CAPACITY_NOTE)}</p>`);
+    }
+  }
   for (const f of multiple ? [] : files) {
-    if (multiple) parts.push(`<h3>${escapeHtml(f.run)}</h3>`);
-    let html = table(CELLS_HEADER, f.file.cells.map(cellRow), 'cells');
+    const measured = f.file.cells.filter((c) => !(c.capacity || c.id.startsWith('capacity|')));
+    if (!measured.length) continue;
+    let html = table(CELLS_HEADER, measured.map(cellRow), 'cells');
     let i = 0;
-    html = html.replace(/<tr>(<th scope="row">)/g, (_m, th) => `<tr data-status="${escapeHtml(f.file.cells[i++]?.status)}">${th}`);
+    html = html.replace(/<tr>(<th scope="row">)/g, (_m, th) => `<tr data-status="${escapeHtml(measured[i++]?.status)}">${th}`);
     html = html.replace(/<td class="text">(completed|oom|error|skipped)<\/td><\/tr>/g, (_m, s) => `<td class="text status-${s}">${s}</td></tr>`);
     parts.push(html);
   }

@@ -5,6 +5,8 @@
  * Every emulated or modeled figure says so next to the number.
  */
 import { cellModelBytes } from '../model/memory.js';
+import { capacityCheck, modelOnlyNotes } from './table.js';
+import { bytesInBothUnits } from '../bench/fields.js';
 import type { CellResult } from '../bench/results.js';
 import {
   MB,
@@ -16,6 +18,7 @@ import {
   provenance,
   reportCells,
   seedSettings,
+  overridesLine,
   caseName,
   reportTitle,
   sideBySide,
@@ -141,6 +144,30 @@ export function runLevelLines(view: SideBySide): string[] {
   return view.runLevel.map((r) => `${r.field}: ${r.values.map((v, i) => `${view.runs[i]} ${v}`).join(', ')}`);
 }
 
+export const CAPACITY_HEADER = ['Setting', 'Method', 'GPUs', 'BatchSize', 'Budget per GPU', 'Largest identities', 'Published', 'Model GiB at the answer', 'Checked', 'Status'];
+
+/** A capacity answer as a table row: an answer, not a measurement (no step time, no throughput). */
+export function capacityRow(cell: CellResult): string[] {
+  const c = cell.capacity;
+  const budget = cell.spec.memoryBudget;
+  const checked = !c ? '-' : capacityCheck(c);
+  return [
+    cell.spec.label || `${cell.spec.ranks} GPUs`,
+    methodName(cell.spec),
+    String(cell.spec.ranks),
+    String(cell.spec.batch),
+    budget > 0 ? bytesInBothUnits(budget).replace(/ \(.*\)$/, '') : '-',
+    c ? c.largestClasses.toLocaleString('en-US') : '-',
+    cell.spec.published?.largestClasses ? cell.spec.published.largestClasses.toLocaleString('en-US') : '-',
+    c ? fmt(c.modelBytes / 2 ** 30) : '-',
+    checked,
+    cell.status,
+  ];
+}
+
+export const CAPACITY_NOTE =
+  "A capacity answer is the largest identity count whose FC layer (one rank's buffers, as the memory model counts them) fits the per-GPU budget. 'fits; N: out of budget' = both counts were allocated under the budget in child processes (memory not touched) and the budget refused the next; 'failed' = an allocation failed for another reason and judges nothing; 'model only' = this machine could not allocate the budget, and the answer is the model's.";
+
 export const NOTE =
   "Memory/M is in MB (10^6 bytes). Ours is the FC layer of one rank as the core allocates it (peak of the tagged total); the published figure is the whole GPU (backbone, activations, CUDA context) as nvidia-smi shows it. Our throughput is the FC layer alone: global batch / step time, where the step time (the median in 'Step ms') includes exactly one communication time, measured or modeled as 'How obtained' says. 'emulated' = one rank of an N-GPU run computed in this process; 'comm. modeled' = its collectives' time comes from an alpha-beta model of the interconnect, not a measurement. Compare ratios, not absolute figures.";
 
@@ -168,6 +195,8 @@ export function markdownSummary(files: readonly LoadedResults[], options: Markdo
     const ctx = file.context;
     if (multiple) lines.push(`## Run ${loaded.run}`, '');
     if (file.scenario.description) lines.push(file.scenario.description, '');
+    const given = overridesLine(file);
+    if (given) lines.push(given, '');
     const device = ctx.backend.cudaDevice && !String(ctx.backend.cudaDevice).startsWith('none') ? ctx.backend.cudaDevice : ctx.cpu;
     lines.push(
       `Run ${ctx.createdAt} with ${ctx.tool.name} ${ctx.tool.version} (${ctx.tool.gitRevision}) on ${device} (${ctx.cpuCount} CPUs, ${ctx.platform}), node ${ctx.node}. Results: \`${loaded.path}\`.`,
@@ -186,9 +215,16 @@ export function markdownSummary(files: readonly LoadedResults[], options: Markdo
       for (const p of profiles) lines.push(`- ${p}`);
       lines.push('');
     }
-    if (!multiple) {
+    // Capacity answers get their own table: in the cells table their step time and throughput would read 'completed'.
+    const answers = file.cells.filter((c) => c.capacity || c.id.startsWith('capacity|'));
+    const measured = file.cells.filter((c) => !answers.includes(c));
+    if (answers.length) {
+      lines.push(`${h} Capacity`, '');
+      lines.push(...table(CAPACITY_HEADER, answers.map(capacityRow)), '', ...modelOnlyNotes(answers).flatMap((n) => [n, '']), CAPACITY_NOTE, '');
+    }
+    if (!multiple && measured.length) {
       lines.push(`${h} All cells`, '');
-      lines.push(...table(CELLS_HEADER, file.cells.map(cellRow)), '');
+      lines.push(...table(CELLS_HEADER, measured.map(cellRow)), '');
     }
     const failed = file.cells.filter((c) => !completed(c));
     if (failed.length) {
