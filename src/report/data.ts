@@ -342,6 +342,46 @@ export function identitySweeps(cells: readonly ReportCell[]): Sweep[] {
   return sweeps;
 }
 
+/**
+ * Sample-rate sweeps: completed cells that differ only in --sample-rate (label and published
+ * figures aside), one series per case and method (the method without its rate). A series has
+ * at least two rates.
+ */
+export interface RateSweep {
+  description: string;
+  run: string;
+  /** Series name -> cells by ascending rate. */
+  series: Map<string, CellResult[]>;
+}
+
+export function rateSweeps(cells: readonly ReportCell[]): RateSweep[] {
+  const groups = new Map<string, RateSweep & { key: string }>();
+  for (const rc of cells) {
+    if (!completed(rc.cell) || !rc.cell.timing || !rc.cell.memory) continue;
+    const s = rc.cell.spec;
+    // One sweep per run and everything but the case and the method's rate.
+    const { classes: _c, ranks: _n, batch: _b, strategy: _s, update: _u, logits: _g, tile: _t, ...shared } = { ...s, sampleRate: 0, label: '', published: undefined };
+    const key = `${rc.runIndex}\u0000${stableJson(shared)}`;
+    let g = groups.get(key);
+    if (!g) {
+      const description = `D ${s.dim}, ${s.dtype}, ${s.mode}${s.mode === 'emulate' ? ` (${canonicalInterconnect(s.interconnect)})` : ''}`;
+      groups.set(key, (g = { key, description, run: rc.run, series: new Map() }));
+    }
+    const name = `${countName(s.classes)}@${s.ranks}, batch ${s.batch} · ${methodName(s).replace(` ${s.sampleRate}`, '')}`;
+    const list = g.series.get(name) ?? [];
+    if (!list.some((c) => c.spec.sampleRate === s.sampleRate)) list.push(rc.cell);
+    g.series.set(name, list);
+  }
+  const sweeps = [...groups.values()].filter((g) => [...g.series.values()].some((list) => list.length >= 2));
+  for (const g of sweeps) {
+    for (const [name, list] of g.series) {
+      if (list.length < 2) g.series.delete(name);
+      else list.sort((a, b) => a.spec.sampleRate - b.spec.sampleRate);
+    }
+  }
+  return sweeps;
+}
+
 /** Capacity: the largest identity count that fits a per-GPU budget (a capacity search's cells). */
 export interface Capacity {
   maxClasses: number;
