@@ -40,7 +40,10 @@ test('several files: output named and titled after all of them, cells side by si
   const md = readFileSync(out.markdown!, 'utf8');
   assert.ok(md.startsWith('# pfc-bench report: A vs B\n'), md.slice(0, 80));
   assert.ok(!md.includes('custom, custom'));
-  assert.match(readFileSync(out.html!, 'utf8'), /<title>pfc-bench report: A vs B<\/title>/);
+  const html = readFileSync(out.html!, 'utf8');
+  assert.match(html, /<title>pfc-bench report: A vs B<\/title>/);
+  assert.equal(html.match(/<table class="cells side-by-side">/g)?.length, 1, 'the HTML has one side-by-side cells table, not one per file');
+  assert.match(html, /<th scope="col">img\/s \(A\)<\/th><th scope="col">Memory\/M \(A\)<\/th><th scope="col">Step ms \(B\)<\/th>/);
   assert.match(md, /The runs differ in interconnect: A pcie3-8gpu-1xedr, B nvswitch3-8gpu-8xhdr\./);
 
   // One row per configuration, with A's and B's figures on it; not one table per file.

@@ -8,7 +8,7 @@
  * joined by '+' (A+B) for several.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { readResultsFile } from '../bench/results.js';
 import { reportCells, reportStem, runName, uniqueRunNames, type LoadedResults } from './data.js';
 import { buildCharts } from './charts.js';
