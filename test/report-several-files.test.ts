@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderReport } from '../src/report/hook.js';
 import { readResultsFile, type ResultsFile } from '../src/bench/results.js';
-import { fmt } from '../src/report/data.js';
+import { fmt, reportStem } from '../src/report/data.js';
 import { FIXTURE, parseCsv, svgTexts } from './fixtures/report-helpers.js';
 
 /** A: the fixture as a custom run; B: the same cells on another interconnect, twice as fast. */
@@ -74,4 +74,7 @@ test('two files of the same name in two folders are told apart', async (t) => {
   const { a } = twoRuns(dir);
   const out = await renderReport([a, a], { outDir: join(dir, 'out'), formats: ['md'] });
   assert.equal(out.markdown, join(dir, 'out', 'A+A#2.md'));
+  const many = Array.from({ length: 40 }, (_, i) => ({ path: `run-${i}.json`, run: `run-${i}`, file: readResultsFile(a) }));
+  assert.equal(reportStem(many), 'run-0+39-more', 'a name a file system takes');
+  assert.equal(reportStem(many.slice(0, 3)), 'run-0+run-1+run-2');
 });

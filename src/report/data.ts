@@ -48,9 +48,13 @@ export function reportTitle(files: readonly LoadedResults[]): string {
   return `pfc-bench report: ${files.map((f) => f.run).join(' vs ')}`;
 }
 
-/** The file stem of a report over these files: the one file's, or every file's joined by '+'. */
+/**
+ * The file stem of a report over these files: the one file's, or every file's joined by '+';
+ * past 120 characters (a file name has 255 at most), the first's and how many more.
+ */
 export function reportStem(files: readonly LoadedResults[]): string {
-  return files.map((f) => f.run).join('+');
+  const all = files.map((f) => f.run).join('+');
+  return all.length <= 120 ? all : `${files[0].run}+${files.length - 1}-more`;
 }
 
 /** Run names made unique (two files called results.json in two folders are results and results#2). */
