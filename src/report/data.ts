@@ -153,7 +153,7 @@ function profileLabel(cell: CellResult): string {
   return p?.file ? `${p.name}, profile ${basename(p.file.path)}` : canonicalInterconnect(cell.spec.interconnect);
 }
 
-/** An interconnect profile the report's emulated cells were modeled with, and what it models. */
+/** An interconnect profile the report's emulated or predicted cells were modeled with, and what it models. */
 export interface ProfileUsed {
   name: string;
   description: string;
@@ -161,15 +161,15 @@ export interface ProfileUsed {
 }
 
 /**
- * The profiles of the emulated cells, once each, with what each models: a built-in one (an old
+ * The profiles of the emulated and predicted cells, once each, with what each models: a built-in one (an old
  * name read as its new one) from this build's table, whose figures it always had; a calibrated
  * file from the profile the cell recorded.
  */
 export function profilesUsed(cells: readonly CellResult[]): ProfileUsed[] {
   const out = new Map<string, ProfileUsed>();
   for (const cell of cells) {
-    // A capacity answer models no communication.
-    if (cell.spec.mode !== 'emulate' || cell.capacity || cell.id.startsWith('capacity|')) continue;
+    // Emulated ranks and predictions model their communication on a profile; a capacity answer models none.
+    if ((cell.spec.mode !== 'emulate' && cell.spec.mode !== 'predict') || cell.capacity || cell.id.startsWith('capacity|')) continue;
     const recorded = cell.communication?.interconnect;
     const builtin = INTERCONNECTS[canonicalInterconnect(cell.spec.interconnect)];
     const name = recorded?.file ? profileLabel(cell) : (builtin?.name ?? cell.spec.interconnect);
