@@ -16,44 +16,9 @@ import { core, type NativeTensor } from '../src/core/index.js';
 import { allocate } from '../src/core/backend.js';
 import { MARGINS, alignedColumns } from '../src/strategies/index.js';
 import { testBackend, lcg } from './helpers.js';
-import { BF16_UNIT_ROUNDOFF, bf16Bits, fromBf16Bits, roundBf16, toBf16Bits } from './bf16.js';
+import { BF16_UNIT_ROUNDOFF, bf16Bits, bf16Pair, floats, fromBf16Bits, roundBf16, sameBits, tensor, toBf16Bits, withOutliers } from './bf16.js';
 
 const u = BF16_UNIT_ROUNDOFF;
-
-function tensor(dtype: 'fp32' | 'bf16' | 'int32', rows: number, cols = 1): NativeTensor {
-  return allocate(testBackend(), 'workspace', dtype, rows, cols);
-}
-
-function floats(values: ArrayLike<number>, rows: number, cols = 1): NativeTensor {
-  const t = tensor('fp32', rows, cols);
-  t.write(Float32Array.from(values as ArrayLike<number>));
-  return t;
-}
-
-/** A bf16 tensor holding `values` rounded, and an fp32 one holding exactly those rounded values. */
-function bf16Pair(values: ArrayLike<number>, rows: number, cols = 1): { b: NativeTensor; f: NativeTensor } {
-  const b = tensor('bf16', rows, cols);
-  b.write(toBf16Bits(values));
-  return { b, f: floats(fromBf16Bits(b.read() as Uint16Array), rows, cols) };
-}
-
-/** rows x cols uniform in [-1, 1), row 0 scaled by 1e3 and row 1 by 1e-3. */
-function withOutliers(rows: number, cols: number, seed: number): Float32Array {
-  const rand = lcg(seed);
-  const v = Float32Array.from({ length: rows * cols }, () => rand() * 2 - 1);
-  for (let c = 0; c < cols; c++) {
-    v[c] *= 1e3;
-    if (rows > 1) v[cols + c] *= 1e-3;
-  }
-  return v;
-}
-
-function sameBits(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string): void {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  for (let i = 0; i < expected.length; i++) {
-    if (actual[i] !== expected[i]) assert.fail(`${what}: element ${i} is 0x${actual[i].toString(16)}, expected 0x${expected[i].toString(16)}`);
-  }
-}
 
 function sameFloats(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string): void {
   assert.equal(actual.length, expected.length, `${what}: length`);

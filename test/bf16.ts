@@ -4,6 +4,11 @@
  * cvt.rn.bf16.f32), and back exactly.
  */
 
+import assert from 'node:assert/strict';
+import { allocate } from '../src/core/backend.js';
+import type { NativeTensor } from '../src/core/index.js';
+import { lcg, testBackend } from './helpers.js';
+
 /** bf16's unit roundoff: 8 significand bits, so a rounding moves a value by at most 2^-8 of it. */
 export const BF16_UNIT_ROUNDOFF = 2 ** -8;
 
@@ -34,4 +39,41 @@ export function toBf16Bits(values: ArrayLike<number>): Uint16Array {
 
 export function fromBf16Bits(bits: Uint16Array): Float32Array {
   return Float32Array.from(bits, bf16Value);
+}
+
+// Tensors for the bf16 op and GEMM tests, on the test backend.
+
+export function tensor(dtype: 'fp32' | 'bf16' | 'int32', rows: number, cols = 1): NativeTensor {
+  return allocate(testBackend(), 'workspace', dtype, rows, cols);
+}
+
+export function floats(values: ArrayLike<number>, rows: number, cols = 1): NativeTensor {
+  const t = tensor('fp32', rows, cols);
+  t.write(Float32Array.from(values as ArrayLike<number>));
+  return t;
+}
+
+/** A bf16 tensor holding `values` rounded, and an fp32 one holding exactly those rounded values. */
+export function bf16Pair(values: ArrayLike<number>, rows: number, cols = 1): { b: NativeTensor; f: NativeTensor } {
+  const b = tensor('bf16', rows, cols);
+  b.write(toBf16Bits(values));
+  return { b, f: floats(fromBf16Bits(b.read() as Uint16Array), rows, cols) };
+}
+
+/** rows x cols uniform in [-1, 1), row 0 scaled by 1e3 and row 1 by 1e-3. */
+export function withOutliers(rows: number, cols: number, seed: number): Float32Array {
+  const rand = lcg(seed);
+  const v = Float32Array.from({ length: rows * cols }, () => rand() * 2 - 1);
+  for (let c = 0; c < cols; c++) {
+    v[c] *= 1e3;
+    if (rows > 1) v[cols + c] *= 1e-3;
+  }
+  return v;
+}
+
+export function sameBits(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string): void {
+  assert.equal(actual.length, expected.length, `${what}: length`);
+  for (let i = 0; i < expected.length; i++) {
+    if (actual[i] !== expected[i]) assert.fail(`${what}: element ${i} is 0x${actual[i].toString(16)}, expected 0x${expected[i].toString(16)}`);
+  }
 }
