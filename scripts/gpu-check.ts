@@ -27,7 +27,7 @@ import { runSections, type Check } from './gpu-sections.js';
 import { core, allocate, selectBackend, type Backend, type NativeTensor, type DType } from '../src/core/index.js';
 import { singleCommunicator } from '../src/comm/local.js';
 import { methodLabel } from '../src/bench/method.js';
-import { alignedColumns, createStrategy, DEFAULT_SGD, MARGINS, SyntheticBatch, validateFcConfig, type StrategyName, type UpdateKind } from '../src/strategies/index.js';
+import { alignedColumns, createStrategy, DEFAULT_SGD, MARGINS, strategyDescriptors, SyntheticBatch, validateFcConfig, type StrategyName, type UpdateKind } from '../src/strategies/index.js';
 
 const checks: Check[] = [];
 
@@ -276,9 +276,14 @@ function sgdChecks(cpu: Backend, gpu: Backend): void {
 /** lazy-dense on the device equals eager dense on the device after many steps without a read
  * (rows idle for long stretches), and equals the CPU's lazy-dense. */
 function lazyDenseChecks(cpu: Backend, gpu: Backend): void {
+  // Every registered strategy whose lazy-dense keeps a per-row clock (rows that sit steps out).
+  for (const d of strategyDescriptors().filter((s) => s.updates.includes('lazy-dense') && s.lazyDenseClock === 'per-shard-row')) lazyDenseCheck(cpu, gpu, d.name);
+}
+
+function lazyDenseCheck(cpu: Backend, gpu: Backend, strategy: StrategyName): void {
   const steps = 40;
   const run = (backend: Backend, update: UpdateKind) => {
-    const config = validateFcConfig({ strategy: 'partial-fc', classes: 20011, ranks: 1, batch: 96, dim: 128, sampleRate: 0.02, update, margin: MARGINS.cosface, sgd: { lr: 0.01, momentum: 0.9, weightDecay: 0.05 }, seed: 5, dtype: 'fp32' });
+    const config = validateFcConfig({ strategy, classes: 20011, ranks: 1, batch: 96, dim: 128, sampleRate: 0.02, update, margin: MARGINS.cosface, sgd: { lr: 0.01, momentum: 0.9, weightDecay: 0.05 }, seed: 5, dtype: 'fp32' });
     const s = createStrategy({ backend, comm: singleCommunicator(), config, source: new SyntheticBatch(config.seed, config.classes) });
     const timer = backend.createTimer();
     for (let step = 0; step < steps; step++) {
@@ -292,21 +297,16 @@ function lazyDenseChecks(cpu: Backend, gpu: Backend): void {
   const lazyG = run(gpu, 'lazy-dense');
   const denseG = run(gpu, 'dense');
   const lazyC = run(cpu, 'lazy-dense');
-  record(`lazy-dense vs dense on CUDA, ${steps} steps: centres`, lazyG.weights, denseG.weights, 1e-5);
-  record(`lazy-dense vs dense on CUDA, ${steps} steps: momentum`, lazyG.momentum, denseG.momentum, 1e-5);
+  record(`${strategy} lazy-dense vs dense on CUDA, ${steps} steps: centres`, lazyG.weights, denseG.weights, 1e-5);
+  record(`${strategy} lazy-dense vs dense on CUDA, ${steps} steps: momentum`, lazyG.momentum, denseG.momentum, 1e-5);
   // Training feeds rounding differences back through the gradients: looser than one step.
-  record(`lazy-dense CUDA vs CPU, ${steps} steps: centres`, lazyG.weights, lazyC.weights, 5e-5);
-  record(`lazy-dense CUDA vs CPU, ${steps} steps: momentum`, lazyG.momentum, lazyC.momentum, 5e-5);
+  record(`${strategy} lazy-dense CUDA vs CPU, ${steps} steps: centres`, lazyG.weights, lazyC.weights, 5e-5);
+  record(`${strategy} lazy-dense CUDA vs CPU, ${steps} steps: momentum`, lazyG.momentum, lazyC.momentum, 5e-5);
 }
 
 function strategyChecks(cpu: Backend, gpu: Backend): void {
-  const cases: { strategy: StrategyName; sampleRate: number; update: UpdateKind }[] = [
-    { strategy: 'model-parallel', sampleRate: 1, update: 'sparse' },
-    { strategy: 'partial-fc', sampleRate: 0.1, update: 'sparse' },
-    { strategy: 'partial-fc', sampleRate: 0.1, update: 'dense' },
-    { strategy: 'partial-fc', sampleRate: 0.1, update: 'lazy-dense' },
-    { strategy: 'data-parallel', sampleRate: 1, update: 'dense' },
-  ];
+  // Every registered strategy (a loaded strategy module's too) under each update it declares.
+  const cases = strategyDescriptors().flatMap((d) => d.updates.map((update) => ({ strategy: d.name, sampleRate: d.samples ? 0.1 : 1, update })));
   for (const c of cases) {
     const config = validateFcConfig({ ...c, classes: 20011, ranks: 1, batch: 96, dim: 129, margin: MARGINS.cosface, sgd: { ...DEFAULT_SGD, lr: 1e-3 }, seed: 5, dtype: 'fp32' });
     const run = (backend: Backend) => {
@@ -474,13 +474,10 @@ function fusedOpChecks(cpu: Backend, gpu: Backend): void {
 /** The logit-free step (--logits fused) equals the materialized one on CUDA (fp32 and bf16 storage) and
  * the CPU's fused step; tiles that do not divide the active count. */
 function fusedStrategyChecks(cpu: Backend, gpu: Backend): void {
-  const cases: { strategy: StrategyName; sampleRate: number; update: UpdateKind; tile: number }[] = [
-    { strategy: 'model-parallel', sampleRate: 1, update: 'sparse', tile: 1000 },
-    { strategy: 'model-parallel', sampleRate: 1, update: 'dense', tile: 64 },
-    { strategy: 'partial-fc', sampleRate: 0.1, update: 'sparse', tile: 300 },
-    { strategy: 'partial-fc', sampleRate: 0.1, update: 'dense', tile: 300 },
-    { strategy: 'partial-fc', sampleRate: 0.1, update: 'lazy-dense', tile: 300 },
-  ];
+  // Every registered strategy that declares the fused logits, under each update it declares.
+  const cases = strategyDescriptors()
+    .filter((d) => d.logits.includes('fused'))
+    .flatMap((d) => d.updates.map((update) => ({ strategy: d.name, sampleRate: d.samples ? 0.1 : 1, update, tile: d.samples ? 300 : 1000 })));
   for (const c of cases) {
     for (const dtype of ['fp32', 'bf16'] as const) {
       const base = { strategy: c.strategy, sampleRate: c.sampleRate, update: c.update, classes: 20011, ranks: 1, batch: 96, dim: 129, margin: MARGINS.cosface, sgd: { ...DEFAULT_SGD, lr: 1e-3 }, seed: 5, dtype };

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { expandScenario, parseScenario } from '../src/bench/scenario.js';
 import { modelLargestClasses, searchCapacity } from '../src/bench/capacity.js';
-import { modelPeakBytes } from '../src/model/memory.js';
+import { modelPeakBytes } from '../src/strategies/memory-model.js';
 
 function spec(strategy: string, gpuMemory: string, fused?: { tile: number }) {
   const logits = fused ? { logits: 'fused', tile: fused.tile } : {};

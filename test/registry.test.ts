@@ -8,8 +8,8 @@ import { STRATEGY_NAMES, strategyDescriptors, strategyOf, validateFcConfig, find
 import { openCommunicator, registerCommunicator } from '../src/comm/registry.js';
 import { UsageError } from '../src/core/errors.js';
 import { cpuBackend, smallConfig } from './helpers.js';
-import { modelMemory } from '../src/model/memory.js';
-import { stepWork } from '../src/model/work.js';
+import { modelMemory } from '../src/strategies/memory-model.js';
+import { stepWork } from '../src/strategies/work-model.js';
 import { methodLabel, methodTitle } from '../src/bench/method.js';
 
 test('every registered strategy has a complete descriptor, and the registry is the list of names', () => {
@@ -18,9 +18,9 @@ test('every registered strategy has a complete descriptor, and the registry is t
     const config = smallConfig({ strategy: d.name, classes: 1000, ranks: 4, batch: 16, dim: 8, sampleRate: d.samples ? 0.5 : 1 });
     const bytes = d.memory(config, 0);
     assert.ok(Object.values(bytes).every((b) => Number.isInteger(b) && b >= 0), d.name);
-    assert.deepEqual(modelMemory(config, 0), bytes, 'model/memory asks the descriptor');
+    assert.deepEqual(modelMemory(config, 0), bytes, 'memory-model asks the descriptor');
     const work = d.work(config, 100, 250);
-    assert.deepEqual(stepWork(config, 100, 250), work, 'model/work asks the descriptor');
+    assert.deepEqual(stepWork(config, 100, 250), work, 'work-model asks the descriptor');
     assert.ok(work.flops >= work.gemmFlops && work.gemmFlops === 3 * 2 * d.gemmRows(config) * 100 * config.dim, `${d.name}: three GEMMs of gemmRows x active x D`);
     assert.ok(d.title(config).length > 0 && d.label(config).length > 0 && d.colours.length > 0);
     assert.equal(methodTitle(config), d.title(config));

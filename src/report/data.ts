@@ -4,6 +4,8 @@
  * read results files only, so this is also how old runs are re-rendered.
  */
 import { methodOrder, methodTitle } from '../bench/method.js';
+import { findStrategy } from '../strategies/registry.js';
+import { baselineOf } from '../strategies/descriptor.js';
 import { basename } from 'node:path';
 import { MEMORY_CATEGORIES } from '../core/binding.js';
 import { PHASES } from '../core/backend.js';
@@ -158,8 +160,9 @@ export interface Ratio {
 
 const logitsOf = (c: CellResult) => c.spec.logits ?? 'materialized';
 
-/** Partial FC / model parallel for a setting, measured and published (each Partial FC cell, over
- * the model parallel cell with the same logits); then each fused cell over its materialized twin. */
+/** Each cell over its strategy's baseline (the descriptor's `baseline`, model parallel by default)
+ * for a setting, measured and published: each cell over the baseline cell with the same logits
+ * (else the materialized one); then each fused cell over its materialized twin. */
 export function settingRatios(setting: Setting): Ratio[] {
   const out: Ratio[] = [];
   const div = (a?: number, b?: number): number | undefined => (a !== undefined && b !== undefined && b > 0 ? a / b : undefined);
@@ -176,11 +179,13 @@ export function settingRatios(setting: Setting): Ratio[] {
       publishedMemory: div(cell.spec.published?.memoryMB, base.spec.published?.memoryMB),
     });
   };
-  const mps = setting.cells.filter((c) => c.spec.strategy === 'model-parallel');
-  const materializedMp = mps.find((c) => logitsOf(c) === 'materialized');
-  for (const pfc of setting.cells.filter((c) => c.spec.strategy === 'partial-fc')) {
-    const mp = mps.find((c) => logitsOf(c) === logitsOf(pfc)) ?? materializedMp;
-    if (mp) push(pfc, mp);
+  for (const cell of setting.cells) {
+    const descriptor = findStrategy(cell.spec.strategy);
+    const baseline = descriptor ? baselineOf(descriptor) : null;
+    if (!baseline) continue;
+    const bases = setting.cells.filter((c) => c.spec.strategy === baseline);
+    const base = bases.find((c) => logitsOf(c) === logitsOf(cell)) ?? bases.find((c) => logitsOf(c) === 'materialized');
+    if (base) push(cell, base);
   }
   // Each fused cell over its materialized twin: the same method and settings otherwise.
   for (const fused of setting.cells.filter((c) => logitsOf(c) === 'fused')) {

@@ -4,7 +4,7 @@
  * parallel) side by side; then every cell, the failures with their errors, and the charts.
  * Every emulated or modeled figure says so next to the number.
  */
-import { cellModelBytes } from '../model/memory.js';
+import { cellModelBytes } from '../strategies/memory-model.js';
 import type { CellResult } from '../bench/results.js';
 import {
   MB,

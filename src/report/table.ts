@@ -1,7 +1,7 @@
 /** The plain-text table `pfc-bench run` prints: one row per cell, seed-table columns first. */
 import type { CellResult } from '../bench/results.js';
 import { methodLabel } from '../bench/method.js';
-import { cellModelBytes, totalBytes } from '../model/memory.js';
+import { cellModelBytes, totalBytes } from '../strategies/memory-model.js';
 
 const MB = 1e6;
 

@@ -5,7 +5,7 @@
 import { core, type NativeTensor } from '../core/binding.js';
 import { allocate, type StepTimer } from '../core/backend.js';
 import { streamId } from './batch.js';
-import { alignedColumns, localBatch, type Shard } from './config.js';
+import { UPDATE_KINDS, alignedColumns, localBatch, type Shard } from './config.js';
 import { TensorOwner, type Strategy, type StrategyContext } from './strategy.js';
 import type { StrategyDescriptor } from './descriptor.js';
 import { STORAGE_BYTES, fcStepWork, zeroBytes } from '../model/bytes.js';
@@ -141,6 +141,16 @@ export const dataParallel: StrategyDescriptor = {
   name: 'data-parallel',
   summary: 'every rank holds all C centres and its local batch; the C x D gradient is all-reduced',
   samples: false,
+  // Every row is updated every step (the all-reduced gradient is dense): the three updates are one rule.
+  updates: UPDATE_KINDS,
+  logits: ['materialized'],
+  lazyDenseClock: 'none',
+  // Not a variant of model parallel: no ratio rows.
+  baseline: null,
+  examples: [
+    { config: {}, note: '37 classes' },
+    { config: { classes: 300, ranks: 1, batch: 12, dim: 33 }, note: '300 classes, D 33' },
+  ],
   colours: ['#59a14f'],
   order: 0,
   create: createDataParallel,

@@ -4,7 +4,7 @@
  */
 import { core } from '../core/binding.js';
 import { ShardedSoftmaxFc, type ActiveSet } from './sharded-softmax.js';
-import { shardOf, type Shard } from './config.js';
+import { LOGITS_KINDS, UPDATE_KINDS, shardOf, type Shard } from './config.js';
 import type { Strategy, StrategyContext } from './strategy.js';
 import type { StrategyDescriptor } from './descriptor.js';
 import { fusedRecomputedColumns, shardedMemory, shardedWork } from './sharded-model.js';
@@ -21,17 +21,27 @@ export function allCentres(shard: Shard): ActiveSet {
 }
 
 export function createModelParallel(ctx: StrategyContext): Strategy {
-  return new ShardedSoftmaxFc('model-parallel', ctx, (shard) => allCentres(shard));
+  return new ShardedSoftmaxFc(modelParallel, ctx, (shard) => allCentres(shard));
 }
 
 export const modelParallel: StrategyDescriptor = {
   name: 'model-parallel',
   summary: 'C/N centres per rank, every one active; the softmax distributed over the shards',
   samples: false,
+  // Every row is active every step: the three updates are one rule, and lazy-dense needs no clock.
+  updates: UPDATE_KINDS,
+  logits: LOGITS_KINDS,
+  lazyDenseClock: 'none',
+  // The baseline of the others' ratios, itself divided by nothing.
+  baseline: null,
+  examples: [
+    { config: {}, note: '37 classes' },
+    { config: { classes: 300, ranks: 1, batch: 12, dim: 33, tile: 7 }, note: '300 classes, D 33' },
+  ],
   colours: ['#4e79a7'],
   order: 1,
   create: createModelParallel,
-  memory: (config, rank) => shardedMemory(config, rank, (shardSize) => shardSize, () => 0),
+  memory: (config, rank) => shardedMemory(config, rank, { capacity: (shardSize) => shardSize, selectionBytes: () => 0, lazyDenseClock: modelParallel.lazyDenseClock }),
   work: (config, active, shardSize) => shardedWork(config, active, { updatedRows: shardSize, capacity: shardSize }),
   recomputedColumns: (config, active, rank) => fusedRecomputedColumns(config, active, shardOf(config.classes, config.ranks, rank).size),
   gemmRows: (config) => config.batch,

@@ -5,14 +5,23 @@
  * two agree byte for byte.
  */
 import type { BytesByCategory } from '../core/binding.js';
+import type { LazyDenseClock } from './descriptor.js';
 import { STORAGE_BYTES, fcStepWork, zeroBytes, type StepWork } from '../model/bytes.js';
 import { alignedColumns, fusedScratchColumns, fusedTileColumns, localBatch, shardOf, type FcConfig } from './config.js';
 
-/**
- * Rank `rank`'s bytes, with `capacity(shardSize)` the most active centres a step can have and
- * `selectionBytes(shardSize, capacity)` the workspace the choice of active centres needs.
- */
-export function shardedMemory(config: FcConfig, rank: number, capacity: (shardSize: number) => number, selectionBytes: (shardSize: number, capacity: number) => number): BytesByCategory {
+/** What sets a sharded strategy's bytes apart: how it chooses its active centres. */
+export interface ActiveSetShape {
+  /** The most active centres a step can have on a shard of `shardSize`. */
+  capacity(shardSize: number): number;
+  /** The workspace the choice of active centres needs. */
+  selectionBytes(shardSize: number, capacity: number): number;
+  /** The descriptor's lazyDenseClock: 'per-shard-row' adds an int32 per centre under lazy-dense. */
+  lazyDenseClock: LazyDenseClock;
+}
+
+/** Rank `rank`'s bytes for the sharded step whose active centres are chosen as `shape` says. */
+export function shardedMemory(config: FcConfig, rank: number, shape: ActiveSetShape): BytesByCategory {
+  const { capacity, selectionBytes } = shape;
   const f = 4;
   const s = STORAGE_BYTES[config.dtype];
   const D = config.dim;
@@ -25,6 +34,8 @@ export function shardedMemory(config: FcConfig, rank: number, capacity: (shardSi
   const m = zeroBytes();
   m.centres = shard.size * D * f;
   m.optimizer = shard.size * D * f;
+  // lazy-dense keeps each centre's last-updated step (int32) beside its momentum.
+  if (config.update === 'lazy-dense' && shape.lazyDenseClock === 'per-shard-row') m.optimizer += shard.size * 4;
   m.features = b * D * f + B * D * f + B * D * s + B * f + B * D * f;
   m.communication = b * D * f;
   m.workspace = b * f + 7 * B * f + selectionBytes(shard.size, A);

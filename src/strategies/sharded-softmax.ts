@@ -14,6 +14,7 @@ import { allocate, type StepTimer } from '../core/backend.js';
 import { streamId } from './batch.js';
 import { alignedColumns, fusedScratchColumns, fusedTileColumns, localBatch, shardOf, type Shard, type StrategyName } from './config.js';
 import { TensorOwner, type Strategy, type StrategyContext } from './strategy.js';
+import type { StrategyDescriptor } from './descriptor.js';
 
 /** Chooses the active centres of a step and maps the gathered labels onto them. */
 export interface ActiveSet {
@@ -58,11 +59,18 @@ export class ShardedSoftmaxFc implements Strategy {
   private active = 0;
   private indices: NativeTensor | null = null;
 
+  readonly name: StrategyName;
+
+  /**
+   * `descriptor`: the strategy's name, and its lazy-dense clock (the same field its memory model
+   * reads, so the two cannot disagree).
+   */
   constructor(
-    readonly name: StrategyName,
+    descriptor: Pick<StrategyDescriptor, 'name' | 'lazyDenseClock'>,
     private readonly ctx: StrategyContext,
     makeActiveSet: (shard: Shard, owner: TensorOwner) => ActiveSet,
   ) {
+    this.name = descriptor.name;
     const { backend, config, comm } = ctx;
     const own = <T extends NativeTensor>(t: T) => this.tensors.own(t);
     const B = config.batch;
@@ -71,7 +79,7 @@ export class ShardedSoftmaxFc implements Strategy {
     this.shard = shardOf(config.classes, comm.size, comm.rank);
     this.centres = own(allocate(backend, 'centres', 'fp32', this.shard.size, D));
     this.centreMomentum = own(allocate(backend, 'optimizer', 'fp32', this.shard.size, D));
-    if (config.update === 'lazy-dense' && name === 'partial-fc') {
+    if (config.update === 'lazy-dense' && descriptor.lazyDenseClock === 'per-shard-row') {
       this.lastStep = own(allocate(backend, 'optimizer', 'int32', this.shard.size));
     }
     // Centres start as a seeded normal keyed by global class id: the same on any sharding.

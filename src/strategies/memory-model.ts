@@ -5,11 +5,11 @@
  * the answer.
  */
 import type { BytesByCategory } from '../core/binding.js';
-import { strategyOf } from '../strategies/registry.js';
-import type { FcConfig } from '../strategies/config.js';
-import { totalBytes } from './bytes.js';
+import { strategyOf } from './registry.js';
+import type { FcConfig } from './config.js';
+import { totalBytes } from '../model/bytes.js';
 
-export { totalBytes, zeroBytes } from './bytes.js';
+export { totalBytes, zeroBytes } from '../model/bytes.js';
 
 /**
  * Bytes per category held by rank `rank` of `config`. `libraryWorkspace` is what the backend's
