@@ -41,6 +41,7 @@ function defaultText(f: Field): string {
 
 function valueText(o: OptionSpec): string {
   if (o.kind === 'boolean') return 'switch';
+  if (o.repeat) return 'VALUE, repeatable';
   return o.list ? 'VALUE or a comma list' : 'VALUE';
 }
 

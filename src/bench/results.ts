@@ -9,6 +9,7 @@ import type { CollectiveRecord } from '../comm/communicator.js';
 import type { FcConfig } from '../strategies/config.js';
 import type { InterconnectProfile } from '../model/comm.js';
 import type { CpuSignature } from './signature.js';
+import type { StrategyModuleFailure, StrategyModuleRecord } from '../strategies/modules.js';
 
 export const RESULTS_SCHEMA = 'pfc-bench/results';
 /** 2: one step time (stepMs includes exactly one communication time); statuses killed, timeout. */
@@ -199,6 +200,10 @@ export interface ResultsFile {
   schemaVersion: number;
   scenario: { name: string; description: string; file?: string; overrides: Record<string, unknown> };
   context: RunContext;
+  /** The strategy modules the run loaded (--strategy-module): path, package version, SHA-256, strategies. */
+  strategyModules?: StrategyModuleRecord[];
+  /** Modules that failed to load; their strategies' cells are errors carrying the message. */
+  strategyModuleFailures?: StrategyModuleFailure[];
   cells: CellResult[];
 }
 

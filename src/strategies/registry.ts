@@ -57,6 +57,16 @@ export function findStrategy(name: string): StrategyDescriptor | undefined {
   return BY_NAME.get(name);
 }
 
+/** Removes a module's descriptor (one that failed its load check); built-in strategies stay. */
+export function unregisterStrategy(name: string): void {
+  if (isBuiltInStrategy(name)) throw new Error(`cannot unregister the built-in strategy '${name}'`);
+  const i = REGISTRY.findIndex((d) => d.name === name);
+  if (i < 0) return;
+  REGISTRY.splice(i, 1);
+  NAMES.splice(NAMES.indexOf(name), 1);
+  BY_NAME.delete(name);
+}
+
 /** Throws a UsageError naming the first option that makes the configuration impossible. */
 export function validateFcConfig(config: FcConfig): FcConfig {
   const strategy = strategyOf(config.strategy);
