@@ -131,6 +131,7 @@ test('a closed stdout (pfc-bench ... | head) ends the output quietly: no EPIPE s
     ['report', FIXTURE, '--out', join(dir, 'report'), '--format', 'md,csv'],
     ['compare', FIXTURE, FIXTURE],
     ['scenarios'],
+    ['strategies'],
     ['info'],
     ['info', '--json'],
     ['help'],

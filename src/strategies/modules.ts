@@ -299,3 +299,31 @@ export async function loadStrategyModulesFromEnv(): Promise<void> {
   if (!Array.isArray(paths)) throw new Error(`${STRATEGY_MODULES_ENV} is not a JSON array of module paths: ${raw}`);
   for (const path of paths) await loadStrategyModule(String(path), { check: false });
 }
+
+/**
+ * The modules results files recorded (report, so that a module's strategies get their titles,
+ * colours and ratio rows): each loaded from its recorded path when it is still there (a changed
+ * file is loaded as it is now, with a warning); a missing one is a warning, its strategies shown
+ * by name. Unreadable files are left to the reader that reports them.
+ */
+export async function loadRecordedStrategyModules(resultPaths: readonly string[], warn: (message: string) => void): Promise<void> {
+  for (const file of resultPaths) {
+    let records: StrategyModuleRecord[] = [];
+    try {
+      records = (JSON.parse(readFileSync(file, 'utf8')) as { strategyModules?: StrategyModuleRecord[] }).strategyModules ?? [];
+    } catch {
+      continue;
+    }
+    for (const record of Array.isArray(records) ? records : []) {
+      if (!record || typeof record.path !== 'string' || loaded.has(record.path)) continue;
+      if (!existsSync(record.path)) {
+        warn(`${file}: strategy module ${record.path} is gone; ${(record.strategies ?? []).join(', ')} shown by name`);
+        continue;
+      }
+      const sha = createHash('sha256').update(readFileSync(record.path)).digest('hex');
+      if (sha !== record.sha256) warn(`${file}: strategy module ${record.path} changed since the run (sha256 ${String(record.sha256).slice(0, 12)} then, ${sha.slice(0, 12)} now); loaded as it is now`);
+      const result = await loadStrategyModule(record.path, { check: false, keepGoing: true });
+      if ('message' in result) warn(`${file}: strategy module ${record.path}: ${result.message}`);
+    }
+  }
+}
