@@ -79,7 +79,8 @@ export const CELLS_HEADER = ['Setting', 'Method', 'Identities', 'GPUs', 'BatchSi
 
 export function cellRow(cell: CellResult): string[] {
   const t = cell.timing;
-  const modelTotal = Object.values(cellModelBytes(cell)).reduce((a, b) => a + b, 0);
+  const model = cellModelBytes(cell);
+  const modelTotal = model ? Object.values(model).reduce((a, b) => a + b, 0) : undefined;
   return [
     settingName(cell),
     methodName(cell.spec),
@@ -87,7 +88,7 @@ export function cellRow(cell: CellResult): string[] {
     String(cell.spec.ranks),
     String(cell.spec.batch),
     oursMemory(cell),
-    `${fmt(modelTotal / MB)} (modeled)`,
+    modelTotal === undefined ? '-' : `${fmt(modelTotal / MB)} (modeled)`,
     t ? `${fmt(t.stepMs.median)} (${fmt(t.stepMs.p10)}-${fmt(t.stepMs.p90)})` : '-',
     oursThroughput(cell),
     provenance(cell) || 'measured',

@@ -5,6 +5,11 @@ import { cellModelBytes, totalBytes } from '../strategies/memory-model.js';
 
 const MB = 1e6;
 
+function modelTotal(cell: CellResult): string {
+  const model = cellModelBytes(cell);
+  return model ? (totalBytes(model) / MB).toFixed(0) : '-';
+}
+
 function pad(cells: string[][]): string {
   const widths = cells[0].map((_, c) => Math.max(...cells.map((row) => row[c].length)));
   return cells.map((row) => row.map((v, c) => (c < 2 ? v.padEnd(widths[c]) : v.padStart(widths[c]))).join('  ')).join('\n');
@@ -25,7 +30,7 @@ export function resultsTable(cells: readonly CellResult[]): string {
       `${s.ranks}`,
       `${s.batch}`,
       m ? (m.peakBytes / MB).toFixed(0) : '-',
-      (totalBytes(cellModelBytes(cell)) / MB).toFixed(0),
+      modelTotal(cell),
       t ? t.stepMs.median.toFixed(1) : '-',
       t ? `${t.stepMs.p10.toFixed(1)}-${t.stepMs.p90.toFixed(1)}` : '-',
       t ? `${t.phasesMs.communication.toFixed(2)}${modeled}` : '-',
