@@ -205,3 +205,15 @@ test('real mode: every MPI rank loads the module; 2 ranks run its cell and rank 
   assert.equal(results.strategyModules?.[0].strategies[0], 'fixed-negatives');
   appendFileSync(join(dir, 'done'), 'real\n');
 });
+
+test("docs/strategy-modules.md's table is the committed report's, rendered from the committed results file", () => {
+  const doc = readFileSync(join(repo, 'docs', 'strategy-modules.md'), 'utf8');
+  const block = /<!-- table: (\S+) -->\n([\s\S]*?)<!-- end table -->/.exec(doc);
+  assert.ok(block, 'a table between <!-- table: FILE --> and <!-- end table -->');
+  const report = readFileSync(join(repo, block[1]), 'utf8');
+  assert.ok(report.includes(block[2]), `the table is in ${block[1]}`);
+  assert.match(block[2], /Fixed negatives 0\.1 \(sparse\) \/ Model Parallel/);
+  const results = JSON.parse(readFileSync(join(repo, block[1].replace(/\.md$/, '.json')), 'utf8')) as ResultsFile;
+  assert.equal(results.strategyModules?.[0].package, 'pfc-fixed-negatives');
+  assert.ok(results.cells.every((c) => c.status === 'completed'));
+});
