@@ -147,8 +147,8 @@ function opChecks(cpu: Backend, gpu: Backend, dtype: 'fp32' | 'bf16'): void {
   const sc = rowStats(cpu, B);
   const sg = rowStats(gpu, B);
   const margin = MARGINS.arcface;
-  native.marginSoftmaxStats(logitsRef, A, labels, margin, sc.targetCos, sc.localMax, sc.rowMax, sc.rowSum, sc.targetLogit);
-  native.marginSoftmaxStats(logitsPadG, A, labelsG, margin, sg.targetCos, sg.localMax, sg.rowMax, sg.rowSum, sg.targetLogit);
+  native.marginSoftmaxStats({ logits: logitsRef, cols: A, labels, margin, targetCos: sc.targetCos, localMax: sc.localMax, rowMax: sc.rowMax, rowSum: sc.rowSum, targetLogit: sc.targetLogit });
+  native.marginSoftmaxStats({ logits: logitsPadG, cols: A, labels: labelsG, margin, targetCos: sg.targetCos, localMax: sg.localMax, rowMax: sg.rowMax, rowSum: sg.rowSum, targetLogit: sg.targetLogit });
   const statTol = dtype === 'fp32' ? 1e-5 : 1e-4; // same stored cosines: fp32 math on both
   record(`${dtype} marginSoftmaxStats targetCos`, sg.targetCos.read(), sc.targetCos.read(), statTol);
   record(`${dtype} marginSoftmaxStats rowMax`, sg.rowMax.read(), sc.rowMax.read(), statTol);
@@ -158,15 +158,15 @@ function opChecks(cpu: Backend, gpu: Backend, dtype: 'fp32' | 'bf16'): void {
   const raised = Float32Array.from(sc.rowMax.read() as Float32Array, (m) => m + 0.75);
   sc.rowMax.write(raised);
   sg.rowMax.write(raised);
-  native.rescaleRowStats(labels, sc.localMax, sc.rowMax, sc.rowSum, sc.targetLogit);
-  native.rescaleRowStats(labelsG, sg.localMax, sg.rowMax, sg.rowSum, sg.targetLogit);
+  native.rescaleRowStats({ labels, localMax: sc.localMax, rowMax: sc.rowMax, rowSum: sc.rowSum, targetLogit: sc.targetLogit });
+  native.rescaleRowStats({ labels: labelsG, localMax: sg.localMax, rowMax: sg.rowMax, rowSum: sg.rowSum, targetLogit: sg.targetLogit });
   record(`${dtype} rescaleRowStats rowSum`, sg.rowSum.read(), sc.rowSum.read(), statTol);
   record(`${dtype} rescaleRowStats targetLogit`, sg.targetLogit.read(), sc.targetLogit.read(), statTol);
   const lossC = native.crossEntropyLossSum(sc.rowSum, sc.targetLogit);
   const lossG = native.crossEntropyLossSum(sg.rowSum, sg.targetLogit);
   record(`${dtype} crossEntropyLossSum`, [lossG], [lossC], statTol);
-  native.marginSoftmaxGrad(logitsRef, A, labels, margin, sc.rowMax, sc.rowSum, sc.targetCos, 1 / B);
-  native.marginSoftmaxGrad(logitsPadG, A, labelsG, margin, sg.rowMax, sg.rowSum, sg.targetCos, 1 / B);
+  native.marginSoftmaxGrad({ logits: logitsRef, cols: A, labels, margin, rowMax: sc.rowMax, rowSum: sc.rowSum, targetCos: sc.targetCos, gradScale: 1 / B });
+  native.marginSoftmaxGrad({ logits: logitsPadG, cols: A, labels: labelsG, margin, rowMax: sg.rowMax, rowSum: sg.rowSum, targetCos: sg.targetCos, gradScale: 1 / B });
   record(`${dtype} marginSoftmaxGrad (padding columns 0)`, readFloats(logitsPadG), logitsRef.read(), dtype === 'fp32' ? 1e-4 : 3e-2);
   if (dtype === 'fp32') samplingChecks(cpu, gpu);
 }
@@ -263,8 +263,8 @@ function sgdChecks(cpu: Backend, gpu: Backend): void {
     native.normalizeRows(src, null, y, norms);
     native.normalizeRows(srcG, null, yG, normsG);
     const [dy, dyG] = pair(cpu, gpu, 'fp32', A, D, (t) => native.fillRandom(t, 13, 4, 0, 'normal', 0, 1));
-    native.sgdNormalizedUpdate(w, v, dy, y, norms, idx, sgd, last, 1_000_100);
-    native.sgdNormalizedUpdate(wG, vG, dyG, yG, normsG, idxG, sgd, lastG, 1_000_100);
+    native.sgdNormalizedUpdate({ weights: w, momentum: v, gradNormalized: dy, normalized: y, norms, indices: idx, rates: sgd, lastStep: last, step: 1_000_100 });
+    native.sgdNormalizedUpdate({ weights: wG, momentum: vG, gradNormalized: dyG, normalized: yG, norms: normsG, indices: idxG, rates: sgd, lastStep: lastG, step: 1_000_100 });
     record(`D ${D} sgdNormalizedUpdate: centres`, wG.read(), w.read(), 1e-5);
     record(`D ${D} sgdNormalizedUpdate: momentum`, vG.read(), v.read(), 1e-5);
     const stamped = String(lastG.read()) === String(last.read());
@@ -435,8 +435,8 @@ function fusedOpChecks(cpu: Backend, gpu: Backend): void {
         const ld = alignedColumns(cols);
         const [c, g] = pair(cpu, gpu, 'fp32', B, ld, (t) => native.fillRandom(t, 17, first, 0, 'uniform', -1.05, 1.05));
         const columns = { offset: first, active: A };
-        native.marginSoftmaxStats(c, cols, labels, margin, sc.targetCos, sc.localMax, sc.rowMax, sc.rowSum, sc.targetLogit, columns);
-        native.marginSoftmaxStats(g, cols, labelsG, margin, sg.targetCos, sg.localMax, sg.rowMax, sg.rowSum, sg.targetLogit, columns);
+        native.marginSoftmaxStats({ logits: c, cols, labels, margin, targetCos: sc.targetCos, localMax: sc.localMax, rowMax: sc.rowMax, rowSum: sc.rowSum, targetLogit: sc.targetLogit, columns });
+        native.marginSoftmaxStats({ logits: g, cols, labels: labelsG, margin, targetCos: sg.targetCos, localMax: sg.localMax, rowMax: sg.rowMax, rowSum: sg.rowSum, targetLogit: sg.targetLogit, columns });
         tiles.push({ c, g, first, cols });
       }
       const name = `fused softmax B ${B}, tiles of ${tile}`;
@@ -447,8 +447,8 @@ function fusedOpChecks(cpu: Backend, gpu: Backend): void {
       let worst = 0;
       for (const t of tiles) {
         const columns = { offset: t.first, active: A };
-        native.marginSoftmaxGrad(t.c, t.cols, labels, margin, sc.rowMax, sc.rowSum, sc.targetCos, 1 / B, columns);
-        native.marginSoftmaxGrad(t.g, t.cols, labelsG, margin, sg.rowMax, sg.rowSum, sg.targetCos, 1 / B, columns);
+        native.marginSoftmaxGrad({ logits: t.c, cols: t.cols, labels, margin, rowMax: sc.rowMax, rowSum: sc.rowSum, targetCos: sc.targetCos, gradScale: 1 / B, columns });
+        native.marginSoftmaxGrad({ logits: t.g, cols: t.cols, labels: labelsG, margin, rowMax: sg.rowMax, rowSum: sg.rowSum, targetCos: sg.targetCos, gradScale: 1 / B, columns });
         worst = Math.max(worst, relError(t.g.read(), t.c.read()));
       }
       checks.push({ name: `${name}: gradient (padding 0)`, ok: worst <= 1e-4, maxRelError: worst, tolerance: 1e-4 });

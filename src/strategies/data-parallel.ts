@@ -83,9 +83,9 @@ export class DataParallelFc implements Strategy {
     timer.mark('gemm');
     // A local softmax: the row max is already global (localMax and rowMax are one tensor).
     const { margin } = config;
-    native.marginSoftmaxStats(this.logits, C, this.remapped, margin, this.targetCos, this.rowMax, this.rowMax, this.rowSum, this.targetLogit);
-    native.rescaleRowStats(this.remapped, this.rowMax, this.rowMax, this.rowSum, this.targetLogit);
-    native.marginSoftmaxGrad(this.logits, C, this.remapped, margin, this.rowMax, this.rowSum, this.targetCos, 1 / config.batch);
+    native.marginSoftmaxStats({ logits: this.logits, cols: C, labels: this.remapped, margin, targetCos: this.targetCos, localMax: this.rowMax, rowMax: this.rowMax, rowSum: this.rowSum, targetLogit: this.targetLogit });
+    native.rescaleRowStats({ labels: this.remapped, localMax: this.rowMax, rowMax: this.rowMax, rowSum: this.rowSum, targetLogit: this.targetLogit });
+    native.marginSoftmaxGrad({ logits: this.logits, cols: C, labels: this.remapped, margin, rowMax: this.rowMax, rowSum: this.rowSum, targetCos: this.targetCos, gradScale: 1 / config.batch });
     timer.mark('softmax');
     native.gemm(this.logits, false, this.normCentres, false, this.featureGrad, 1, 0);
     native.gemm(this.logits, true, this.normFeatures, false, this.centreGrad, 1, 0);
