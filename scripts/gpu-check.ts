@@ -17,6 +17,8 @@
  * Each section runs in its own process (gpu-sections.ts): a throw is one failed check, a kernel
  * fault or a hang (killed past SECTION_TIMEOUT_S) fails that section alone, and the next one
  * starts afresh. Without a usable CUDA device it says so and exits 0.
+ * Strategies come from the registry: a strategy module's are checked too when PFC_STRATEGY_MODULES
+ * names them (a JSON array of module files; each section's process inherits it).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,6 +26,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runSections, type Check } from './gpu-sections.js';
+import { loadStrategyModulesFromEnv } from '../src/strategies/modules.js';
 import { core, allocate, selectBackend, type Backend, type NativeTensor, type DType } from '../src/core/index.js';
 import { singleCommunicator } from '../src/comm/local.js';
 import { methodLabel } from '../src/bench/method.js';
@@ -571,4 +574,5 @@ function main(): number {
   return failed.length ? 1 : 0;
 }
 
+await loadStrategyModulesFromEnv();
 process.exitCode = main();

@@ -18,7 +18,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ResultsFile } from '../src/bench/results.js';
 import { compareResults } from '../src/compare/compare.js';
-import { mpiSkip, mpirun, describeJob } from './distributed/launch.js';
+import { mpiSkip, mpirun, describeJob, runProcess } from './distributed/launch.js';
+import { fixtureCases, type FcCase, type RankOutput } from './distributed/fixture.js';
+import { checkAgainstEmulation, checkAgainstReference } from './distributed/checks.js';
+import { loadStrategyModule } from '../src/strategies/modules.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..', '..');
@@ -192,6 +195,22 @@ test('a module that fails to load costs only its own cells: they are errors carr
   const unknown = pfc(['run', '--strategy', 'lazy-lies', ...SMALL, '--out', join(dir, 'x.json')]);
   assert.equal(unknown.code, 2);
   assert.match(unknown.err, /--strategy: unknown value 'lazy-lies'/);
+});
+
+test('the MPI equality test on the module: 2 and 3 real ranks equal the float64 reference and the emulated ranks, for each declared update and logits mode', { skip: mpiSkip, timeout: 240_000 }, async () => {
+  const record = await loadStrategyModule(plugin, { check: false });
+  assert.ok(!('message' in record), JSON.stringify(record));
+  const worker = join(repo, 'dist', 'test', 'distributed', 'fc-worker.js');
+  const theirs = (c: FcCase) => c.overrides.strategy === 'fixed-negatives';
+  assert.equal(fixtureCases().filter(theirs).length, 6, 'three updates x two logits modes');
+  for (const size of [2, 3]) {
+    const out = mkdtempSync(join(dir, 'mpi-'));
+    const job = await runProcess('mpirun', ['--allow-run-as-root', '--oversubscribe', '-np', String(size), process.execPath, worker, out], 150, { ...process.env, PFC_STRATEGY_MODULES: JSON.stringify([record.path]) });
+    assert.ok(!job.timedOut && job.code === 0, describeJob(job));
+    const outputs = Array.from({ length: size }, (_, r) => JSON.parse(readFileSync(join(out, `rank-${r}.json`), 'utf8')) as RankOutput);
+    checkAgainstReference(size, outputs, theirs);
+    checkAgainstEmulation(size, outputs, theirs);
+  }
 });
 
 test('real mode: every MPI rank loads the module; 2 ranks run its cell and rank 0 records the module', { skip: mpiSkip, timeout: 180_000 }, async () => {

@@ -21,14 +21,18 @@ export interface FcCase {
 /**
  * Every registered strategy's first example under each update and logits mode it declares (the
  * example's shape replaced by this fixture's; fused tiles of 2-4 divide no shard: C_r = 10..21
- * here, ~3-7 sampled). A new strategy is run over MPI by registering it.
+ * here, ~3-7 sampled). A new strategy is run over MPI by registering it: a strategy module's too,
+ * when the workers get it through PFC_STRATEGY_MODULES and the checking process has loaded it.
+ * Computed when asked, so that modules loaded after this file's import count.
  */
-export const CASES: readonly FcCase[] = strategyDescriptors().flatMap((d) =>
-  exampleCases(d, { firstOnly: true }).map((c) => {
-    const { classes: _c, ranks: _r, batch: _b, dim: _d, ...overrides } = c.overrides;
-    return { name: `${d.name} ${c.update} ${c.logits}`, overrides: c.logits === 'fused' ? { ...overrides, tile: Math.min(overrides.tile ?? 3, 4) } : overrides };
-  }),
-);
+export function fixtureCases(): FcCase[] {
+  return strategyDescriptors().flatMap((d) =>
+    exampleCases(d, { firstOnly: true }).map((c) => {
+      const { classes: _c, ranks: _r, batch: _b, dim: _d, ...overrides } = c.overrides;
+      return { name: `${d.name} ${c.update} ${c.logits}`, overrides: c.logits === 'fused' ? { ...overrides, tile: Math.min(overrides.tile ?? 3, 4) } : overrides };
+    }),
+  );
+}
 
 export function caseConfig(c: FcCase, ranks: number): FcConfig {
   return smallConfig({ classes: CLASSES, ranks, batch: LOCAL_BATCH * ranks, dim: DIM, ...c.overrides });
