@@ -56,3 +56,20 @@ test('communicators come from one factory of (mode, ranks, backend); a missing o
   assert.equal(openCommunicator({ mode: 'real', ranks: 2, rank: 1 }, fakeCuda).rank, 1);
   assert.deepEqual(asked, { mode: 'real', ranks: 2, rank: 1 });
 });
+
+test("ratio rows divide each cell by its baseline: --baseline on the cell, else the descriptor's (model parallel by default; none for model and data parallel)", async () => {
+  const { settingRatios } = await import('../src/report/data.js');
+  const { planRun } = await import('../src/run-args.js');
+  const cell = (strategy: string, ips: number, peak: number, baseline?: string) =>
+    ({ id: strategy, status: 'completed', spec: { ...smallConfig({ strategy, sampleRate: strategy === 'partial-fc' ? 0.5 : 1 }), label: 's', ...(baseline ? { baseline } : {}) }, timing: { imagesPerSecond: ips }, memory: { peakBytes: peak } }) as unknown as import('../src/bench/results.js').CellResult;
+  const setting = (cells: ReturnType<typeof cell>[]) => ({ run: 'r', runIndex: 0, label: 's', cells });
+  const byDefault = settingRatios(setting([cell('data-parallel', 100, 1000), cell('model-parallel', 200, 800), cell('partial-fc', 600, 400)]));
+  assert.deepEqual(byDefault.map((r) => [r.method, r.base, r.throughput, r.memory]), [['Partial FC 0.5 (sparse)', 'Model Parallel', 3, 0.5]]);
+  const overData = settingRatios(setting([cell('data-parallel', 100, 1000), cell('model-parallel', 200, 800), cell('partial-fc', 600, 400, 'data-parallel')]));
+  assert.deepEqual(overData.map((r) => [r.method, r.base, r.throughput, r.memory]), [['Partial FC 0.5 (sparse)', 'Data Parallel', 6, 0.4]]);
+  // The field: '' is the descriptor's; a strategy name is checked like --strategy; absent from the spec unless given.
+  const spec = (argv: string[]) => planRun('run', ['--strategy', 'partial-fc', '--classes', '1000', '--gpus', '2', '--batch', '4', '--dim', '8', ...argv])!.specs[0];
+  assert.equal('baseline' in spec([]), false);
+  assert.equal(spec(['--baseline', 'data-parallel']).baseline, 'data-parallel');
+  assert.throws(() => spec(['--baseline', 'modelparallel']), /--baseline: unknown value 'modelparallel'.*did you mean 'model-parallel'/);
+});

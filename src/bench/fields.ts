@@ -177,6 +177,12 @@ function parseStrategy(value: unknown, option: string): string {
   return parseChoice(() => STRATEGY_NAMES)(value, option) as string;
 }
 
+/** '' (the descriptor's baseline) or a strategy name, as --strategy takes it. */
+function parseBaseline(value: unknown, option: string): string {
+  if (value === '') return '';
+  return parseStrategy(value, option);
+}
+
 function field(key: string, flag: string | null, type: Field['type'], def: unknown, sweep: boolean, help: string, parse: Field['parse']): Field {
   return { key, flag, type, default: def, sweep, help, parse };
 }
@@ -209,6 +215,7 @@ export const CELL_FIELDS: readonly Field[] = [
   field('momentum', 'momentum', 'number', DEFAULT_SGD.momentum, false, 'SGD momentum in [0, 1)', parseNumber(0, 1 - Number.EPSILON, 'in [0, 1)')),
   field('weightDecay', 'weight-decay', 'number', DEFAULT_SGD.weightDecay, false, 'SGD weight decay', parseNumber(0)),
   field('label', 'label', 'string', '', false, 'a tag shown in reports', parseLabel),
+  field('baseline', 'baseline', 'string', '', false, "the strategy this cell's report ratio rows divide by ('': its descriptor's, model-parallel unless it names another)", parseBaseline),
   field('published', null, 'object', undefined, false, 'the published figure this cell reproduces (scenario files only)', parsePublished),
 ];
 

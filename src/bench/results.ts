@@ -50,6 +50,8 @@ export interface CellSpec extends FcConfig {
   threads: number;
   /** Free-form tag shown in reports, e.g. "1M@8". */
   label: string;
+  /** The strategy the report's ratio rows of this cell divide by (absent: its descriptor's baseline). */
+  baseline?: string;
   /** The published figure this cell reproduces (docs/reference-figures.md), shown beside ours. */
   published?: PublishedFigure;
   /** Allocate the strategy's buffers under the budget and stop (capacity probes). */

@@ -45,6 +45,7 @@ export interface CellFields {
   momentum?: number;
   weightDecay?: number;
   label?: string;
+  baseline?: string;
   published?: PublishedFigure;
 }
 
@@ -249,6 +250,8 @@ export function resolveCell(f: CellFields): CellSpec {
     memoryBudget: value<number>('gpuMemory'),
     threads: value<number>('threads'),
     label: f.label === undefined ? '' : value<string>('label'),
+    // Set only when given: a spec without it (and its id) is what it was before the field.
+    ...(f.baseline ? { baseline: value<string>('baseline') } : {}),
     ...(f.published ? { published: value<PublishedFigure>('published') } : {}),
   };
 }

@@ -160,7 +160,7 @@ export interface Ratio {
 
 const logitsOf = (c: CellResult) => c.spec.logits ?? 'materialized';
 
-/** Each cell over its strategy's baseline (the descriptor's `baseline`, model parallel by default)
+/** Each cell over its baseline (--baseline, else its descriptor's `baseline`, model parallel by default)
  * for a setting, measured and published: each cell over the baseline cell with the same logits
  * (else the materialized one); then each fused cell over its materialized twin. */
 export function settingRatios(setting: Setting): Ratio[] {
@@ -180,9 +180,10 @@ export function settingRatios(setting: Setting): Ratio[] {
     });
   };
   for (const cell of setting.cells) {
+    // --baseline on the cell, else its descriptor's (model parallel unless it names another).
     const descriptor = findStrategy(cell.spec.strategy);
-    const baseline = descriptor ? baselineOf(descriptor) : null;
-    if (!baseline) continue;
+    const baseline = cell.spec.baseline || (descriptor ? baselineOf(descriptor) : null);
+    if (!baseline || baseline === cell.spec.strategy) continue;
     const bases = setting.cells.filter((c) => c.spec.strategy === baseline);
     const base = bases.find((c) => logitsOf(c) === logitsOf(cell)) ?? bases.find((c) => logitsOf(c) === 'materialized');
     if (base) push(cell, base);
@@ -219,7 +220,7 @@ function stableJson(value: unknown): string {
 
 function sweepKey(spec: CellSpec): string {
   // Method fields (fused logits too: a legend entry beside materialized) are not the sweep's.
-  const { classes: _c, label: _l, published: _p, strategy: _s, sampleRate: _r, update: _u, logits: _g, tile: _t, ...rest } = spec;
+  const { classes: _c, label: _l, published: _p, strategy: _s, sampleRate: _r, update: _u, logits: _g, tile: _t, baseline: _b, ...rest } = spec;
   return stableJson(rest);
 }
 
