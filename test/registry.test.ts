@@ -73,3 +73,21 @@ test("ratio rows divide each cell by its baseline: --baseline on the cell, else 
   assert.equal(spec(['--baseline', 'data-parallel']).baseline, 'data-parallel');
   assert.throws(() => spec(['--baseline', 'modelparallel']), /--baseline: unknown value 'modelparallel'.*did you mean 'model-parallel'/);
 });
+
+test('a descriptor decides the --update and --logits values; every built-in strategy implements what it declares (the load check of a module)', async () => {
+  const { registerStrategy, unregisterStrategy } = await import('../src/strategies/registry.js');
+  const { capabilityFailures } = await import('../src/strategies/harness.js');
+  for (const d of strategyDescriptors()) assert.deepEqual(capabilityFailures(d.name), [], d.name);
+  const base = strategyOf('model-parallel');
+  registerStrategy({ ...base, name: 'sparse-only', updates: ['sparse'], logits: ['materialized'] }, 'test');
+  try {
+    assert.doesNotThrow(() => smallConfig({ strategy: 'sparse-only' }));
+    assert.throws(() => smallConfig({ strategy: 'sparse-only', update: 'dense' }), (e: unknown) => e instanceof UsageError && e.option === '--update' && /dense applies to .*not sparse-only \(it implements sparse\)/.test(e.message));
+    assert.throws(() => smallConfig({ strategy: 'sparse-only', logits: 'fused', tile: 4 }), (e: unknown) => e instanceof UsageError && e.option === '--logits' && /not sparse-only/.test(e.message));
+    assert.throws(() => registerStrategy({ ...base, name: 'sparse-only' }, 'again.js'), /again\.js: strategy 'sparse-only' is already a strategy another module loaded/);
+    assert.throws(() => registerStrategy({ ...base }, 'mine.js'), /mine\.js: strategy 'model-parallel' is already a built-in strategy/);
+  } finally {
+    unregisterStrategy('sparse-only');
+  }
+  assert.equal(findStrategy('sparse-only'), undefined);
+});
