@@ -20,9 +20,10 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { UsageError } from '../core/errors.js';
+import { packageRoot } from '../core/binding.js';
 import { LOGITS_KINDS, UPDATE_KINDS } from './config.js';
 import type { StrategyDescriptor } from './descriptor.js';
 import { capabilityFailures } from './harness.js';
@@ -42,6 +43,8 @@ export interface StrategyModuleRecord {
   specifier: string;
   /** The module file imported (absolute). */
   path: string;
+  /** The same file relative to pfc-bench's folder, when it lies inside it (an example module): found again in another checkout. */
+  inPackage?: string;
   /** The nearest package.json's name and version ('' when none). */
   package: string;
   version: string;
@@ -264,9 +267,11 @@ async function loadChecked(specifier: string, base: string, check: boolean): Pro
     throw error;
   }
   const pkg = nearestPackage(path);
+  const inPackage = relative(packageRoot(), path);
   const record: StrategyModuleRecord = {
     specifier,
     path,
+    ...(inPackage && !inPackage.startsWith('..') && !isAbsolute(inPackage) ? { inPackage } : {}),
     package: pkg.name,
     version: pkg.version,
     sha256: createHash('sha256').update(readFileSync(path)).digest('hex'),
@@ -316,14 +321,17 @@ export async function loadRecordedStrategyModules(resultPaths: readonly string[]
     }
     for (const record of Array.isArray(records) ? records : []) {
       if (!record || typeof record.path !== 'string' || loaded.has(record.path)) continue;
-      if (!existsSync(record.path)) {
-        warn(`${file}: strategy module ${record.path} is gone; ${(record.strategies ?? []).join(', ')} shown by name`);
+      // Where it was; else, for a module inside pfc-bench's folder, where it is in this checkout.
+      const path = existsSync(record.path) ? record.path : record.inPackage && existsSync(join(packageRoot(), record.inPackage)) ? join(packageRoot(), record.inPackage) : undefined;
+      if (!path) {
+        warn(`${file}: strategy module ${record.path} is gone (a module inside pfc-bench's folder must be built); ${(record.strategies ?? []).join(', ')} shown by name`);
         continue;
       }
-      const sha = createHash('sha256').update(readFileSync(record.path)).digest('hex');
-      if (sha !== record.sha256) warn(`${file}: strategy module ${record.path} changed since the run (sha256 ${String(record.sha256).slice(0, 12)} then, ${sha.slice(0, 12)} now); loaded as it is now`);
-      const result = await loadStrategyModule(record.path, { check: false, keepGoing: true });
-      if ('message' in result) warn(`${file}: strategy module ${record.path}: ${result.message}`);
+      if (loaded.has(path)) continue;
+      const sha = createHash('sha256').update(readFileSync(path)).digest('hex');
+      if (sha !== record.sha256) warn(`${file}: strategy module ${path} changed since the run (sha256 ${String(record.sha256).slice(0, 12)} then, ${sha.slice(0, 12)} now); loaded as it is now`);
+      const result = await loadStrategyModule(path, { check: false, keepGoing: true });
+      if ('message' in result) warn(`${file}: strategy module ${path}: ${result.message}`);
     }
   }
 }
