@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The pfc-bench command. Subcommands: run (a scenario or a custom case), capacity, report,
+ * The pfc-bench command. Subcommands: run (a scenario or a custom case), capacity, plan, report,
  * compare, calibrate, fidelity, scenarios, info, help (help --markdown: the options reference,
  * docs/options.md). Every option is validated before anything runs (run-args.ts and
  * the field table); a misspelled one is named with a suggestion. The commands render; the
@@ -21,6 +21,7 @@ import type { RunContext } from './bench/results.js';
 import { capacityTable, resultsTable } from './report/table.js';
 import { registerOptionalModules } from './bench/modules.js';
 import { abortJob, rankPrefix, startRealSession } from './bench/real.js';
+import { predictExecutor } from './predict/executor.js';
 
 /** --help (or -h, which main reads as --help) anywhere among a command's arguments. */
 function wantsHelp(argv: readonly string[]): boolean {
@@ -72,8 +73,11 @@ async function runCommand(argv: string[]): Promise<number> {
   const p = planRun('run', argv);
   if (!p) return help();
   const { specs, options } = p;
+  const predicted = specs.every((s) => s.mode === 'predict');
   // Resolve the backend now, so a bad --backend fails before any cell runs, and say what auto chose.
-  const notes = [...new Set(specs.map((s) => s.backend))].map((b) => selectBackend(b).note);
+  const notes = predicted
+    ? [`predicted on ${[...new Set(specs.map((s) => s.target))].join(', ')}: no kernel runs`]
+    : [...new Set(specs.map((s) => s.backend))].map((b) => selectBackend(b).note);
   for (const spec of specs) checkBackendSupports(spec, selectBackend(spec.backend).backend);
   const quiet = options.quiet === true;
   let executor: CellExecutor;
@@ -86,7 +90,8 @@ async function runCommand(argv: string[]): Promise<number> {
     finish = session.finish;
   } else {
     if (!quiet) process.stderr.write(`pfc-bench: scenario ${p.scenario.name}, ${specs.length} cell(s); ${notes.join('; ')}\n`);
-    executor = childProcessExecutor({ cellTimeoutSeconds: Number(options['cell-timeout'] ?? 0) });
+    // Predicted cells run no kernel: in this process, in milliseconds.
+    executor = predicted ? predictExecutor() : childProcessExecutor({ cellTimeoutSeconds: Number(options['cell-timeout'] ?? 0) });
     context = runContext(selectBackend(specs[0].backend).backend.context());
   }
   const results = await runSweep(specs, executor, {
@@ -120,6 +125,10 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'capacity':
       return capacityCommand(rest);
+    case 'plan': {
+      const { planCommand } = await import('./predict/plan.js');
+      return planCommand(rest);
+    }
     case 'compare': {
       const { compareCommand, COMPARE_USAGE, COMPARE_EXIT_STATUS } = await import('./compare/command.js');
       if (wantsHelp(rest)) return usageLine(`${COMPARE_USAGE}\n${COMPARE_EXIT_STATUS}`);
@@ -159,7 +168,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(USAGE);
       return 0;
     default: {
-      const commands = ['run', 'report', 'capacity', 'compare', 'calibrate', 'fidelity', 'scenarios', 'strategies', 'info', 'help'];
+      const commands = ['run', 'report', 'capacity', 'plan', 'compare', 'calibrate', 'fidelity', 'scenarios', 'strategies', 'info', 'help'];
       throw new UsageError('command', `unknown command '${command}'${suggest(command, commands)}; expected one of ${commands.join(', ')}`);
     }
   }

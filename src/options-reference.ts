@@ -65,6 +65,7 @@ export async function optionsMarkdown(): Promise<string> {
   const { FIDELITY_OPTIONS, FIDELITY_USAGE } = await import('./calibrate/fidelity.js');
   const { INFO_OPTIONS } = await import('./info.js');
   const { STRATEGIES_OPTIONS, STRATEGIES_USAGE } = await import('./strategies/command.js');
+  const { PLAN_OPTIONS, PLAN_USAGE } = await import('./predict/plan.js');
   const runOnly = Object.fromEntries(Object.entries(RUN_OPTIONS).filter(([, o]) => o.field === undefined));
   const scenarioOnly = CELL_FIELDS.filter((f) => f.flag === null);
   const sections = [
@@ -126,6 +127,14 @@ export async function optionsMarkdown(): Promise<string> {
     '`--scenario NAME` (`pfc-bench scenarios` lists them; the files are `bench/scenarios/NAME.json`):',
     '',
     table(['scenario', 'description'], builtinScenarioNames().map((name) => [`\`${name}\``, loadScenario(name).description])),
+    '',
+    '## plan',
+    '',
+    usageBlock(PLAN_USAGE),
+    '',
+    'Predicted on a named GPU (no kernel runs; seconds on any machine): per strategy and sample rate, memory per GPU (ours and PyTorch PartialFC_V2), headroom, step time, images/s and capacity, and a chart. What it models: [predict.md](predict.md).',
+    '',
+    optionTable(PLAN_OPTIONS),
     '',
     '## report',
     '',

@@ -61,6 +61,9 @@ Usage:
   pfc-bench report RESULTS.json [...more] [--out DIR] [--format html,md,csv,svg,png]
                                                    re-render the report (HTML, Markdown, CSV, charts) of results files
   pfc-bench capacity [--scenario capacity] [opts] largest identity count per strategy for a --gpu-memory budget
+  pfc-bench plan --target a100-80gb --gpus 8 --classes 5M [--backbone r100]
+                                                   predicted on a named GPU (no kernel runs): memory, headroom, step
+                                                   time, images/s and capacity per strategy and sample rate, and a chart
   pfc-bench compare BASELINE.json CURRENT.json [--threshold 1.15] [--memory-tolerance 0] [--json] [--all]
                                                    regression check: exit 0 ok, 1 regressed, 3 inconclusive, 2 bad input
   pfc-bench calibrate [--max-bytes 256MiB] [--out PROFILE.json]
@@ -164,6 +167,9 @@ export function planRun(command: 'run' | 'capacity', argv: readonly string[], de
   const scenario = name !== undefined ? loadScenario(String(name)) : customScenario();
   const { overrides, sweeps } = cellOverrides(options);
   const specs = expandScenario(scenario, overrides, sweeps);
+  if (command === 'capacity' && specs.some((s) => s.mode === 'predict')) {
+    throw new UsageError('--mode', 'capacity confirms its answer by allocating for real; for a predicted capacity on a named GPU use pfc-bench plan --target NAME');
+  }
   if (command === 'capacity') {
     // The answer is the largest count that fits the budget: without one there is no question.
     const index = specs.findIndex((s) => !(s.memoryBudget > 0));

@@ -18,6 +18,7 @@ import { COMPARE_OPTIONS } from '../src/compare/command.js';
 import { CALIBRATE_OPTIONS } from '../src/calibrate/command.js';
 import { FIDELITY_OPTIONS } from '../src/calibrate/fidelity.js';
 import { INFO_OPTIONS } from '../src/info.js';
+import { PLAN_OPTIONS } from '../src/predict/plan.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const cli = fileURLToPath(new URL('../src/cli.js', import.meta.url));
@@ -73,7 +74,7 @@ test('the reference lists every option of every command, and every field of the 
   for (const name of ['threads', 'gpus-per-node', 'lr', 'momentum', 'weight-decay', 'label', 'quiet', 'no-report']) {
     assert.ok(text.includes(`| \`--${name}\` |`), `--${name} is listed`);
   }
-  const tables = { run: RUN_OPTIONS, report: REPORT_OPTIONS, compare: COMPARE_OPTIONS, calibrate: CALIBRATE_OPTIONS, fidelity: FIDELITY_OPTIONS, info: INFO_OPTIONS };
+  const tables = { run: RUN_OPTIONS, plan: PLAN_OPTIONS, report: REPORT_OPTIONS, compare: COMPARE_OPTIONS, calibrate: CALIBRATE_OPTIONS, fidelity: FIDELITY_OPTIONS, info: INFO_OPTIONS };
   for (const [command, options] of Object.entries(tables)) {
     const heading = command === 'run' ? '## run and capacity' : `## ${command}`;
     const start = text.indexOf(`\n${heading}\n`);

@@ -86,6 +86,10 @@ test('a descriptor decides the --update and --logits values; every built-in stra
     assert.throws(() => smallConfig({ strategy: 'sparse-only', logits: 'fused', tile: 4 }), (e: unknown) => e instanceof UsageError && e.option === '--logits' && /not sparse-only/.test(e.message));
     assert.throws(() => registerStrategy({ ...base, name: 'sparse-only' }, 'again.js'), /again\.js: strategy 'sparse-only' is already a strategy another module loaded/);
     assert.throws(() => registerStrategy({ ...base }, 'mine.js'), /mine\.js: strategy 'model-parallel' is already a built-in strategy/);
+    // Collectives it does not log (what predict and the communication model would use) fail the check too.
+    registerStrategy({ ...base, name: 'silent', collectives: () => [] }, 'test');
+    assert.match(capabilityFailures('silent').join('\n'), /--update sparse --logits materialized: its collectives are not what it declares \(logged \[allGather features/);
+    unregisterStrategy('silent');
   } finally {
     unregisterStrategy('sparse-only');
   }

@@ -18,6 +18,7 @@ import { UsageError } from '../core/errors.js';
 import { measureGemmFloor } from './gemm-floor.js';
 import { imagesPerSecond, type CellResult, type CellSpec, type TrialTiming } from './results.js';
 import type { MemoryCounters } from '../core/binding.js';
+import { predictCell } from '../predict/cell.js';
 
 export function cellId(spec: CellSpec): string {
   const m = spec.margin;
@@ -35,6 +36,7 @@ export function cellId(spec: CellSpec): string {
     `r${spec.rank}`,
     spec.memoryBudget ? `budget${spec.memoryBudget}` : '',
     spec.logits === 'fused' ? `fused${spec.tile ? `T${spec.tile}` : ''}` : '', // materialized ids stay as they were
+    spec.mode === 'predict' ? `on:${spec.target}|backbone:${spec.backbone}|reserve${spec.reserveBytes}` : '',
   ]
     .filter(Boolean)
     .join('|');
@@ -69,12 +71,14 @@ export class PeerSetupFailed extends Error {
 
 /** Throws a UsageError when the backend cannot run the cell as specified. */
 export function checkBackendSupports(spec: CellSpec, backend: Backend): void {
+  if (spec.mode === 'predict') return; // predicted for the target, not run on this backend
   if (backend.name === 'cpu' && spec.dtype !== 'fp32') {
     throw new UsageError('--dtype', `${spec.dtype} storage needs the cuda backend; the cpu backend computes in fp32`);
   }
 }
 
 export function runCell(spec: CellSpec, options: RunCellOptions | CellProgress = {}): CellResult {
+  if (spec.mode === 'predict') return predictCell(spec); // no kernel runs
   const { progress, agree } = typeof options === 'function' ? { progress: options, agree: undefined } : options;
   const started = Date.now();
   const native = core();

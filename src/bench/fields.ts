@@ -17,8 +17,18 @@ import type { PublishedFigure } from './results.js';
 import { resolve } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { isProfilePath, loadProfileFile } from '../model/profile-file.js';
+import { builtinTargetNames, loadTarget } from '../predict/targets.js';
+import { BACKBONE_CHOICES, parseBackbone } from '../predict/backbone.js';
 
-export const RUN_MODES = ['single', 'emulate', 'real'] as const;
+/** A built-in target name, or a target file (checked now; kept as its absolute path); '' = none. */
+function parseTargetField(value: unknown, option: string): string {
+  if (typeof value !== 'string') throw new UsageError(option, `expected a GPU target name or file, got ${describe(value)}`);
+  if (value === '') return '';
+  const target = loadTarget(value, option);
+  return target.file ?? target.name;
+}
+
+export const RUN_MODES = ['single', 'emulate', 'real', 'predict'] as const;
 
 export interface Field {
   /** The scenario key (camelCase). */
@@ -200,7 +210,10 @@ export const CELL_FIELDS: readonly Field[] = [
   field('tile', 'tile', 'integer', 0, true, 'fused: active centres per tile (0: as few equal tiles as a 64 MiB scratch allows)', parseInteger(0)),
   field('margin', 'margin', 'object', 'cosface', false, `${Object.keys(MARGINS).join(' | ')} | "s,m1,m2,m3"`, (v, o) => parseMargin(v, o)),
   field('dtype', 'dtype', 'string', 'fp32', true, `${STORAGE_DTYPES.join(' | ')} storage (bf16/fp16 need the CUDA backend)`, parseChoice(() => STORAGE_DTYPES)),
-  field('mode', 'mode', 'string', 'emulate', true, 'emulate (one rank of N) | single (one rank) | real (under mpirun)', parseChoice(() => RUN_MODES)),
+  field('mode', 'mode', 'string', 'emulate', true, 'emulate (one rank of N) | single (one rank) | real (under mpirun) | predict (no kernel: predicted on --target)', parseChoice(() => RUN_MODES)),
+  field('target', 'target', 'string', '', true, `predict: the GPU, ${builtinTargetNames().join(' | ')} | a target FILE (bench/targets/*.json's shape)`, parseTargetField),
+  field('backbone', 'backbone', 'string', 'none', true, `predict: ${BACKBONE_CHOICES.join(' | ')} (iresnet50/100 at 112x112, fp16 autocast, with the FC: whole training; none: the FC alone)`, (v, o) => parseBackbone(typeof v === 'string' ? v : describe(v), o)),
+  field('reserve', 'reserve', 'integer', 0, false, 'predict: per-GPU bytes for anything else (CUDA context, data loader, ...), e.g. 1GiB', (v, o) => parseBytes(o, v)),
   field('rank', 'rank', 'integer', 0, true, 'the rank to emulate', parseInteger(0)),
   field('backend', 'backend', 'string', 'auto', false, `${BACKEND_CHOICES.join(' | ')}`, parseChoice(() => BACKEND_CHOICES)),
   field('steps', 'steps', 'integer', 3, false, 'measured steps per trial', parseInteger(1)),

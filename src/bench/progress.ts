@@ -71,7 +71,7 @@ export class Progress {
     }
     if (this.quiet) return;
     const what = result.status === 'completed' && result.timing
-      ? `${result.timing.stepMs.median.toFixed(1)} ms/step, ${Math.round(result.timing.imagesPerSecond)} img/s`
+      ? `${result.timing.stepMs.median.toFixed(1)} ms/step, ${Math.round(result.timing.imagesPerSecond)} img/s${spec.mode === 'predict' ? ` (predicted on ${result.prediction?.target ?? spec.target})` : ''}`
       : result.status === 'completed' && result.capacity
         ? `at most ${result.capacity.largestClasses.toLocaleString('en-US')} classes`
         : `${result.status}${result.error ? `: ${result.error.split('\n')[0]}` : ''}`;

@@ -10,6 +10,7 @@ import type { FcConfig } from '../strategies/config.js';
 import type { InterconnectProfile } from '../model/comm.js';
 import type { CpuSignature } from './signature.js';
 import type { StrategyModuleFailure, StrategyModuleRecord } from '../strategies/modules.js';
+import type { TrainingPrediction } from '../predict/training.js';
 
 export const RESULTS_SCHEMA = 'pfc-bench/results';
 /** 2: one step time (stepMs includes exactly one communication time); statuses killed, timeout. */
@@ -21,7 +22,7 @@ export const RESULTS_SCHEMA_VERSION = 2;
  */
 export const CELL_STATUSES = ['completed', 'oom', 'error', 'killed', 'timeout'] as const;
 export type CellStatus = (typeof CELL_STATUSES)[number] | 'skipped';
-export type RunMode = 'single' | 'emulate' | 'real';
+export type RunMode = 'single' | 'emulate' | 'real' | 'predict';
 
 export interface Spread {
   median: number;
@@ -56,6 +57,12 @@ export interface CellSpec extends FcConfig {
   published?: PublishedFigure;
   /** Allocate the strategy's buffers under the budget and stop (capacity probes). */
   allocateOnly?: boolean;
+  /** Predict mode only: the GPU target (a built-in name or a file's absolute path). */
+  target?: string;
+  /** Predict mode only: the backbone trained with the FC (none: the FC alone). */
+  backbone?: string;
+  /** Predict mode only: per-GPU bytes reserved for anything else. */
+  reserveBytes?: number;
 }
 
 export interface PublishedFigure {
@@ -146,6 +153,8 @@ export interface CellResult {
   capacity?: CapacityAnswer;
   /** Mean loss of the measured steps; absent in emulate mode, where it is not meaningful. */
   loss?: number;
+  /** Predict mode: the figures predicted on the target (no kernel ran); nothing in the cell is measured. */
+  prediction?: TrainingPrediction;
 }
 
 export interface CapacityAnswer {

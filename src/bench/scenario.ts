@@ -13,6 +13,7 @@ import { unavailableStrategyReason } from '../strategies/modules.js';
 import type { Margin } from '../core/binding.js';
 import { FIELD_NAMES, RUN_MODES, builtinDefaults, parseField, parseBytes, parseCount } from './fields.js';
 import type { CellSpec, PublishedFigure, RunMode } from './results.js';
+import { builtinTargetNames } from '../predict/targets.js';
 
 export { RUN_MODES, FIELD_NAMES, parseBytes, parseCount };
 
@@ -31,6 +32,9 @@ export interface CellFields {
   margin?: string | Margin;
   dtype?: string;
   mode?: string;
+  target?: string;
+  backbone?: string;
+  reserve?: string | number;
   rank?: number;
   backend?: string;
   steps?: number;
@@ -202,6 +206,23 @@ function fusedLogitsFields(logits: LogitsKind, tile: number): { logits?: 'fused'
   return { logits, tile };
 }
 
+/**
+ * --target, --backbone and --reserve: required (target) and kept in predict mode only; given in
+ * another mode, a UsageError (nothing there is predicted).
+ */
+function predictionFields(mode: RunMode, f: CellFields, value: <T>(key: keyof CellFields) => T): Pick<CellSpec, 'target' | 'backbone' | 'reserveBytes'> {
+  const target = value<string>('target');
+  const backbone = value<string>('backbone');
+  const reserveBytes = value<number>('reserve');
+  if (mode !== 'predict') {
+    const given = target !== '' ? '--target' : backbone !== 'none' ? '--backbone' : reserveBytes !== 0 ? '--reserve' : undefined;
+    if (given) throw new UsageError(given, `applies to --mode predict (and pfc-bench plan) only; this cell's mode is ${mode}`);
+    return {};
+  }
+  if (target === '') throw new UsageError('--target', `--mode predict needs a GPU target: one of ${builtinTargetNames().join(', ')} or a target FILE`);
+  return { target, backbone, reserveBytes };
+}
+
 /** Turns user fields into a validated CellSpec; every error names the option. */
 export function resolveCell(f: CellFields): CellSpec {
   const value = <T>(key: keyof CellFields): T => parseField(key, f[key]) as T;
@@ -240,6 +261,7 @@ export function resolveCell(f: CellFields): CellSpec {
   return {
     ...config,
     mode,
+    ...predictionFields(mode, f, value),
     rank,
     backend: value<CellSpec['backend']>('backend'),
     steps: value<number>('steps'),

@@ -72,6 +72,11 @@ export function compareCommand(argv: readonly string[], write: (text: string) =>
   };
   const baseline = read(args.baseline, 'BASELINE');
   const current = read(args.current, 'CURRENT');
+  // A prediction is no measurement: there is nothing to judge a regression by.
+  for (const [role, path, file] of [['BASELINE', args.baseline, baseline], ['CURRENT', args.current, current]] as const) {
+    const predicted = file.cells.filter((c) => c.spec.mode === 'predict').length;
+    if (predicted) throw new UsageError(role, `${path} holds ${predicted} predicted cell(s) (--mode predict: no kernel ran); compare judges measurements only, and refuses to judge predictions`);
+  }
   const comparison = compareResults(baseline, current, args.options, { baseline: args.baseline, current: args.current });
   write(args.json ? `${JSON.stringify(comparison, null, 1)}\n` : `${formatComparison(comparison, args.all)}\n`);
   return COMPARE_EXIT_CODES[comparison.verdict];

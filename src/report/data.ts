@@ -92,10 +92,18 @@ function profileLabel(cell: CellResult): string {
 /** How a cell's figures were obtained, in words (empty when everything was measured for real). */
 /** How a cell's step time was obtained, including which communication time it counts. */
 export function provenance(cell: CellResult): string {
+  if (cell.spec.mode === 'predict') return `${predictedLabel(cell)}: no kernel ran; communication modeled (${profileLabel(cell)})`;
   if (cell.spec.mode === 'emulate') return `emulated rank ${cell.spec.rank} of ${cell.spec.ranks}; communication modeled (${profileLabel(cell)})`;
   if (cell.timing?.modeled) return 'communication modeled';
   if (cell.spec.mode === 'real' && cell.spec.ranks > 1) return `${cell.spec.ranks} ranks; communication measured (each collective alone, after a barrier)`;
   return '';
+}
+
+/** "predicted on v100-32gb, with r50": what every predicted figure says beside it. */
+export function predictedLabel(cell: CellResult): string {
+  const target = cell.prediction?.target ?? basename(cell.spec.target ?? '?');
+  const backbone = cell.spec.backbone && cell.spec.backbone !== 'none' ? `, with ${cell.spec.backbone}` : '';
+  return `predicted on ${target}${backbone}`;
 }
 
 /** Number formatting for tables and chart labels: integers for large values, 2-3 digits for small. */

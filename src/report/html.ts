@@ -9,6 +9,7 @@ import type { CellResult, CellSpec } from '../bench/results.js';
 import { FONT_FAMILY, fontFiles } from './fonts.js';
 import { completed, countLabel, reportCells, seedSettings, settingName, type LoadedResults } from './data.js';
 import { CELLS_HEADER, NOTE, SEED_HEADER, cellRow, seedRows } from './markdown.js';
+import { PREDICTION_HEADER, PREDICTION_NOTE, predictionRows } from './prediction.js';
 import type { RenderedChart } from './render.js';
 
 export function escapeHtml(text: unknown): string {
@@ -127,7 +128,7 @@ export function htmlPage(files: readonly LoadedResults[], options: HtmlOptions):
   for (const f of files) {
     const ctx = f.file.context;
     parts.push(
-      `<p class="lead">${multiple ? `<strong>${escapeHtml(f.run)}</strong>: ` : ''}${escapeHtml(f.file.scenario.description)} Run ${escapeHtml(ctx.createdAt)} with ${escapeHtml(ctx.tool.name)} ${escapeHtml(ctx.tool.version)} (${escapeHtml(ctx.tool.gitRevision)}) on ${escapeHtml(ctx.hostname)}.</p>`,
+      `<p class="lead">${multiple ? `<strong>${escapeHtml(f.run)}</strong>: ` : ''}${escapeHtml(f.file.scenario.description)} ${f.file.cells.length && f.file.cells.every((c) => c.spec.mode === 'predict') ? 'Predicted (no kernel ran, every figure predicted for its target)' : 'Run'} ${escapeHtml(ctx.createdAt)} with ${escapeHtml(ctx.tool.name)} ${escapeHtml(ctx.tool.version)} (${escapeHtml(ctx.tool.gitRevision)}) on ${escapeHtml(ctx.hostname)}.</p>`,
     );
   }
   parts.push('</header>');
@@ -154,6 +155,14 @@ export function htmlPage(files: readonly LoadedResults[], options: HtmlOptions):
   }
   if (!anySetting) parts.push('<p class="note">No labelled settings with one cell per method in these results; see all cells below.</p>');
   parts.push(`<p class="note">${escapeHtml(NOTE)}</p></section>`);
+
+  // Predicted cells beside the published figures, with the error per row.
+  for (const f of files) {
+    const { rows } = predictionRows(f.file.cells);
+    if (!rows.length) continue;
+    parts.push(`<section id="predicted"><h2>${multiple ? `${escapeHtml(f.run)}: ` : ''}Predicted against published</h2><p class="note">${escapeHtml(PREDICTION_NOTE)}</p>`);
+    parts.push(table(PREDICTION_HEADER, rows, 'predicted'), '</section>');
+  }
 
   // Charts.
   parts.push('<section id="charts"><h2>Charts</h2>');

@@ -6,12 +6,14 @@
  */
 import { cellModelBytes } from '../strategies/memory-model.js';
 import type { CellResult } from '../bench/results.js';
+import { PREDICTION_HEADER, PREDICTION_NOTE, predictionRows } from './prediction.js';
 import {
   MB,
   completed,
   countLabel,
   fmt,
   methodName,
+  predictedLabel,
   provenance,
   reportCells,
   seedSettings,
@@ -24,12 +26,14 @@ import {
 
 /** Our memory figure with its provenance ("1.55 (emulated rank)"). */
 export function oursMemory(cell: CellResult): string {
+  if (cell.spec.mode === 'predict' && cell.memory) return `${fmt(cell.memory.peakBytes / MB)} (${predictedLabel(cell)})${completed(cell) ? '' : ` ${cell.status}`}`;
   if (!completed(cell) || !cell.memory) return cell.status;
   return fmt(cell.memory.peakBytes / MB) + (cell.spec.mode === 'emulate' ? ' (emulated rank)' : '');
 }
 
 /** Our images/s with its provenance ("1474 (emulated, comm. modeled)"). */
 export function oursThroughput(cell: CellResult): string {
+  if (cell.spec.mode === 'predict' && cell.timing) return `${fmt(cell.timing.imagesPerSecond)} (${predictedLabel(cell)})`;
   if (!completed(cell) || !cell.timing) return cell.status;
   const note = cell.spec.mode === 'emulate' ? ' (emulated, comm. modeled)' : cell.timing.modeled ? ' (comm. modeled)' : '';
   return fmt(cell.timing.imagesPerSecond) + note;
@@ -114,8 +118,12 @@ export function markdownSummary(files: readonly LoadedResults[], options: Markdo
     if (multiple) lines.push(`## Run ${loaded.run}`, '');
     if (file.scenario.description) lines.push(file.scenario.description, '');
     const device = ctx.backend.cudaDevice && !String(ctx.backend.cudaDevice).startsWith('none') ? ctx.backend.cudaDevice : ctx.cpu;
+    const targets = [...new Set(file.cells.filter((c) => c.spec.mode === 'predict').map((c) => c.prediction?.target ?? c.spec.target))];
+    const predictedOnly = targets.length > 0 && file.cells.every((c) => c.spec.mode === 'predict');
     lines.push(
-      `Run ${ctx.createdAt} with ${ctx.tool.name} ${ctx.tool.version} (${ctx.tool.gitRevision}) on ${device} (${ctx.cpuCount} CPUs, ${ctx.platform}), node ${ctx.node}. Results: \`${loaded.path}\`.`,
+      predictedOnly
+        ? `Predicted ${ctx.createdAt} with ${ctx.tool.name} ${ctx.tool.version} (${ctx.tool.gitRevision}) for ${targets.join(', ')}: no kernel ran, every figure is predicted (docs/predict.md), computed on ${ctx.cpu}. Results: \`${loaded.path}\`.`
+        : `Run ${ctx.createdAt} with ${ctx.tool.name} ${ctx.tool.version} (${ctx.tool.gitRevision}) on ${device} (${ctx.cpuCount} CPUs, ${ctx.platform}), node ${ctx.node}. Results: \`${loaded.path}\`.`,
       '',
     );
     const h = multiple ? '###' : '##';
@@ -124,6 +132,11 @@ export function markdownSummary(files: readonly LoadedResults[], options: Markdo
       const sample = setting.cells[0].spec;
       lines.push(`${h} ${setting.label}: ${countLabel(sample.classes)} identities`, '');
       lines.push(...table(SEED_HEADER, seedRows(setting).rows), '');
+    }
+    const predicted = predictionRows(file.cells);
+    if (predicted.rows.length) {
+      lines.push(`${h} Predicted against published`, '', PREDICTION_NOTE, '');
+      lines.push(...table(PREDICTION_HEADER, predicted.rows), '');
     }
     lines.push(`${h} All cells`, '');
     lines.push(...table(CELLS_HEADER, file.cells.map(cellRow)), '');

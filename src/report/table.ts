@@ -23,15 +23,15 @@ export function resultsTable(cells: readonly CellResult[]): string {
     const method = methodLabel(s);
     const t = cell.timing;
     const m = cell.memory;
-    const modeled = t?.modeled ? '*' : '';
+    const modeled = s.mode === 'predict' ? '^' : t?.modeled ? '*' : '';
     rows.push([
       s.label || `${s.classes}`,
       method,
       `${s.ranks}`,
       `${s.batch}`,
-      m ? (m.peakBytes / MB).toFixed(0) : '-',
+      m ? `${(m.peakBytes / MB).toFixed(0)}${s.mode === 'predict' ? '^' : ''}` : '-',
       modelTotal(cell),
-      t ? t.stepMs.median.toFixed(1) : '-',
+      t ? `${t.stepMs.median.toFixed(1)}${s.mode === 'predict' ? '^' : ''}` : '-',
       t ? `${t.stepMs.p10.toFixed(1)}-${t.stepMs.p90.toFixed(1)}` : '-',
       t ? `${t.phasesMs.communication.toFixed(2)}${modeled}` : '-',
       t ? `${Math.round(t.imagesPerSecond)}${modeled}` : '-',
@@ -39,11 +39,13 @@ export function resultsTable(cells: readonly CellResult[]): string {
       cell.status + (cell.error ? `: ${cell.error.split('\n')[0].slice(0, 60)}` : ''),
     ]);
   }
-  const anyModeled = cells.some((c) => c.timing?.modeled);
+  const anyModeled = cells.some((c) => c.timing?.modeled && c.spec.mode !== 'predict');
+  const targets = [...new Set(cells.filter((c) => c.spec.mode === 'predict').map((c) => c.prediction?.target ?? c.spec.target))];
   const anyMeasured = cells.some((c) => c.communication?.measuredMs !== undefined);
   return (
     pad(rows) +
     (anyModeled ? '\n* includes modeled communication (emulated rank; collectives not sent): Step ms counts the modeled, not the measured, communication' : '') +
+    (targets.length ? `\n^ predicted on ${targets.join(', ')}: no kernel ran, nothing measured (pfc-bench plan and docs/predict.md say what is modeled)` : '') +
     (anyMeasured ? '\nComm ms without *: measured, each collective of the step timed alone after a barrier (waits for slower ranks are in Step ms only)' : '')
   );
 }

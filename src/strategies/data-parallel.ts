@@ -145,6 +145,7 @@ export const dataParallel: StrategyDescriptor = {
   updates: UPDATE_KINDS,
   logits: ['materialized'],
   lazyDenseClock: 'none',
+  layout: 'replicated',
   // Not a variant of model parallel: no ratio rows.
   baseline: null,
   examples: [
@@ -173,6 +174,8 @@ export const dataParallel: StrategyDescriptor = {
     return m;
   },
   work: (config, active, shardSize) => fcStepWork({ rows: localBatch(config), active, dim: config.dim, storageBytes: STORAGE_BYTES[config.dtype], updatedRows: shardSize }),
+  // The C x D weight gradient, all-reduced (fp32).
+  collectives: (config) => [{ kind: 'allReduce', op: 'sum', label: 'weightGrad', bytes: config.classes * config.dim * 4, ranks: config.ranks }],
   gemmRows: (config) => localBatch(config),
   title: () => 'Data Parallel',
   label: () => 'data-parallel',

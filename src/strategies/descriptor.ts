@@ -8,6 +8,7 @@
  * pfc-bench branches on a descriptor's fields, never on a strategy's name (test/no-names.test.ts).
  */
 import type { BytesByCategory } from '../core/binding.js';
+import type { CollectiveRecord } from '../comm/communicator.js';
 import type { StepWork } from '../model/bytes.js';
 import type { FcConfig, LogitsKind, UpdateKind } from './config.js';
 import type { Strategy, StrategyContext } from './strategy.js';
@@ -43,6 +44,11 @@ export interface StrategyDescriptor {
   readonly logits: readonly LogitsKind[];
   /** How lazy-dense's buffers are sized (the allocation and the memory model both read it). */
   readonly lazyDenseClock: LazyDenseClock;
+  /**
+   * Where the class centres live: 'sharded' (C/N rows per rank, the whole batch gathered: model
+   * parallel's layout) or 'replicated' (every rank holds all C and its local batch: data parallel's).
+   */
+  readonly layout: 'sharded' | 'replicated';
 
   /**
    * The strategy its report ratio rows divide by (throughput and memory, per setting): a name,
@@ -70,6 +76,8 @@ export interface StrategyDescriptor {
    * its gradient pass recomputes (the fourth GEMM's width) on rank `rank`.
    */
   recomputedColumns?(config: FcConfig, activeCentres: number, rank: number): number;
+  /** The collectives one step logs (kind, op, label, bytes), in order: what the communication model and predict consume. */
+  collectives(config: FcConfig): CollectiveRecord[];
   /** Rows of the step's GEMMs (x active centres x D): the reference workload's shape. */
   gemmRows(config: FcConfig): number;
   /** For readers: "Partial FC 0.1 (sparse)". */

@@ -5,7 +5,8 @@
  * process on the CPU:
  *   - reference: loss, feature gradient, centres and momentum after each step equal the float64
  *     step of docs/design.md (reference.ts) over the centres the strategy reports active;
- *   - memory: the tagged bytes per category it allocates equal its descriptor's memory model.
+ *   - memory: the tagged bytes per category it allocates equal its descriptor's memory model;
+ *   - collectives: one emulated step logs the collectives its descriptor declares.
  * A strategy module's descriptors are checked with these when it loads (modules.ts): a declared
  * capability the strategy does not implement fails one of them.
  */
@@ -237,6 +238,24 @@ export function memoryMismatch(config: FcConfig, rank = 0): string | null {
 }
 
 /**
+ * What differs between the collectives one emulated step of rank `rank` logs and the descriptor's
+ * collectives(config) (kind, op, label, bytes, ranks, in order), in words; null when they agree.
+ */
+export function collectivesMismatch(config: FcConfig, rank = 0): string | null {
+  const comm = emulatedCommunicator(rank, config.ranks);
+  const strategy = createStrategy({ backend: cpuBackend(), comm, config, source: new SyntheticBatch(config.seed, config.classes) });
+  try {
+    strategy.step(0, cpuBackend().createTimer());
+  } finally {
+    strategy.dispose();
+  }
+  const key = (r: { kind: string; op?: string; label: string; bytes: number; ranks: number }) => `${r.kind}${r.op ? `(${r.op})` : ''} ${r.label} ${r.bytes} B over ${r.ranks}`;
+  const logged = comm.log.map(key);
+  const declared = strategyOf(config.strategy).collectives(config).map(key);
+  return logged.join('; ') === declared.join('; ') ? null : `logged [${logged.join('; ')}], declared [${declared.join('; ')}]`;
+}
+
+/**
  * Every declared capability of a registered strategy, on its first example: each update and
  * logits mode must match the float64 reference for two steps and its memory model byte for byte.
  * A list of what failed, each naming the mode (empty: all good).
@@ -252,6 +271,8 @@ export function capabilityFailures(name: string): string[] {
       if (reference) failures.push(`${modes}: not the float64 reference step for it (${reference})`);
       const memory = memoryMismatch(config);
       if (memory) failures.push(`${modes}: the memory model is not what it allocates (${memory})`);
+      const collectives = collectivesMismatch({ ...config, ranks: 3, batch: 3 * config.batch, classes: Math.max(config.classes, 3) }, 1);
+      if (collectives) failures.push(`${modes}: its collectives are not what it declares (${collectives})`);
     } catch (error) {
       failures.push(`${modes}: ${error instanceof Error ? error.message : String(error)}`);
     }

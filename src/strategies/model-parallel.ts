@@ -7,7 +7,7 @@ import { ShardedSoftmaxFc, type ActiveSet } from './sharded-softmax.js';
 import { LOGITS_KINDS, UPDATE_KINDS, shardOf, type Shard } from './config.js';
 import type { Strategy, StrategyContext } from './strategy.js';
 import type { StrategyDescriptor } from './descriptor.js';
-import { fusedRecomputedColumns, shardedMemory, shardedWork } from './sharded-model.js';
+import { fusedRecomputedColumns, shardedCollectives, shardedMemory, shardedWork } from './sharded-model.js';
 
 /** Every centre of the shard is active; labels are shifted into the shard. */
 export function allCentres(shard: Shard): ActiveSet {
@@ -32,6 +32,7 @@ export const modelParallel: StrategyDescriptor = {
   updates: UPDATE_KINDS,
   logits: LOGITS_KINDS,
   lazyDenseClock: 'none',
+  layout: 'sharded',
   // The baseline of the others' ratios, itself divided by nothing.
   baseline: null,
   examples: [
@@ -44,6 +45,7 @@ export const modelParallel: StrategyDescriptor = {
   memory: (config, rank) => shardedMemory(config, rank, { capacity: (shardSize) => shardSize, selectionBytes: () => 0, lazyDenseClock: modelParallel.lazyDenseClock }),
   work: (config, active, shardSize) => shardedWork(config, active, { updatedRows: shardSize, capacity: shardSize }),
   recomputedColumns: (config, active, rank) => fusedRecomputedColumns(config, active, shardOf(config.classes, config.ranks, rank).size),
+  collectives: shardedCollectives,
   gemmRows: (config) => config.batch,
   title: () => 'Model Parallel',
   label: (config, detailed) => (detailed ? `model-parallel ${config.update}` : 'model-parallel'),

@@ -9,8 +9,8 @@
  *   3. each descriptor has every field of StrategyDescriptor, of the right type;
  *   4. no descriptor reuses a registered name (built-in or another module's);
  *   5. every capability it declares holds on its first example (harness.ts capabilityFailures):
- *      each declared update and logits mode matches the float64 reference for two steps and its
- *      memory model byte for byte on the CPU. A lazy-dense that runs sparse, or a fused mode
+ *      each declared update and logits mode matches the float64 reference for two steps, its
+ *      memory model byte for byte and its declared collectives on the CPU. A lazy-dense that runs sparse, or a fused mode
  *      that allocates the materialized logits, fails here, before any cell runs.
  * A module that fails is recorded (moduleFailures); a run goes on with the rest, its cells
  * that name an unavailable strategy becoming error cells that carry the module's message.
@@ -166,7 +166,7 @@ function exportedDescriptors(namespace: Record<string, unknown>): unknown[] {
 }
 
 const NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
-const FUNCTIONS = ['create', 'memory', 'work', 'gemmRows', 'title', 'label', 'sortKey'] as const;
+const FUNCTIONS = ['create', 'memory', 'work', 'collectives', 'gemmRows', 'title', 'label', 'sortKey'] as const;
 
 /** What is wrong with a descriptor's fields (empty when nothing is). */
 export function descriptorProblems(d: Record<string, unknown>): string[] {
@@ -181,6 +181,7 @@ export function descriptorProblems(d: Record<string, unknown>): string[] {
   subset('updates', UPDATE_KINDS);
   subset('logits', LOGITS_KINDS);
   if (d.lazyDenseClock !== 'per-shard-row' && d.lazyDenseClock !== 'none') problems.push(`lazyDenseClock must be 'per-shard-row' or 'none', got ${JSON.stringify(d.lazyDenseClock)}`);
+  if (d.layout !== 'sharded' && d.layout !== 'replicated') problems.push(`layout must be 'sharded' or 'replicated', got ${JSON.stringify(d.layout)}`);
   if (d.baseline !== undefined && d.baseline !== null && typeof d.baseline !== 'string') problems.push('baseline must be a strategy name, null or absent');
   if (!Array.isArray(d.examples) || d.examples.length === 0 || !d.examples.every((e) => isObject(e) && isObject(e.config))) problems.push('examples must be a non-empty array of { config: {...} }');
   if (!Array.isArray(d.colours) || d.colours.length === 0 || !d.colours.every((c) => typeof c === 'string')) problems.push('colours must be a non-empty array of CSS colours');

@@ -13,7 +13,7 @@ import { LOGITS_KINDS, UPDATE_KINDS, numSampled, shardOf, type Shard } from './c
 import { ShardedSoftmaxFc, type ActiveSet } from './sharded-softmax.js';
 import type { Strategy, StrategyContext, TensorOwner } from './strategy.js';
 import type { StrategyDescriptor } from './descriptor.js';
-import { fusedRecomputedColumns, shardedMemory, shardedWork } from './sharded-model.js';
+import { fusedRecomputedColumns, shardedCollectives, shardedMemory, shardedWork } from './sharded-model.js';
 
 /** Most centres a step can activate: all positives (at most min(B, C_r)) or the sampled count. */
 export function sampledCapacity(batch: number, shardSize: number, sampleRate: number): number {
@@ -51,6 +51,7 @@ export const partialFc: StrategyDescriptor = {
   updates: UPDATE_KINDS,
   logits: LOGITS_KINDS,
   lazyDenseClock: 'per-shard-row',
+  layout: 'sharded',
   examples: [
     { config: { sampleRate: 0.3 }, note: 'rate 0.3 of 37 classes' },
     { config: { classes: 300, ranks: 1, batch: 12, dim: 33, sampleRate: 0.05, tile: 7 }, note: 'positives can exceed the sample' },
@@ -74,6 +75,7 @@ export const partialFc: StrategyDescriptor = {
     }),
   recomputedColumns: (config, active, rank) =>
     fusedRecomputedColumns(config, active, sampledCapacity(config.batch, shardOf(config.classes, config.ranks, rank).size, config.sampleRate)),
+  collectives: shardedCollectives,
   gemmRows: (config) => config.batch,
   // lazy-dense is this project's rule, not a published one: the names say so.
   title: (config) => `Partial FC ${config.sampleRate} (${config.update === 'lazy-dense' ? 'lazy-dense, ours' : config.update})`,

@@ -6,6 +6,7 @@
  */
 import type { BytesByCategory } from '../core/binding.js';
 import type { LazyDenseClock } from './descriptor.js';
+import type { CollectiveRecord } from '../comm/communicator.js';
 import { STORAGE_BYTES, fcStepWork, zeroBytes, type StepWork } from '../model/bytes.js';
 import { alignedColumns, fusedScratchColumns, fusedTileColumns, localBatch, shardOf, type FcConfig } from './config.js';
 
@@ -83,4 +84,21 @@ export function shardedWork(config: FcConfig, activeCentres: number, update: { u
     updatePasses: update.updatePasses,
     gemms: 3 + (activeCentres > 0 ? recomputed / activeCentres : 0),
   });
+}
+
+/**
+ * The sharded step's collectives (sharded-softmax.ts): gather the features and labels, all-reduce
+ * the row max, then the row sums with the target logits, reduce-scatter the feature gradient.
+ */
+export function shardedCollectives(config: FcConfig): CollectiveRecord[] {
+  const N = config.ranks;
+  const B = config.batch;
+  const D = config.dim;
+  return [
+    { kind: 'allGather', label: 'features', bytes: B * D * 4, ranks: N },
+    { kind: 'allGather', label: 'labels', bytes: B * 4, ranks: N },
+    { kind: 'allReduce', op: 'max', label: 'rowMax', bytes: B * 4, ranks: N },
+    { kind: 'allReduce', op: 'sum', label: 'rowSum+targetLogit', bytes: 2 * B * 4, ranks: N },
+    { kind: 'reduceScatter', label: 'featureGrad', bytes: B * D * 4, ranks: N },
+  ];
 }

@@ -82,6 +82,8 @@ export function checkAgainstEmulation(size: number, outputs: RankOutput[], only:
           ? [`weightGrad:${CLASSES * DIM * 4}`]
           : [`features:${B * DIM * 4}`, `labels:${B * 4}`, `rowMax:${B * 4}`, `rowSum+targetLogit:${2 * B * 4}`, `featureGrad:${B * DIM * 4}`];
       assert.deepEqual(labels, expected, `${what}: the step's collectives`);
+      const declared = strategyOf(c.overrides.strategy!).collectives(caseConfig(c, size)).map((r) => `${r.label}:${r.bytes}`);
+      assert.deepEqual(labels, declared, `${what}: the collectives its descriptor declares (what predict and the communication model use)`);
     });
   });
 }

@@ -26,6 +26,7 @@ import {
   fusedRecomputedColumns,
   numSampled,
   shardOf,
+  shardedCollectives,
   shardedMemory,
   shardedWork,
   streamId,
@@ -91,6 +92,8 @@ export const fixedNegatives: StrategyDescriptor = {
   logits: LOGITS_KINDS,
   // Sampled rows sit steps out: lazy-dense keeps one int32 step per centre of the shard.
   lazyDenseClock: 'per-shard-row',
+  // Centres sharded over the ranks, the batch gathered: Partial FC's step and collectives.
+  layout: 'sharded',
   baseline: 'model-parallel',
   examples: [
     { config: { sampleRate: 0.3 }, note: 'K = 11 of 37 classes' },
@@ -113,6 +116,7 @@ export const fixedNegatives: StrategyDescriptor = {
       updatePasses: config.update === 'lazy-dense' ? 2 : 1,
       capacity: capacityOf(config, shardSize),
     }),
+  collectives: shardedCollectives,
   recomputedColumns: (config, active, rank) => fusedRecomputedColumns(config, active, capacityOf(config, shardOf(config.classes, config.ranks, rank).size)),
   gemmRows: (config) => config.batch,
   title: (config) => `Fixed negatives ${config.sampleRate} (${config.update})`,
