@@ -13,7 +13,7 @@ import { builtinScenarioNames, loadScenario } from './bench/scenario.js';
 import { runSweep, type CellExecutor } from './bench/sweep.js';
 import { childProcessExecutor } from './bench/runner.js';
 import { capacityExecutor } from './bench/capacity.js';
-import { USAGE, loadRunModules, noArguments, planRun } from './run-args.js';
+import { USAGE, budgetHeader, interconnectNotes, loadRunModules, noArguments, planRun, type Plan } from './run-args.js';
 import { checkBackendSupports } from './bench/cell.js';
 import { Progress } from './bench/progress.js';
 import { runContext } from './bench/context.js';
@@ -48,12 +48,22 @@ function warnModule(message: string): void {
   process.stderr.write(`pfc-bench: ${message}; its strategies' cells are recorded as errors, the rest of the sweep runs\n`);
 }
 
+/** The run header: scenario, cells, backend and the budgets in both units; then any unit warning. */
+function header(p: Plan, notes: string[]): void {
+  if (p.options.quiet === true) return;
+  const budget = budgetHeader(p.specs);
+  process.stderr.write(`pfc-bench: scenario ${p.scenario.name}, ${p.specs.length} cell(s); ${[...notes, budget.header].filter(Boolean).join('; ')}\n`);
+  for (const warning of budget.warnings) process.stderr.write(`pfc-bench: warning: ${warning}\n`);
+  for (const note of interconnectNotes(p.specs)) process.stderr.write(`pfc-bench: note: ${note}\n`);
+}
+
 async function capacityCommand(argv: string[]): Promise<number> {
   await loadRunModules(argv, warnModule);
   const p = planRun('capacity', argv, 'capacity');
   if (!p) return help();
-  const { backend } = selectBackend(p.specs[0].backend);
+  const { backend, note } = selectBackend(p.specs[0].backend);
   const quiet = p.options.quiet === true;
+  header(p, [note]);
   const executor = capacityExecutor(Number(p.options['cell-timeout'] ?? 0));
   const results = await runSweep(p.specs, executor, {
     outPath: p.outPath,
@@ -89,7 +99,7 @@ async function runCommand(argv: string[]): Promise<number> {
     ({ executor, context } = session);
     finish = session.finish;
   } else {
-    if (!quiet) process.stderr.write(`pfc-bench: scenario ${p.scenario.name}, ${specs.length} cell(s); ${notes.join('; ')}\n`);
+    header(p, notes);
     // Predicted cells run no kernel: in this process, in milliseconds.
     executor = predicted ? predictExecutor() : childProcessExecutor({ cellTimeoutSeconds: Number(options['cell-timeout'] ?? 0) });
     context = runContext(selectBackend(specs[0].backend).backend.context());

@@ -10,8 +10,9 @@ import { UsageError, suggest } from './core/errors.js';
 import { optionHelp, parseOptions, type OptionSpec, type ParsedOptions } from './options.js';
 import { packageRoot } from './core/binding.js';
 import { builtinScenarioNames, expandScenario, loadScenario, scenarioFile, type CellFields, type Scenario, type Sweeps } from './bench/scenario.js';
-import { CELL_FIELDS } from './bench/fields.js';
+import { CELL_FIELDS, bytesInBothUnits, gpuMemoryUnitWarning } from './bench/fields.js';
 import { strategyDescriptors } from './strategies/registry.js';
+import { aliasNote, interconnectHelp } from './model/comm.js';
 import { CELL_STATUSES, type CellSpec, type CellStatus, type ResultsFile } from './bench/results.js';
 
 /** The cell fields as options, generated from the field table (bench/fields.ts). */
@@ -84,6 +85,10 @@ run and capacity options (* a comma list sweeps the field: --classes 1M,2M --str
 model-parallel,partial-fc runs every combination, as a scenario's matrix does; [default]):
 ${optionHelp(RUN_OPTIONS)}
 
+interconnect profiles (--interconnect: the modeled topology of emulated runs; a ring inside a
+node runs at the node's bus bandwidth, one across nodes at the smaller of that and the node's NICs):
+${interconnectHelp()}
+
 strategies:
 ${strategyDescriptors().map((d) => `  ${d.name.padEnd(16)} ${d.summary}`).join('\n')}
   (more from a strategy module: --strategy-module; pfc-bench strategies lists them)
@@ -107,6 +112,25 @@ export function cellOverrides(options: ParsedOptions): { overrides: CellFields; 
 
 function customScenario(): Scenario {
   return { name: 'custom', description: 'A case given by command-line flags.', defaults: {}, cells: [{}] };
+}
+
+/**
+ * What the run header says of the per-GPU budgets (each in GB and GiB, so 80GB read as SI is
+ * visible before anything runs), and the warnings for budgets that look like a card's GiB
+ * given in GB.
+ */
+export function budgetHeader(specs: readonly CellSpec[]): { header: string; warnings: string[] } {
+  const budgets = [...new Set(specs.map((s) => s.memoryBudget).filter((b) => b > 0))].sort((a, b) => a - b);
+  if (!budgets.length) return { header: '', warnings: [] };
+  return {
+    header: `per-GPU memory budget ${budgets.map(bytesInBothUnits).join('; ')}`,
+    warnings: budgets.map(gpuMemoryUnitWarning).filter((w): w is string => w !== undefined),
+  };
+}
+
+/** A note per old interconnect name the cells use (they still read as the profile they were). */
+export function interconnectNotes(specs: readonly CellSpec[]): string[] {
+  return [...new Set(specs.map((s) => s.interconnect))].map(aliasNote).filter((n): n is string => n !== undefined);
 }
 
 export function noArguments(command: string, argv: readonly string[]): void {

@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { expandScenario, parseScenario } from '../src/bench/scenario.js';
-import { modelLargestClasses, searchCapacity } from '../src/bench/capacity.js';
+import { describeUnconfirmed, modelLargestClasses, probeOutcome, searchCapacity } from '../src/bench/capacity.js';
+import { capacityCheck, capacityTable } from '../src/report/table.js';
 import { modelPeakBytes } from '../src/strategies/memory-model.js';
 
 function spec(strategy: string, gpuMemory: string, fused?: { tile: number }) {
@@ -33,6 +34,8 @@ test('capacity is confirmed by allocating rank 0 for real: the answer fits, the 
     const cap = cell.capacity!;
     assert.equal(cap.largestClasses, modelLargestClasses(s, s.memoryBudget));
     assert.ok(cap.confirmedFit && cap.confirmedOomAbove);
+    assert.equal(cap.checkedBy, 'allocation');
+    assert.deepEqual(cap.probes, { atLargest: 'fits', above: 'out of budget' });
     assert.equal(cap.allocatedBytes, cap.modelBytes, 'tagged allocation equals the model');
     assert.ok(cap.allocatedBytes <= s.memoryBudget);
   }
@@ -46,20 +49,45 @@ test('a budget without room for any class is out of memory; no budget is an erro
   assert.match(none.error!, /--gpu-memory/);
 });
 
-test('an answer the allocation cannot confirm says what was and was not confirmed, and why (a budget past the host memory)', async () => {
-  const { totalmem } = await import('node:os');
-  const { describeUnconfirmed } = await import('../src/bench/capacity.js');
-  const s = { ...spec('partial-fc', '64MiB'), memoryBudget: totalmem() * 4 };
-  const answer = { budgetBytes: s.memoryBudget, largestClasses: 1000, modelBytes: 1, allocatedBytes: 123, confirmedFit: true, confirmedOomAbove: false, nextClassesTried: 1008 };
-  const fits = { id: 'a', status: 'completed' as const, spec: s };
-  const message = describeUnconfirmed(s, answer, fits, { ...fits, id: 'b' });
-  assert.match(message, /confirmed: 1000 classes fit \(allocated 123 bytes\)/);
-  assert.match(message, /not confirmed: 1008 classes should not fit but the allocation ended completed/);
-  assert.match(message, /is more than this host's memory/);
-  assert.doesNotMatch(message, /did not confirm the model/);
-  const failed = describeUnconfirmed({ ...s, memoryBudget: 2 ** 20 }, { ...answer, confirmedFit: false, confirmedOomAbove: true }, { ...fits, status: 'killed', error: 'the cell\'s process was killed by SIGKILL' }, undefined);
-  assert.match(failed, /not confirmed: 1000 classes should fit but the allocation ended killed \(the cell's process was killed by SIGKILL\)/);
-  assert.doesNotMatch(failed, /host's memory/);
+test('a budget past what this machine holds is model only: nothing allocated, never read as fits, and it says why', async () => {
+  const s = { ...spec('partial-fc', '64MiB'), memoryBudget: 80 * 2 ** 30 };
+  const cell = await searchCapacity(s, 120, { backend: 'cpu', memoryBytes: 23.5 * 2 ** 30 });
+  assert.equal(cell.status, 'completed', 'the model answers; only the check is skipped');
+  const cap = cell.capacity!;
+  assert.equal(cap.checkedBy, 'model only');
+  assert.match(cap.modelOnly!, /budget \(80\.0 GiB\) is more than this host's memory \(23\.5 GiB\)/);
+  assert.equal(cap.largestClasses, modelLargestClasses(s, s.memoryBudget));
+  assert.ok(!cap.confirmedFit && !cap.confirmedOomAbove, 'nothing confirmed');
+  assert.equal(cap.allocatedBytes, 0);
+  assert.equal(cell.memory, undefined, 'no allocation ran');
+  const table = capacityTable([cell]);
+  assert.match(table, /model only \(not allocated\)/);
+  assert.match(table, /model only: the answer is the analytic memory model's, not checked by allocation: the budget/);
+  assert.doesNotMatch(table, /fits/);
+});
+
+test('bf16 on the CPU backend is model only, not "does not fit; N+8: fits!"', async () => {
+  const s = { ...spec('partial-fc', '48MiB'), dtype: 'bf16' as const };
+  const cell = await searchCapacity(s, 120, { backend: 'cpu', memoryBytes: 2 ** 40 });
+  assert.equal(cell.status, 'completed');
+  assert.equal(cell.capacity!.checkedBy, 'model only');
+  assert.match(cell.capacity!.modelOnly!, /bf16 storage needs the CUDA backend/);
+  assert.doesNotMatch(capacityTable([cell]), /fits|does not fit/);
+});
+
+test('an allocation that failed for another reason than the budget is neither fits nor does-not-fit', () => {
+  const failed = { id: 'a', status: 'oom' as const, spec: spec('partial-fc', '48MiB'), error: 'out of memory: the system refused 34716145664 bytes of centres' };
+  assert.equal(probeOutcome(failed), 'failed', 'the host refusing is not the budget refusing');
+  assert.equal(probeOutcome({ ...failed, status: 'error', error: 'bf16 storage needs the cuda backend' }), 'failed');
+  assert.equal(probeOutcome({ ...failed, status: 'killed' }), 'failed');
+  assert.equal(probeOutcome({ ...failed, error: 'out of memory: allocating 8 bytes of centres on cpu would pass the budget of 4 bytes (0 in use)' }), 'out of budget');
+  assert.equal(probeOutcome({ ...failed, status: 'completed', error: undefined }), 'fits');
+  const answer = { budgetBytes: 1, largestClasses: 1000, modelBytes: 1, allocatedBytes: 0, confirmedFit: false, confirmedOomAbove: false, nextClassesTried: 1008, checkedBy: 'allocation' as const, probes: { atLargest: 'failed' as const, above: 'failed' as const } };
+  const message = describeUnconfirmed(answer, failed, { ...failed, id: 'b' });
+  assert.match(message, /not checked: the allocation of 1000 classes failed for another reason than the budget/);
+  assert.match(message, /not checked: the allocation of 1008 classes failed/);
+  assert.doesNotMatch(message, /should fit but|fits/);
+  assert.equal(capacityCheck(answer), 'failed; 1,008: failed');
 });
 
 test('a capacity search is named by its budget in the progress lines, not by the classes it starts from', async () => {

@@ -204,13 +204,66 @@ test('cells missing or not completed in current fail; new cells are reported and
   assert.equal(r2.regressions[0].verdict, 'not completed');
   assert.match(formatComparison(r2), /NOT COMPLETED.*boom/);
 
+  // A new configuration (cells are matched by configuration, not id: a copy with another id is another run of the same cell).
   const extra = clone(baseline);
   const added = structuredClone(extra.cells[0]);
   added.id = `${added.id}|extra`;
+  added.spec.classes += added.spec.ranks;
   extra.cells.push(added);
   const r3 = compare(extra);
   assert.equal(r3.ok, true);
-  assert.equal(r3.cells.find((c) => c.id === added.id)!.verdict, 'new');
+  const entry = r3.cells.find((c) => c.id === added.id)!;
+  assert.equal(entry.verdict, 'new');
+  assert.match(entry.detail!, new RegExp(`the nearest, .*, differs in classes ${added.spec.classes - added.spec.ranks} vs ${added.spec.classes} \\(baseline vs current\\)$`));
+});
+
+test('cells are matched by the configuration that defines them: a budget or label that differs is matched and named; an interconnect that differs is another cell', () => {
+  // The same configuration with --gpu-memory 80GB against 80GiB (issue 21: MISSING, REGRESSION, exit 1).
+  const budgets = (bytes: number) => {
+    const r = clone(baseline);
+    for (const c of r.cells) {
+      c.spec.memoryBudget = bytes;
+      c.id = `${c.id}|budget${bytes}`;
+      c.spec.label = `label ${bytes}`;
+    }
+    return r;
+  };
+  const si = compareResults(budgets(80e9), budgets(80 * 2 ** 30));
+  assert.equal(si.verdict, 'ok', formatComparison(si));
+  assert.equal(si.common, new Set(baseline.cells.map((c) => c.id)).size);
+  assert.ok(si.cells.every((c) => c.verdict === 'ok'));
+  assert.ok(si.notes.some((n) => /measurement setting 'memoryBudget' differs \(80 GB = 74\.51 GiB .* vs 85\.9 GB = 80 GiB .*\): a budget decides whether a cell fits, not what it measures/.test(n)), si.notes.join('\n'));
+
+  // Another interconnect models other communication: not the same cell, never "compared anyway".
+  const other = clone(baseline);
+  for (const c of other.cells) c.spec.interconnect = 'pcie4-8gpu-1xhdr';
+  const emulated = baseline.cells.filter((c) => c.spec.mode === 'emulate');
+  assert.ok(emulated.length > 0, 'the ci baseline has emulated cells');
+  const r = compareResults(baseline, other);
+  assert.ok(!r.notes.some((n) => /compared anyway/.test(n) && /interconnect/.test(n)));
+  const missing = r.cells.filter((c) => c.verdict === 'missing');
+  assert.equal(missing.length, new Set(emulated.map((c) => c.id)).size);
+  for (const m of missing) assert.match(m.detail!, /differs in interconnect nvswitch3-8gpu-8xhdr vs pcie4-8gpu-1xhdr \(baseline vs current\)$/);
+
+  // An old name is the same profile: matched (the baseline says nvlink-a100).
+  const renamed = clone(baseline);
+  for (const c of renamed.cells) if (c.spec.interconnect === 'nvlink-a100') c.spec.interconnect = 'nvswitch3-8gpu-8xhdr';
+  assert.equal(compareResults(baseline, renamed).verdict, 'ok');
+});
+
+test('compare CLI: two files with no cell in common are bad input (exit 2) naming what differs, not a regression', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pfc-compare-'));
+  const otherPath = join(dir, 'other.json');
+  const other = clone(baseline);
+  for (const c of other.cells) c.spec.batch *= 2;
+  writeFileSync(otherPath, JSON.stringify(other));
+  assert.throws(
+    () => compareCommand([baselinePath, otherPath], () => undefined),
+    (e: Error) => e instanceof UsageError && /no cell with the same configuration, so nothing was compared/.test(e.message) && /differs in batch \d+ vs \d+/.test(e.message),
+  );
+  const emptyPath = join(dir, 'empty.json');
+  writeFileSync(emptyPath, JSON.stringify({ ...baseline, cells: [] }));
+  assert.throws(() => compareCommand([emptyPath, baselinePath], () => undefined), (e: Error) => e instanceof UsageError && /the baseline has no cells/.test(e.message));
 });
 
 test('results without per-trial data fall back to cell-level medians', () => {

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Resvg } from '@resvg/resvg-js';
 import { loadResults } from '../src/report/hook.js';
-import { fmt, identitySweeps, reportCells, seedSettings, settingRatios, type LoadedResults } from '../src/report/data.js';
+import { countName, fmt, identitySweeps, reportCells, seedSettings, settingRatios, type LoadedResults } from '../src/report/data.js';
 import { buildCharts, logTicks, type ChartSpec } from '../src/report/charts.js';
 import { renderSvg, svgToPng, type RenderedChart } from '../src/report/render.js';
 import { FONT_FAMILY, fontFiles } from '../src/report/fonts.js';
@@ -193,4 +193,36 @@ test('seed ratios with fused cells: Partial FC over model parallel with the same
     assert.equal(mp.memory, 0.5, 'fused memory halved in this made-up copy');
     assert.ok(pair('Partial FC 0.1 (sparse), fused logits (ours)', 'Partial FC 0.1 (sparse)'));
   }
+});
+
+test('a sweep over --sample-rate gets a chart of step time and memory against the rate (issue 21)', async () => {
+  // The fixture's Partial FC cells of the 8-GPU identity sweep at four rates, their figures scaled by the rate.
+  const pfc = cells.filter((rc) => rc.cell.spec.strategy === 'partial-fc' && rc.cell.spec.ranks === 8 && rc.cell.status === 'completed' && rc.cell.spec.label === 'sweep');
+  assert.ok(pfc.length >= 2);
+  const rates = [0.05, 0.1, 0.3, 1];
+  const swept = pfc.flatMap((rc) =>
+    rates.map((sampleRate, i) => ({
+      ...rc,
+      cell: {
+        ...rc.cell,
+        id: `${rc.cell.id}|rate${sampleRate}`,
+        spec: { ...rc.cell.spec, sampleRate },
+        timing: { ...rc.cell.timing!, stepMs: { ...rc.cell.timing!.stepMs, median: rc.cell.timing!.stepMs.median * (1 + i) } },
+        memory: { ...rc.cell.memory!, peakBytes: rc.cell.memory!.peakBytes * (1 + i) },
+      },
+    })),
+  );
+  const specs = buildCharts(swept);
+  const spec = specs.find((c) => c.name === 'sample-rate');
+  assert.ok(spec, `built: ${specs.map((c) => c.name).join(', ')}`);
+  const data = (spec.spec as unknown as { data: { values: { series: string; rate: number; metric: string; value: number }[] } }).data.values;
+  const first = pfc[0].cell;
+  const line = data.filter((r) => r.metric === 'Step time (ms)' && r.series === `${countName(first.spec.classes)}@8, batch ${first.spec.batch} · Partial FC (sparse)`);
+  assert.deepEqual(line.map((r) => r.rate), rates, 'one point per rate, in order');
+  assert.deepEqual(line.map((r) => r.value), rates.map((_, i) => first.timing!.stepMs.median * (1 + i)), 'the step time of each cell');
+  const c = await renderSvg(spec);
+  assert.deepEqual(c.warnings, []);
+  checkText(c, ['Step time and memory against the sample rate', 'sample rate (--sample-rate), log scale', '0.05', '0.3', 'Step time (ms), log scale', 'Memory per GPU (MB), log scale', 'Partial FC (sparse)']);
+  checkPng(c);
+  assert.equal(buildCharts(cells).some((x) => x.name === 'sample-rate'), false, 'no chart without two rates');
 });

@@ -83,7 +83,7 @@ test('CSV: one row per cell, stable column names, errors kept', async (t) => {
   const first = rows[1];
   assert.ok(Number(first[col('images_per_second')]) > 0);
   assert.equal(first[col('published_images_per_second')], '2390');
-  assert.equal(first[col('provenance')], 'emulated rank 0 of 8; communication modeled (pcie-gen3)');
+  assert.equal(first[col('provenance')], 'emulated rank 0 of 8; communication modeled (pcie3-8gpu-1xedr)', 'the fixture\'s old name pcie-gen3 reads as its profile\'s name now');
 });
 
 test('HTML: one self-contained file, inline SVG charts, tables, context, failed cells', async (t) => {
@@ -167,7 +167,7 @@ test('several results files make one report, runs told apart', async (t) => {
   assert.match(md, /## Run baseline/);
   assert.match(md, /## Run candidate/);
   assert.equal(parseCsv(readFileSync(out.csv!, 'utf8')).length - 1, 2 * fixture.cells.length);
-  const seed = readFileSync(join(dir, 'baseline-charts', 'seed.svg'), 'utf8');
+  const seed = readFileSync(join(dir, 'baseline+candidate-charts', 'seed.svg'), 'utf8');
   assert.match(seed, /baseline: 20k@8/);
   assert.match(seed, /candidate: 20k@8/);
 });

@@ -1,15 +1,20 @@
 /**
  * Capacity: the largest identity count whose FC layer fits a per-GPU memory budget, per
  * strategy and GPU count (the seed's chart). The analytic memory model brackets the answer by
- * bisection; two child processes then confirm it by allocating every buffer of rank 0 for
- * real under the budget (emulated rank, memory not touched): the answer must fit, and the
- * next count must run out of memory.
+ * bisection; two child processes then check it by allocating every buffer of rank 0 for real
+ * under the budget (emulated rank, memory not touched): the answer must fit, and the next count
+ * must run past the budget.
+ *
+ * Only an allocation the budget itself refused reads as "does not fit". Anything else (the
+ * host refusing memory, a crash, bf16 on the CPU backend) judges nothing and is said as a
+ * failure. A machine that cannot hold the budget at all (a 80 GiB budget on a 23.5 GiB host)
+ * does not try: its answer is the model's alone, and says so (checkedBy 'model only').
  */
 import { totalmem } from 'node:os';
 import { selectBackend } from '../core/index.js';
 import { modelPeakBytes } from '../strategies/memory-model.js';
 import { runCellInChild } from './runner.js';
-import type { CapacityAnswer, CellResult, CellSpec } from './results.js';
+import type { CapacityAnswer, CellResult, CellSpec, ProbeOutcome } from './results.js';
 import { cellId } from './cell.js';
 import type { CellExecutor } from './sweep.js';
 import { methodLabel } from './method.js';
@@ -50,7 +55,39 @@ export function modelLargestClasses(spec: CellSpec, budget: number): number {
   return lo;
 }
 
-export async function searchCapacity(spec: CellSpec, cellTimeoutSeconds = 0): Promise<CellResult> {
+/** The machine this process runs on, as far as allocating a budget goes. */
+export interface AllocationHost {
+  backend: 'cpu' | 'cuda';
+  /** Bytes one rank could ever allocate: the host's memory (cpu), the device's (cuda). */
+  memoryBytes: number;
+}
+
+function thisHost(spec: CellSpec): AllocationHost {
+  const { backend } = selectBackend(spec.backend);
+  if (backend.name === 'cuda') return { backend: 'cuda', memoryBytes: Number(backend.context().gpuMemoryBytes) || Infinity };
+  return { backend: 'cpu', memoryBytes: totalmem() };
+}
+
+/** Why this machine cannot check the answer by allocation, or undefined when it can. */
+export function modelOnlyReason(spec: CellSpec, host: AllocationHost): string | undefined {
+  if (host.backend === 'cpu' && spec.dtype !== 'fp32') {
+    return `${spec.dtype} storage needs the CUDA backend and this machine has none, so nothing can be allocated to check the model`;
+  }
+  if (spec.memoryBudget > host.memoryBytes) {
+    const what = host.backend === 'cpu' ? "this host's memory" : "this GPU's memory";
+    return `the budget (${gib(spec.memoryBudget)}) is more than ${what} (${gib(host.memoryBytes)}), so an allocation cannot show what the budget holds`;
+  }
+  return undefined;
+}
+
+/** What one allocation says: only the budget's own refusal is "out of budget". */
+export function probeOutcome(result: CellResult): ProbeOutcome {
+  if (result.status === 'completed') return 'fits';
+  if (result.status === 'oom' && /would pass the budget/.test(result.error ?? '')) return 'out of budget';
+  return 'failed';
+}
+
+export async function searchCapacity(spec: CellSpec, cellTimeoutSeconds = 0, host: AllocationHost = thisHost(spec)): Promise<CellResult> {
   const budget = spec.memoryBudget;
   const id = capacityId(spec);
   if (!(budget > 0)) return { id, status: 'error', spec, error: '--gpu-memory: a capacity search needs a per-GPU memory budget, e.g. 11GiB' };
@@ -58,17 +95,23 @@ export async function searchCapacity(spec: CellSpec, cellTimeoutSeconds = 0): Pr
   if (largest === 0) return { id, status: 'oom', spec, error: `even ${spec.ranks} classes do not fit ${budget} bytes` };
   // The next count that changes rank 0's shard: C + N adds one centre to every shard.
   const next = Math.min(largest + spec.ranks, MAX_CLASSES);
+  const base = { budgetBytes: budget, largestClasses: largest, modelBytes: modelPeakBytes({ ...spec, classes: largest }), nextClassesTried: next };
+  const modelOnly = modelOnlyReason(spec, host);
+  if (modelOnly) {
+    const capacity: CapacityAnswer = { ...base, allocatedBytes: 0, confirmedFit: false, confirmedOomAbove: false, checkedBy: 'model only', modelOnly };
+    return { id, status: 'completed', spec: { ...spec, classes: largest }, capacity };
+  }
   const probe = (classes: number) => runCellInChild({ ...spec, classes, allocateOnly: true }, { cellTimeoutSeconds }, () => undefined);
   const atLargest = await probe(largest);
   const above = next > largest ? await probe(next) : undefined;
+  const probes = { atLargest: probeOutcome(atLargest), above: above ? probeOutcome(above) : ('not tried' as const) };
   const capacity: CapacityAnswer = {
-    budgetBytes: budget,
-    largestClasses: largest,
-    modelBytes: modelPeakBytes({ ...spec, classes: largest }),
+    ...base,
     allocatedBytes: atLargest.memory?.peakBytes ?? 0,
-    confirmedFit: atLargest.status === 'completed',
-    confirmedOomAbove: above?.status === 'oom',
-    nextClassesTried: next,
+    confirmedFit: probes.atLargest === 'fits',
+    confirmedOomAbove: probes.above === 'out of budget',
+    checkedBy: 'allocation',
+    probes,
   };
   const confirmed = capacity.confirmedFit && (capacity.confirmedOomAbove || next === largest);
   return {
@@ -76,22 +119,23 @@ export async function searchCapacity(spec: CellSpec, cellTimeoutSeconds = 0): Pr
     status: confirmed ? 'completed' : 'error',
     spec: { ...spec, classes: largest },
     capacity,
-    ...(confirmed ? {} : { error: describeUnconfirmed(spec, capacity, atLargest, above) }),
+    ...(confirmed ? {} : { error: describeUnconfirmed(capacity, atLargest, above) }),
     ...(atLargest.memory ? { memory: atLargest.memory } : {}),
   };
 }
 
-/** What the allocation confirmed of the model's answer and what it did not, in words. */
-export function describeUnconfirmed(spec: CellSpec, c: CapacityAnswer, atLargest: CellResult, above: CellResult | undefined): string {
+function reason(result: CellResult): string {
+  return `${result.status}${result.error ? ` (${result.error.split('\n')[0]})` : ''}`;
+}
+
+/** What the allocations said of the model's answer, in words; a failed allocation is not read as fits or does not fit. */
+export function describeUnconfirmed(c: CapacityAnswer, atLargest: CellResult, above: CellResult | undefined): string {
   const parts: string[] = [];
-  if (c.confirmedFit) parts.push(`confirmed: ${c.largestClasses} classes fit (allocated ${c.allocatedBytes} bytes)`);
-  else parts.push(`not confirmed: ${c.largestClasses} classes should fit but the allocation ended ${atLargest.status}${atLargest.error ? ` (${atLargest.error.split('\n')[0]})` : ''}`);
-  if (above && !c.confirmedOomAbove) {
-    parts.push(`not confirmed: ${c.nextClassesTried} classes should not fit but the allocation ended ${above.status}${above.error ? ` (${above.error.split('\n')[0]})` : ''}`);
-  }
-  const host = totalmem();
-  if (spec.memoryBudget > host && selectBackend(spec.backend).backend.name === 'cpu') {
-    parts.push(`the budget (${gib(spec.memoryBudget)}) is more than this host's memory (${gib(host)}): on the CPU the model's answer cannot be checked by allocation`);
-  }
+  const outcome = c.probes ?? { atLargest: c.confirmedFit ? 'fits' : 'failed', above: above ? (c.confirmedOomAbove ? 'out of budget' : 'failed') : 'not tried' };
+  if (outcome.atLargest === 'fits') parts.push(`confirmed: ${c.largestClasses} classes fit (allocated ${c.allocatedBytes} bytes)`);
+  else if (outcome.atLargest === 'out of budget') parts.push(`the model is wrong: ${c.largestClasses} classes should fit but the allocation passed the budget (${atLargest.error?.split('\n')[0]})`);
+  else parts.push(`not checked: the allocation of ${c.largestClasses} classes failed for another reason than the budget, so it says nothing of the answer: ${reason(atLargest)}`);
+  if (above && outcome.above === 'fits') parts.push(`the model is wrong: ${c.nextClassesTried} classes should not fit but the allocation fit`);
+  else if (above && outcome.above === 'failed') parts.push(`not checked: the allocation of ${c.nextClassesTried} classes failed for another reason than the budget: ${reason(above)}`);
   return parts.join('; ');
 }

@@ -12,7 +12,7 @@ import type { Margin } from '../core/binding.js';
 import { DEFAULT_SGD, LOGITS_KINDS, MARGINS, STORAGE_DTYPES, UPDATE_KINDS } from '../strategies/config.js';
 import { STRATEGY_NAMES } from '../strategies/registry.js';
 import { unavailableStrategyReason } from '../strategies/modules.js';
-import { INTERCONNECTS } from '../model/comm.js';
+import { INTERCONNECTS, INTERCONNECT_ALIASES } from '../model/comm.js';
 import type { PublishedFigure } from './results.js';
 import { resolve } from 'node:path';
 import { availableParallelism } from 'node:os';
@@ -118,6 +118,41 @@ export function parseBytes(option: string, value: unknown): number {
   return Math.floor(Number(match[1]) * BYTE_UNITS[(match[2] ?? 'B').toLowerCase()]);
 }
 
+/**
+ * GPU memory as sold: a card marketed as "80GB" has 80 GiB (80 x 2^30 bytes), not 80 x 10^9.
+ * --gpu-memory reads GB as SI (10^9, as documented, and as 32GB means in any other option), so
+ * these sizes given in GB are probably meant as the card's GiB: warned about, never rewritten.
+ */
+export const GPU_MEMORY_AS_SOLD: Record<number, string> = {
+  8: 'RTX 2080, RTX 3070',
+  11: 'RTX 2080 Ti, GTX 1080 Ti',
+  12: 'Titan V, RTX 3080 Ti',
+  16: 'V100 16GB, T4',
+  24: 'RTX 3090, RTX 4090, A10',
+  32: 'V100 32GB',
+  40: 'A100 40GB',
+  48: 'RTX A6000, L40S',
+  80: 'A100 80GB, H100 80GB',
+  96: 'H100 NVL, GH200',
+};
+
+/** A byte count in both units: "80 GB (80,000,000,000 bytes, 74.51 GiB)". */
+export function bytesInBothUnits(bytes: number): string {
+  const gb = bytes / 1e9;
+  const gib = bytes / 2 ** 30;
+  const short = (v: number) => String(Number(v.toFixed(2)));
+  return `${short(gb)} GB = ${short(gib)} GiB (${bytes.toLocaleString('en-US')} bytes; GB = 10^9, GiB = 2^30)`;
+}
+
+/** A warning when a budget is a GPU's marketed size in SI GB, which is probably meant as GiB. */
+export function gpuMemoryUnitWarning(bytes: number): string | undefined {
+  if (!(bytes > 0) || bytes % 1e9 !== 0) return undefined;
+  const gb = bytes / 1e9;
+  const cards = GPU_MEMORY_AS_SOLD[gb];
+  if (!cards) return undefined;
+  return `--gpu-memory ${gb}GB is ${gb} x 10^9 bytes (${(bytes / 2 ** 30).toFixed(2)} GiB): GB is SI here; a GPU sold as "${gb}GB" (${cards}) has ${gb} GiB = ${(gb * 2 ** 30).toLocaleString('en-US')} bytes, ${(((gb * 2 ** 30) / bytes - 1) * 100).toFixed(1)}% more: give --gpu-memory ${gb}GiB to model that card`;
+}
+
 /** A margin name, "s,m1,m2,m3", or {s, m1, m2, m3}. */
 export function parseMargin(value: unknown, option = '--margin'): Margin {
   const names = Object.keys(MARGINS);
@@ -160,13 +195,22 @@ function parsePublished(value: unknown, option: string): PublishedFigure {
   return p as unknown as PublishedFigure;
 }
 
-/** A built-in profile name, or a profile file (checked now; kept as its absolute path so every process finds it). */
+/**
+ * A built-in profile name, an old name of one (kept as given: it reads as the profile it
+ * always was, and the run header notes the new name), or a profile file (checked now; kept as
+ * its absolute path so every process finds it).
+ */
 function parseInterconnect(value: unknown, option: string): string {
+  if (typeof value === 'string' && Object.hasOwn(INTERCONNECT_ALIASES, value)) return value;
   if (typeof value === 'string' && !(value in INTERCONNECTS) && isProfilePath(value)) {
     loadProfileFile(value);
     return resolve(value);
   }
-  return parseChoice(() => Object.keys(INTERCONNECTS))(value, option) as string;
+  const names = Object.keys(INTERCONNECTS);
+  if (typeof value === 'string' && names.includes(value)) return value;
+  // A misspelled old name is suggested as itself (it still reads), and the list names the new ones.
+  const hint = typeof value === 'string' ? suggest(value, [...names, ...Object.keys(INTERCONNECT_ALIASES)]) : '';
+  throw new UsageError(option, `unknown value ${describe(value)}; expected one of ${names.join(', ')} (what each models: pfc-bench run --help), or a profile FILE from pfc-bench calibrate${hint}`);
 }
 
 /** Threads past this many per CPU core only slow a cell down (10000 threads ran 100x slower). */
@@ -219,9 +263,9 @@ export const CELL_FIELDS: readonly Field[] = [
   field('steps', 'steps', 'integer', 3, false, 'measured steps per trial', parseInteger(1)),
   field('warmup', 'warmup', 'integer', 1, false, 'discarded warm-up steps', parseInteger(0)),
   field('trials', 'trials', 'integer', 1, false, 'trials (compare needs at least 3)', parseInteger(1)),
-  field('interconnect', 'interconnect', 'string', 'pcie-gen3', true, `communication model profile: ${Object.keys(INTERCONNECTS).join(' | ')} | a profile FILE from pfc-bench calibrate`, parseInterconnect),
+  field('interconnect', 'interconnect', 'string', 'pcie3-8gpu-1xedr', true, `communication model profile, named link-GPUs per node-NICs per node (what each models: pfc-bench run --help): ${Object.keys(INTERCONNECTS).join(' | ')} | a profile FILE from pfc-bench calibrate (old names ${Object.keys(INTERCONNECT_ALIASES).join(', ')} still read)`, parseInterconnect),
   field('gpusPerNode', 'gpus-per-node', 'integer', 0, false, 'GPUs per node for the communication model; divides --gpus when --gpus is larger (0: the profile default, 8)', parseInteger(0)),
-  field('gpuMemory', 'gpu-memory', 'integer', 0, true, 'per-GPU memory budget, e.g. 11GiB (0: none; allocations past it are out of memory)', (v, o) => parseBytes(o, v)),
+  field('gpuMemory', 'gpu-memory', 'integer', 0, true, 'per-GPU memory budget: 80GiB = 80 x 2^30 bytes, what a GPU sold as "80GB" has; GB, MB, TB are SI (80GB = 80 x 10^9 bytes, 7% less), KiB, MiB, GiB, TiB binary (0: none; allocations past it are out of memory)', (v, o) => parseBytes(o, v)),
   field('seed', 'seed', 'integer', 1, true, 'random seed; same seed, same samples', parseInteger(0)),
   field('threads', 'threads', 'integer', 0, true, `CPU threads (0: all cores; at most ${MAX_THREADS_PER_CORE}x the cores)`, parseThreads),
   field('lr', 'lr', 'number', DEFAULT_SGD.lr, false, 'SGD learning rate', parseNumber(0)),

@@ -4,11 +4,10 @@
  */
 import type { CellResult, CellSpec } from './results.js';
 import { methodLabel } from './method.js';
+import { caseName } from './case-name.js';
 
 export function describeCell(spec: CellSpec): string {
-  const classes = spec.classes >= 1e6 ? `${spec.classes / 1e6}M` : spec.classes >= 1e3 ? `${spec.classes / 1e3}k` : `${spec.classes}`;
-  // A label stands for the setting (often "1M@8"): it replaces classes@GPUs rather than repeat it.
-  return `${spec.label || `${classes}@${spec.ranks}`} ${methodLabel(spec)} batch ${spec.batch}`;
+  return `${caseName(spec)} ${methodLabel(spec)} batch ${spec.batch}`;
 }
 
 function formatSeconds(s: number): string {
@@ -71,9 +70,13 @@ export class Progress {
     }
     if (this.quiet) return;
     const what = result.status === 'completed' && result.timing
-      ? `${result.timing.stepMs.median.toFixed(1)} ms/step, ${Math.round(result.timing.imagesPerSecond)} img/s${spec.mode === 'predict' ? ` (predicted on ${result.prediction?.target ?? spec.target})` : ''}`
+      ? `${result.timing.stepMs.median.toFixed(1)} ms/step, ${Math.round(result.timing.imagesPerSecond)} img/s${
+          spec.mode === 'predict' ? ` (predicted on ${result.prediction?.target ?? spec.target})` : ''
+        }${
+          result.reference && result.reference.stepOverGemm < 1 ? `; warning: x GEMMs ${result.reference.stepOverGemm.toFixed(2)}, faster than its own GEMM floor (see the table's note)` : ''
+        }`
       : result.status === 'completed' && result.capacity
-        ? `at most ${result.capacity.largestClasses.toLocaleString('en-US')} classes`
+        ? `at most ${result.capacity.largestClasses.toLocaleString('en-US')} classes${result.capacity.checkedBy === 'model only' ? ` (model only: ${result.capacity.modelOnly})` : ''}`
         : `${result.status}${result.error ? `: ${result.error.split('\n')[0]}` : ''}`;
     const line = `[cell ${index + 1}/${this.total}] ${this.describe(spec)}: ${reused ? 'kept from the previous run, ' : ''}${what}`;
     this.stream.write(this.live ? `\r\x1b[K${line}\n` : `${line}\n`);

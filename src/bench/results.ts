@@ -164,11 +164,24 @@ export interface CapacityAnswer {
   /** Modeled and allocated (tagged) peak bytes of rank 0 at largestClasses. */
   modelBytes: number;
   allocatedBytes: number;
-  /** The allocation at largestClasses fit, and at the next count tried it ran out of memory. */
+  /** The allocation at largestClasses fit, and at the next count tried it ran past the budget. */
   confirmedFit: boolean;
   confirmedOomAbove: boolean;
   nextClassesTried: number;
+  /**
+   * How the model's answer was checked: 'allocation' (both counts allocated under the budget in
+   * child processes), or 'model only' when this machine cannot allocate the budget (a budget
+   * past the host's memory, bf16 on the CPU backend): then nothing was allocated, `modelOnly`
+   * says why, and confirmedFit/confirmedOomAbove are false. Absent in older files.
+   */
+  checkedBy?: 'allocation' | 'model only';
+  modelOnly?: string;
+  /** What each allocation said (checkedBy 'allocation'); 'failed' judges nothing (not an out-of-budget). */
+  probes?: { atLargest: ProbeOutcome; above: ProbeOutcome };
 }
+
+/** fits; out of budget (the budget refused an allocation); failed (anything else: the host refused, a crash, an error). */
+export type ProbeOutcome = 'fits' | 'out of budget' | 'failed' | 'not tried';
 
 /** One trial's medians, paired with the reference workload timed right after it (compare). */
 export interface TrialTiming {

@@ -14,7 +14,7 @@ import { formatComparison } from './format.js';
 export const COMPARE_USAGE =
   'pfc-bench compare BASELINE.json CURRENT.json [--threshold 1.15] [--memory-tolerance 0] [--min-phase-effect 0.075] [--min-trials 3] [--reference-bound 3] [--figures-only] [--json] [--all]';
 
-export const COMPARE_EXIT_STATUS = 'exit status: 0 ok, 1 regressed, 3 inconclusive (a slowdown the trials or the GEMM reference cannot carry), 2 bad input';
+export const COMPARE_EXIT_STATUS = 'exit status: 0 ok, 1 regressed, 3 inconclusive (a slowdown the trials or the GEMM reference cannot carry), 2 bad input (an unreadable file, or no cell with the same configuration on both sides)';
 
 /** Exit codes: ok, regressed, inconclusive (2 is a usage error). */
 export const COMPARE_EXIT_CODES = { ok: 0, regressed: 1, inconclusive: 3 } as const;
@@ -78,6 +78,16 @@ export function compareCommand(argv: readonly string[], write: (text: string) =>
     if (predicted) throw new UsageError(role, `${path} holds ${predicted} predicted cell(s) (--mode predict: no kernel ran); compare judges measurements only, and refuses to judge predictions`);
   }
   const comparison = compareResults(baseline, current, args.options, { baseline: args.baseline, current: args.current });
+  if (comparison.common === 0) {
+    // Nothing was compared: two files of different configurations are a mistake to name, not a regression.
+    const missing = comparison.cells.find((c) => c.verdict === 'missing');
+    throw new UsageError(
+      'compare',
+      `${args.baseline} and ${args.current} have no cell with the same configuration, so nothing was compared` +
+        (missing ? ` (e.g. baseline ${missing.label} ${missing.strategy}: ${missing.detail!.replace(/^cell is in the baseline but not in the current results: /, '')})` : baseline.cells.length === 0 ? ' (the baseline has no cells)' : '') +
+        '; compare needs two runs of the same cells (same classes, GPUs, batch, method, interconnect, ...)',
+    );
+  }
   write(args.json ? `${JSON.stringify(comparison, null, 1)}\n` : `${formatComparison(comparison, args.all)}\n`);
   return COMPARE_EXIT_CODES[comparison.verdict];
 }

@@ -43,6 +43,9 @@ import { readResultsFile, type CellResult, type ResultsFile } from '../bench/res
 import type { StrategyModuleRecord } from '../strategies/modules.js';
 import { quantile } from '../bench/stats.js';
 import { methodLabel } from '../bench/method.js';
+import { caseName } from '../bench/case-name.js';
+import { MEASUREMENT_SETTINGS, configurationDifferences, configurationKey, configurationName, nearestConfiguration } from '../bench/configuration.js';
+import { bytesInBothUnits } from '../bench/fields.js';
 import { formatCpuSignature, signatureDifferences } from '../bench/signature.js';
 
 export interface CompareOptions {
@@ -142,6 +145,8 @@ export interface Comparison {
   notes: string[];
   cells: CellComparison[];
   regressions: Regression[];
+  /** Configurations found on both sides: none means nothing was compared (bad input, exit 2). */
+  common: number;
 }
 
 export interface SideInfo {
@@ -212,8 +217,7 @@ export function strategyName(cell: CellResult): string {
 }
 
 function cellLabel(cell: CellResult): string {
-  const s = cell.spec;
-  return s.label || `C${s.classes}@${s.ranks}`;
+  return caseName(cell.spec);
 }
 
 interface Trial {
@@ -325,15 +329,14 @@ function compareFigures(b: CellResult, c: CellResult, options: CompareOptions): 
   return rows;
 }
 
-/** The measurement settings that should agree for timings to be compared like for like. */
-const SETTINGS = ['steps', 'warmup', 'trials', 'threads', 'backend', 'interconnect'] as const;
-
+/** Cells grouped by the configuration that defines them (repeated runs of a cell pool their trials). */
 function group(cells: CellResult[]): Map<string, CellResult[]> {
   const map = new Map<string, CellResult[]>();
   for (const cell of cells) {
-    const list = map.get(cell.id) ?? [];
+    const key = configurationKey(cell.spec);
+    const list = map.get(key) ?? [];
     list.push(cell);
-    map.set(cell.id, list);
+    map.set(key, list);
   }
   return map;
 }
@@ -364,6 +367,19 @@ function moduleNotes(baseline: ResultsFile, current: ResultsFile): string[] {
   for (const [strategy, cm] of c) if (!b.has(strategy) && baseline.cells.some((cell) => cell.spec?.strategy === strategy)) notes.push(`strategy ${strategy} comes from a module in the current run only (${moduleRevision(cm)})`);
   for (const [strategy, bm] of b) if (!c.has(strategy) && current.cells.some((cell) => cell.spec?.strategy === strategy)) notes.push(`strategy ${strategy} comes from a module in the baseline only (${moduleRevision(bm)})`);
   return notes;
+}
+
+function settingText(key: (typeof MEASUREMENT_SETTINGS)[number], value: unknown): string {
+  if (key === 'memoryBudget') return Number(value) > 0 ? bytesInBothUnits(Number(value)) : 'none';
+  return String(value);
+}
+
+/** Where no cell of the `other` side has a cell's configuration: the nearest one, and what differs (baseline value vs current value). */
+function unmatched(cell: CellResult, others: CellResult[], other: 'baseline' | 'current'): string {
+  const nearest = nearestConfiguration(cell.spec, others.map((c) => c.spec));
+  if (!nearest) return `the ${other} results have no cells`;
+  const differences = other === 'current' ? nearest.differences : configurationDifferences(nearest.spec, cell.spec);
+  return `no ${other} cell has this configuration; the nearest, ${configurationName(nearest.spec)}, differs in ${differences.join(', ')} (baseline vs current)`;
 }
 
 function info(path: string, r: ResultsFile): SideInfo {
@@ -399,26 +415,27 @@ export function compareResults(baseline: ResultsFile, current: ResultsFile, opti
   const cg = group(current.cells);
   const cells: CellComparison[] = [];
   const settingsNoted = new Set<string>();
-  for (const [id, bList] of bg) {
+  for (const [key, bList] of bg) {
     const first = bList[0];
+    const id = first.id;
     const base = bList.filter((c) => c.status === 'completed');
-    const cur = (cg.get(id) ?? []).filter((c) => c.status === 'completed');
+    const cur = (cg.get(key) ?? []).filter((c) => c.status === 'completed');
     const entry: CellComparison = { id, label: cellLabel(first), strategy: strategyName(first), verdict: 'ok', failed: false, timing: [], figures: [] };
     cells.push(entry);
     if (base.length === 0) {
       entry.verdict = 'not run in baseline';
       entry.detail = `baseline status ${first.status}${first.error ? `: ${first.error}` : ''}`;
-      if (cur.length === 0 && cg.has(id)) entry.detail += `; current status ${cg.get(id)![0].status}`;
+      if (cur.length === 0 && cg.has(key)) entry.detail += `; current status ${cg.get(key)![0].status}`;
       continue;
     }
-    if (!cg.has(id)) {
+    if (!cg.has(key)) {
       entry.verdict = 'missing';
       entry.failed = true;
-      entry.detail = 'cell is in the baseline but not in the current results';
+      entry.detail = `cell is in the baseline but not in the current results: ${unmatched(first, current.cells, 'current')}`;
       continue;
     }
     if (cur.length === 0) {
-      const c0 = cg.get(id)![0];
+      const c0 = cg.get(key)![0];
       entry.verdict = 'not completed';
       entry.failed = true;
       entry.detail = `current status ${c0.status}${c0.error ? `: ${c0.error}` : ''}`;
@@ -430,12 +447,13 @@ export function compareResults(baseline: ResultsFile, current: ResultsFile, opti
       entry.detail = `backends differ (${base[0].backend} vs ${cur[0].backend}): timings cannot be compared; record a baseline on this backend`;
       continue;
     }
-    for (const k of SETTINGS) {
+    for (const k of MEASUREMENT_SETTINGS) {
       const bv = base[0].spec[k];
       const cv = cur[0].spec[k];
       if (bv !== cv && !settingsNoted.has(k)) {
         settingsNoted.add(k);
-        notes.push(`measurement setting '${k}' differs (${String(bv)} vs ${String(cv)}): timings are compared anyway`);
+        const why = k === 'memoryBudget' ? 'a budget decides whether a cell fits, not what it measures: compared' : 'timings are compared anyway';
+        notes.push(`measurement setting '${k}' differs (${settingText(k, bv)} vs ${settingText(k, cv)}): ${why}`);
       }
     }
     entry.runs = { baseline: base.length, current: cur.length };
@@ -460,9 +478,13 @@ export function compareResults(baseline: ResultsFile, current: ResultsFile, opti
       entry.failed = true;
     }
   }
-  for (const [id, cList] of cg) {
-    if (bg.has(id)) continue;
-    cells.push({ id, label: cellLabel(cList[0]), strategy: strategyName(cList[0]), verdict: 'new', failed: false, detail: 'not in the baseline', timing: [], figures: [] });
+  for (const [key, cList] of cg) {
+    if (bg.has(key)) continue;
+    cells.push({ id: cList[0].id, label: cellLabel(cList[0]), strategy: strategyName(cList[0]), verdict: 'new', failed: false, detail: `not in the baseline: ${unmatched(cList[0], baseline.cells, 'baseline')}`, timing: [], figures: [] });
+  }
+  const common = [...bg.keys()].filter((k) => cg.has(k)).length;
+  if (cells.some((c) => c.verdict === 'missing' || c.verdict === 'new')) {
+    notes.push('cells are matched by the configuration that defines them (strategy, classes, GPUs, batch, dim, sample rate, update, logits, dtype, margin, mode, rank; interconnect and GPUs per node for an emulated rank), not by label or budget: each unmatched cell names the nearest one and what differs');
   }
   if (cells.some((c) => c.coarse)) notes.push('some cells have no per-trial data (older results): their run-level medians stand in for trials, so the consistency test has little to go on');
   const speed = cells.map((c) => c.referenceRatio).filter((r): r is number => r !== undefined && Number.isFinite(r));
@@ -488,7 +510,7 @@ export function compareResults(baseline: ResultsFile, current: ResultsFile, opti
     notes.push('no timing looked slower; the verdict ok rests on the deterministic figures and on timings from different CPUs');
   }
   const verdict: ComparisonVerdict = regressions.length ? 'regressed' : inconclusive.length ? 'inconclusive' : 'ok';
-  return { ok: regressions.length === 0, verdict, options, baseline: bi, current: ci, machine, notes, cells, regressions };
+  return { ok: regressions.length === 0, verdict, options, baseline: bi, current: ci, machine, notes, cells, regressions, common };
 }
 
 /** Why the timings of a cell cannot carry a regression verdict, or undefined when they can. */

@@ -35,50 +35,56 @@ export interface CollectiveFit {
 
 const GB = 1e9;
 
+/**
+ * The built-in profiles, named by the topology they model: the link inside the node, the GPUs
+ * per node, and the NICs per node ("nvswitch3-8gpu-8xhdr": NVLink 3 through NVSwitch within 8
+ * GPUs, eight 200 Gb/s HDR NICs per node). A ring inside one node runs at the intra-node bus
+ * bandwidth; one that leaves it, at the smaller of that and the node's NICs together.
+ */
 export const INTERCONNECTS: Record<string, InterconnectProfile> = {
-  'pcie-gen3': {
-    name: 'pcie-gen3',
-    description: 'PCIe gen3 x16 inside the node (RTX 2080 Ti servers, as in the seed), 100 Gb/s EDR between nodes',
+  'pcie3-8gpu-1xedr': {
+    name: 'pcie3-8gpu-1xedr',
+    description: 'PCIe gen3 x16 within 8 GPUs (RTX 2080 Ti servers, as in the seed; 10 GB/s bus bandwidth), one 100 Gb/s EDR NIC per node (10 GB/s)',
     alpha: 10e-6,
     intraNodeBandwidth: 10 * GB,
     interNodeBandwidth: 10 * GB,
     gpusPerNode: 8,
   },
-  'nvlink-v100': {
-    name: 'nvlink-v100',
-    description: 'NVLink 2 (DGX-1 V100), 4 x 100 Gb/s EDR between nodes',
+  'nvlink2-8gpu-4xedr': {
+    name: 'nvlink2-8gpu-4xedr',
+    description: 'NVLink 2 hybrid cube-mesh within 8 GPUs (DGX-1 V100; 130 GB/s bus bandwidth), four 100 Gb/s EDR NICs per node (40 GB/s)',
     alpha: 8e-6,
     intraNodeBandwidth: 130 * GB,
     interNodeBandwidth: 40 * GB,
     gpusPerNode: 8,
   },
-  'nvlink-a100': {
-    name: 'nvlink-a100',
-    description: 'NVLink 3 / NVSwitch (DGX A100), 8 x 200 Gb/s HDR between nodes',
+  'nvswitch3-8gpu-8xhdr': {
+    name: 'nvswitch3-8gpu-8xhdr',
+    description: 'NVLink 3 through NVSwitch within 8 GPUs (DGX A100; 230 GB/s bus bandwidth), eight 200 Gb/s HDR NICs per node (180 GB/s)',
     alpha: 6e-6,
     intraNodeBandwidth: 230 * GB,
     interNodeBandwidth: 180 * GB,
     gpusPerNode: 8,
   },
-  'nvlink-h100': {
-    name: 'nvlink-h100',
-    description: 'NVLink 4 / NVSwitch (DGX H100), 8 x 400 Gb/s NDR between nodes',
+  'nvswitch4-8gpu-8xndr': {
+    name: 'nvswitch4-8gpu-8xndr',
+    description: 'NVLink 4 through NVSwitch within 8 GPUs (DGX H100; 370 GB/s bus bandwidth), eight 400 Gb/s NDR NICs per node (360 GB/s)',
     alpha: 5e-6,
     intraNodeBandwidth: 370 * GB,
     interNodeBandwidth: 360 * GB,
     gpusPerNode: 8,
   },
-  'ib-hdr': {
-    name: 'ib-hdr',
-    description: 'PCIe gen4 inside the node, one 200 Gb/s HDR NIC per node',
+  'pcie4-8gpu-1xhdr': {
+    name: 'pcie4-8gpu-1xhdr',
+    description: 'PCIe gen4 within 8 GPUs (no NVLink; 20 GB/s bus bandwidth), one 200 Gb/s HDR NIC per node (22 GB/s)',
     alpha: 8e-6,
     intraNodeBandwidth: 20 * GB,
     interNodeBandwidth: 22 * GB,
     gpusPerNode: 8,
   },
-  'ib-ndr': {
-    name: 'ib-ndr',
-    description: 'PCIe gen5 inside the node, one 400 Gb/s NDR NIC per node',
+  'pcie5-8gpu-1xndr': {
+    name: 'pcie5-8gpu-1xndr',
+    description: 'PCIe gen5 within 8 GPUs (no NVLink; 40 GB/s bus bandwidth), one 400 Gb/s NDR NIC per node (45 GB/s)',
     alpha: 6e-6,
     intraNodeBandwidth: 40 * GB,
     interNodeBandwidth: 45 * GB,
@@ -86,9 +92,42 @@ export const INTERCONNECTS: Record<string, InterconnectProfile> = {
   },
 };
 
+/**
+ * The names the profiles had before they were named by topology. They still read (scenario
+ * files, old results files), each as the profile it always was; `ib-hdr` never meant NVLink:
+ * it is PCIe inside the node and one NIC per node.
+ */
+export const INTERCONNECT_ALIASES: Record<string, string> = {
+  'pcie-gen3': 'pcie3-8gpu-1xedr',
+  'nvlink-v100': 'nvlink2-8gpu-4xedr',
+  'nvlink-a100': 'nvswitch3-8gpu-8xhdr',
+  'nvlink-h100': 'nvswitch4-8gpu-8xndr',
+  'ib-hdr': 'pcie4-8gpu-1xhdr',
+  'ib-ndr': 'pcie5-8gpu-1xndr',
+};
+
+/** A built-in profile's current name for an old one; any other name (a file, an unknown name) as given. */
+export function canonicalInterconnect(name: string): string {
+  return Object.hasOwn(INTERCONNECT_ALIASES, name) ? INTERCONNECT_ALIASES[name] : name;
+}
+
+/** The note an old name gets wherever it is read: what it is now, and what that models. */
+export function aliasNote(name: string): string | undefined {
+  if (!Object.hasOwn(INTERCONNECT_ALIASES, name)) return undefined;
+  const profile = INTERCONNECTS[INTERCONNECT_ALIASES[name]];
+  return `interconnect '${name}' is the old name of '${profile.name}': ${profile.description}`;
+}
+
+/** Every built-in profile with what it models, and the old names, for --help. */
+export function interconnectHelp(): string {
+  const lines = Object.values(INTERCONNECTS).map((p) => `  ${p.name.padEnd(22)} ${p.description}`);
+  const aliases = Object.entries(INTERCONNECT_ALIASES).map(([old, now]) => `${old} = ${now}`);
+  return `${lines.join('\n')}\n  old names, still read: ${aliases.join(', ')}`;
+}
+
 /** A built-in profile by name, or a profile file (a path: has a slash or ends in .json). */
 export function interconnect(name: string, gpusPerNode?: number): InterconnectProfile {
-  const profile = INTERCONNECTS[name] ?? (isProfilePath(name) ? loadProfileFile(name) : undefined);
+  const profile = INTERCONNECTS[canonicalInterconnect(name)] ?? (isProfilePath(name) ? loadProfileFile(name) : undefined);
   if (!profile) {
     const names = Object.keys(INTERCONNECTS);
     throw new UsageError('--interconnect', `unknown profile '${name}'; expected one of ${names.join(', ')} or a profile file from 'pfc-bench calibrate'${suggest(name, names)}`);

@@ -2,6 +2,7 @@
  * The report's charts as Vega-Lite specs, built from results files only:
  *   seed       throughput and memory by method for the seed-style settings, published beside ours
  *   sweep      throughput and memory against identity count (log x), one line per method
+ *   sample-rate step time and memory against --sample-rate, one line per case and method
  *   capacity   the largest identity count that fits, by GPU count (when cells carry capacity)
  *   phases     where each step's time goes (stacked phases, modeled communication apart)
  *   memory     measured vs modeled memory per category, one panel per cell
@@ -9,6 +10,7 @@
  */
 import { seedChart } from './charts/seed.js';
 import { sweepChart } from './charts/sweep.js';
+import { sampleRateChart } from './charts/sample-rate.js';
 import { capacityChart } from './charts/capacity.js';
 import { phasesChart } from './charts/phases.js';
 import { memoryChart } from './charts/memory.js';
@@ -19,7 +21,7 @@ export { CHART_NAMES, logTicks, wrap, type ChartSpec } from './charts/common.js'
 /** Every chart the cells have data for, in report order. */
 export function buildCharts(cells: readonly ReportCell[]): ChartSpec[] {
   const multipleRuns = new Set(cells.map((rc) => rc.runIndex)).size > 1;
-  const charts = [seedChart, sweepChart, capacityChart, phasesChart, memoryChart]
+  const charts = [seedChart, sweepChart, sampleRateChart, capacityChart, phasesChart, memoryChart]
     .map((build) => build(cells, multipleRuns))
     .filter((c): c is ChartSpec => c !== undefined);
   return markPredicted(charts, cells);

@@ -3,8 +3,9 @@
  * name). Absent figures are empty fields. New columns are only ever appended.
  */
 import { stringify } from 'csv-stringify/sync';
-import { MEMORY_CATEGORIES, PHASES, capacityOf, methodName, provenance, type LoadedResults } from './data.js';
+import { MEMORY_CATEGORIES, PHASES, capacityOf, caseName, methodName, provenance, type LoadedResults } from './data.js';
 import type { CellResult } from '../bench/results.js';
+import { canonicalInterconnect } from '../model/comm.js';
 
 type Value = string | number | boolean | null | undefined;
 
@@ -34,7 +35,7 @@ const COLUMNS: [string, (cell: CellResult, file: LoadedResults) => Value][] = [
   ['rank', (c) => c.spec.rank],
   ['backend', (c) => c.backend ?? c.spec.backend],
   ['device', (c) => c.device],
-  ['interconnect', (c) => c.spec.interconnect],
+  ['interconnect', (c) => canonicalInterconnect(c.spec.interconnect)],
   ['memory_budget_bytes', (c) => c.spec.memoryBudget],
   ['steps', (c) => c.spec.steps],
   ['warmup', (c) => c.spec.warmup],
@@ -71,6 +72,8 @@ const COLUMNS: [string, (cell: CellResult, file: LoadedResults) => Value][] = [
   ['published_images_per_second', (c) => c.spec.published?.imagesPerSecond],
   ['started_at', (c) => c.startedAt],
   ['wall_seconds', (c) => c.wallSeconds],
+  // The case's one name, as tables, charts, progress and compare write it ("5M@8", or its label).
+  ['case', (c) => caseName(c.spec)],
 ];
 
 export const CSV_COLUMNS: readonly string[] = COLUMNS.map(([name]) => name);

@@ -10,6 +10,12 @@ import { basename } from 'node:path';
 import { MEMORY_CATEGORIES } from '../core/binding.js';
 import { PHASES } from '../core/backend.js';
 import type { CellResult, CellSpec, ResultsFile } from '../bench/results.js';
+import { caseName, countName } from '../bench/case-name.js';
+import { INTERCONNECTS, canonicalInterconnect } from '../model/comm.js';
+import { DEFINING_FIELDS, configurationOf } from '../bench/configuration.js';
+import { CELL_FIELDS, bytesInBothUnits } from '../bench/fields.js';
+
+export { caseName, countName };
 
 export const MB = 1e6;
 export { MEMORY_CATEGORIES, PHASES };
@@ -33,6 +39,65 @@ export interface ReportCell {
 export function runName(path: string, file: ResultsFile): string {
   const base = basename(path).replace(/\.json$/, '');
   return base || file.scenario.name;
+}
+
+/**
+ * The report's title: the scenario of one file; with several, every run by name (a file's stem)
+ * with its scenario where that says more ("A (custom), B (custom)" would hide which is which).
+ */
+export function reportTitle(files: readonly LoadedResults[]): string {
+  if (files.length === 1) return `pfc-bench report: ${files[0].file.scenario.name}`;
+  return `pfc-bench report: ${files.map((f) => f.run).join(' vs ')}`;
+}
+
+/**
+ * The file stem of a report over these files: the one file's, or every file's joined by '+';
+ * past 120 characters (a file name has 255 at most), the first's and how many more.
+ */
+export function reportStem(files: readonly LoadedResults[]): string {
+  const all = files.map((f) => f.run).join('+');
+  return all.length <= 120 ? all : `${files[0].run}+${files.length - 1}-more`;
+}
+
+/** Run names made unique (two files called results.json in two folders are results and results#2). */
+export function uniqueRunNames(files: LoadedResults[]): LoadedResults[] {
+  const names = uniqueNames(files.map((f) => f.run));
+  return files.map((f, i) => ({ ...f, run: names[i].replace(' #', '#') }));
+}
+
+/**
+ * Several files side by side: one row per configuration, one column group per file. A defining
+ * field that is constant within each file but differs between them (an interconnect, a dtype:
+ * what the runs were made to compare) is a property of the run, not of a row: it is left out of
+ * the rows' key and named per run, so those cells share a row.
+ */
+export interface SideBySide {
+  runs: string[];
+  /** Fields that tell the runs apart, with each run's value. */
+  runLevel: { field: string; values: string[] }[];
+  rows: { spec: CellSpec; cells: (CellResult | undefined)[] }[];
+}
+
+export function sideBySide(files: readonly LoadedResults[]): SideBySide {
+  const configs = files.map((f) => f.file.cells.map((c) => configurationOf(c.spec)));
+  const runLevel: SideBySide['runLevel'] = [];
+  for (const field of DEFINING_FIELDS) {
+    const perRun = configs.map((list) => [...new Set(list.map((c) => c[field]))]);
+    if (perRun.every((v) => v.length === 1) && new Set(perRun.map((v) => v[0])).size > 1) runLevel.push({ field, values: perRun.map((v) => v[0]) });
+  }
+  const rowFields = DEFINING_FIELDS.filter((f) => !runLevel.some((r) => r.field === f));
+  const rows = new Map<string, SideBySide['rows'][number]>();
+  files.forEach((f, run) => {
+    f.file.cells.forEach((cell, i) => {
+      const key = rowFields.map((k) => configs[run][i][k]).join('|');
+      let row = rows.get(key);
+      if (!row) rows.set(key, (row = { spec: cell.spec, cells: files.map(() => undefined) }));
+      // A cell repeated in one file (recorded runs): the first completed one stands for it.
+      const held = row.cells[run];
+      if (!held || (!completed(held) && completed(cell))) row.cells[run] = cell;
+    });
+  });
+  return { runs: files.map((f) => f.run), runLevel, rows: [...rows.values()] };
 }
 
 export function reportCells(files: readonly LoadedResults[]): ReportCell[] {
@@ -60,14 +125,15 @@ export function countLabel(n: number): string {
   return String(n);
 }
 
+/** The case's one name (bench/case-name.ts): its label, or "5M@8". */
 export function settingName(cell: CellResult): string {
-  return cell.spec.label || `${countLabel(cell.spec.classes)}@${cell.spec.ranks}`;
+  return caseName(cell.spec);
 }
 
 /** A name unique enough to label a bar: setting, method, shape. */
 export function cellName(rc: ReportCell, multipleRuns: boolean): string {
   const s = rc.cell.spec;
-  const shape = `${countLabel(s.classes)}@${s.ranks}, batch ${s.batch}`;
+  const shape = `${countName(s.classes)}@${s.ranks}, batch ${s.batch}`;
   // A label that only restates the shape ("20k@8") is dropped rather than printed twice.
   const parts = [s.label && !shape.startsWith(s.label) ? s.label : '', methodName(s), shape].filter(Boolean);
   return (multipleRuns ? `${rc.run}: ` : '') + parts.join(' · ');
@@ -83,10 +149,46 @@ export function uniqueNames(names: string[]): string[] {
   });
 }
 
-/** The interconnect profile a cell was modeled with: its name, and the file it came from (calibrated). */
+/** The interconnect profile a cell was modeled with: its name (an old name as the profile's name now), and the file it came from (calibrated). */
 function profileLabel(cell: CellResult): string {
   const p = cell.communication?.interconnect;
-  return p?.file ? `${p.name}, profile ${basename(p.file.path)}` : cell.spec.interconnect;
+  return p?.file ? `${p.name}, profile ${basename(p.file.path)}` : canonicalInterconnect(cell.spec.interconnect);
+}
+
+/** An interconnect profile the report's emulated cells were modeled with, and what it models. */
+export interface ProfileUsed {
+  name: string;
+  description: string;
+  gpusPerNode: number;
+}
+
+/**
+ * The profiles of the emulated cells, once each, with what each models: a built-in one (an old
+ * name read as its new one) from this build's table, whose figures it always had; a calibrated
+ * file from the profile the cell recorded.
+ */
+export function profilesUsed(cells: readonly CellResult[]): ProfileUsed[] {
+  const out = new Map<string, ProfileUsed>();
+  for (const cell of cells) {
+    // A capacity answer models no communication.
+    if (cell.spec.mode !== 'emulate' || cell.capacity || cell.id.startsWith('capacity|')) continue;
+    const recorded = cell.communication?.interconnect;
+    const builtin = INTERCONNECTS[canonicalInterconnect(cell.spec.interconnect)];
+    const name = recorded?.file ? profileLabel(cell) : (builtin?.name ?? cell.spec.interconnect);
+    const description = recorded?.file ? (recorded.description || 'a calibrated profile') : (builtin?.description ?? recorded?.description ?? 'unknown to this build');
+    const gpusPerNode = recorded?.gpusPerNode ?? (cell.spec.gpusPerNode || builtin?.gpusPerNode || 8);
+    out.set(`${name}\u0000${gpusPerNode}`, { name, description, gpusPerNode });
+  }
+  return [...out.values()];
+}
+
+/** "pcie3-8gpu-1xedr: PCIe gen3 ... (run with 4 GPUs per node)": what each profile used models, in words. */
+export function profileLines(cells: readonly CellResult[]): string[] {
+  return profilesUsed(cells).map((p) => {
+    const declared = /-(\d+)gpu-/.exec(p.name)?.[1];
+    const override = declared !== undefined && Number(declared) !== p.gpusPerNode ? ` (run with --gpus-per-node ${p.gpusPerNode}, not the ${declared} its name says)` : '';
+    return `${p.name}: ${p.description}${override}`;
+  });
 }
 
 /** How a cell's figures were obtained, in words (empty when everything was measured for real). */
@@ -240,7 +342,7 @@ export function identitySweeps(cells: readonly ReportCell[]): Sweep[] {
     const key = `${rc.runIndex}\u0000${sweepKey(s)}`;
     let g = groups.get(key);
     if (!g) {
-      const description = `${s.ranks} GPUs, batch ${s.batch}, D ${s.dim}, ${s.dtype}, ${s.mode}${s.mode === 'emulate' ? ` (${s.interconnect})` : ''}`;
+      const description = `${s.ranks} GPUs, batch ${s.batch}, D ${s.dim}, ${s.dtype}, ${s.mode}${s.mode === 'emulate' ? ` (${canonicalInterconnect(s.interconnect)})` : ''}`;
       groups.set(key, (g = { key, description, run: rc.run, series: new Map() }));
     }
     const name = methodName(s);
@@ -258,6 +360,46 @@ export function identitySweeps(cells: readonly ReportCell[]): Sweep[] {
   return sweeps;
 }
 
+/**
+ * Sample-rate sweeps: completed cells that differ only in --sample-rate (label and published
+ * figures aside), one series per case and method (the method without its rate). A series has
+ * at least two rates.
+ */
+export interface RateSweep {
+  description: string;
+  run: string;
+  /** Series name -> cells by ascending rate. */
+  series: Map<string, CellResult[]>;
+}
+
+export function rateSweeps(cells: readonly ReportCell[]): RateSweep[] {
+  const groups = new Map<string, RateSweep & { key: string }>();
+  for (const rc of cells) {
+    if (!completed(rc.cell) || !rc.cell.timing || !rc.cell.memory) continue;
+    const s = rc.cell.spec;
+    // One sweep per run and everything but the case and the method's rate.
+    const { classes: _c, ranks: _n, batch: _b, strategy: _s, update: _u, logits: _g, tile: _t, ...shared } = { ...s, sampleRate: 0, label: '', published: undefined };
+    const key = `${rc.runIndex}\u0000${stableJson(shared)}`;
+    let g = groups.get(key);
+    if (!g) {
+      const description = `D ${s.dim}, ${s.dtype}, ${s.mode}${s.mode === 'emulate' ? ` (${canonicalInterconnect(s.interconnect)})` : ''}`;
+      groups.set(key, (g = { key, description, run: rc.run, series: new Map() }));
+    }
+    const name = `${countName(s.classes)}@${s.ranks}, batch ${s.batch} · ${methodName(s).replace(` ${s.sampleRate}`, '')}`;
+    const list = g.series.get(name) ?? [];
+    if (!list.some((c) => c.spec.sampleRate === s.sampleRate)) list.push(rc.cell);
+    g.series.set(name, list);
+  }
+  const sweeps = [...groups.values()].filter((g) => [...g.series.values()].some((list) => list.length >= 2));
+  for (const g of sweeps) {
+    for (const [name, list] of g.series) {
+      if (list.length < 2) g.series.delete(name);
+      else list.sort((a, b) => a.spec.sampleRate - b.spec.sampleRate);
+    }
+  }
+  return sweeps;
+}
+
 /** Capacity: the largest identity count that fits a per-GPU budget (a capacity search's cells). */
 export interface Capacity {
   maxClasses: number;
@@ -269,6 +411,22 @@ export function capacityOf(cell: CellResult): Capacity | undefined {
   const answer = cell.capacity;
   if (!answer || !(answer.largestClasses > 0)) return undefined;
   return { maxClasses: answer.largestClasses, budgetBytes: answer.budgetBytes || undefined, publishedMaxClasses: cell.spec.published?.largestClasses };
+}
+
+/**
+ * What the command line replaced in the scenario, in words ("--gpu-memory 80 GB = 74.51 GiB
+ * (...); --batch 512"): a scenario's description names its own values (11 and 32 GiB, 64
+ * images per GPU), which the report must not let stand alone when they were overridden.
+ */
+export function overridesLine(file: ResultsFile): string | undefined {
+  const overrides = Object.entries(file.scenario.overrides ?? {}).filter(([k]) => k !== 'recordedRuns');
+  if (!overrides.length) return undefined;
+  const flag = (key: string) => CELL_FIELDS.find((f) => f.key === key)?.flag ?? key;
+  const value = (key: string, v: unknown): string => {
+    const one = (x: unknown) => (key === 'gpuMemory' && typeof x === 'number' ? (x > 0 ? bytesInBothUnits(x).replace(/ \(.*\)$/, '') : 'none') : typeof x === 'object' ? JSON.stringify(x) : String(x));
+    return Array.isArray(v) ? v.map(one).join(', ') : one(v);
+  };
+  return `Given on the command line, in place of the scenario's own values (which its description names): ${overrides.map(([k, v]) => `--${flag(k)} ${value(k, v)}`).join('; ')}.`;
 }
 
 export function bytesLabel(bytes: number): string {

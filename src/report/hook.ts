@@ -4,12 +4,13 @@
  * renderReport; `pfc-bench run` calls renderReportFor at its end.
  *
  * Default output: next to the first results file, <name>.html, <name>.md, <name>.csv and
- * <name>-charts/<chart>.svg|png.
+ * <name>-charts/<chart>.svg|png, where <name> is the results file's stem, or every file's stem
+ * joined by '+' (A+B) for several.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { readResultsFile } from '../bench/results.js';
-import { reportCells, runName, type LoadedResults } from './data.js';
+import { reportCells, reportStem, runName, uniqueRunNames, type LoadedResults } from './data.js';
 import { buildCharts } from './charts.js';
 import { renderSvg, svgToPng, type RenderedChart } from './render.js';
 import { markdownSummary } from './markdown.js';
@@ -43,10 +44,12 @@ export interface ReportOutput {
 /** Reads and checks results files; an unknown schema version is a clear error naming the file. */
 export function loadResults(paths: readonly string[]): LoadedResults[] {
   if (!paths.length) throw new Error('no results files given');
-  return paths.map((path) => {
-    const file = readResultsFile(path);
-    return { path, run: runName(path, file), file };
-  });
+  return uniqueRunNames(
+    paths.map((path) => {
+      const file = readResultsFile(path);
+      return { path, run: runName(path, file), file };
+    }),
+  );
 }
 
 export async function renderCharts(files: readonly LoadedResults[]): Promise<RenderedChart[]> {
@@ -60,7 +63,8 @@ export async function renderReport(paths: readonly string[], options: ReportOpti
   const files = loadResults(paths);
   const formats = new Set(options.formats ?? REPORT_FORMATS);
   const outDir = options.outDir ?? dirname(paths[0]);
-  const stem = basename(paths[0]).replace(/\.json$/i, '');
+  // Named after every file it covers: A.json and B.json give A+B.html, never A.html alone.
+  const stem = reportStem(files);
   const chartDir = join(outDir, `${stem}-charts`);
   const output: ReportOutput = { written: [], charts: [] };
   mkdirSync(outDir, { recursive: true });

@@ -7,10 +7,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { CellResult, CellSpec } from '../bench/results.js';
 import { FONT_FAMILY, fontFiles } from './fonts.js';
-import { completed, countLabel, reportCells, seedSettings, settingName, type LoadedResults } from './data.js';
-import { CELLS_HEADER, NOTE, SEED_HEADER, cellRow, seedRows } from './markdown.js';
+import { completed, countName, overridesLine, profileLines, reportCells, reportTitle, sideBySide, seedSettings, settingName, type LoadedResults } from './data.js';
+import { CAPACITY_HEADER, CAPACITY_NOTE, CELLS_HEADER, NOTE, SEED_HEADER, capacityRow, cellRow, runLevelLines, seedRows, sideBySideTable } from './markdown.js';
 import { PREDICTION_HEADER, PREDICTION_NOTE, predictionRows } from './prediction.js';
 import type { RenderedChart } from './render.js';
+import { modelOnlyNotes } from './table.js';
 
 export function escapeHtml(text: unknown): string {
   return String(text ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -44,7 +45,7 @@ function specValue(key: keyof CellSpec, spec: CellSpec): string {
   const v = spec[key];
   if (key === 'margin') return `s ${spec.margin.s}, m1 ${spec.margin.m1}, m2 ${spec.margin.m2}, m3 ${spec.margin.m3}`;
   if (key === 'sgd') return `lr ${spec.sgd.lr}, momentum ${spec.sgd.momentum}, weight decay ${spec.sgd.weightDecay}`;
-  if (key === 'classes') return `${v} (${countLabel(Number(v))})`;
+  if (key === 'classes') return `${v} (${countName(Number(v))})`;
   if (key === 'memoryBudget') return v ? `${v} bytes` : 'none';
   return typeof v === 'object' ? JSON.stringify(v) : String(v);
 }
@@ -121,14 +122,14 @@ export interface HtmlOptions {
 }
 
 export function htmlPage(files: readonly LoadedResults[], options: HtmlOptions): string {
-  const title = `pfc-bench report: ${files.map((f) => f.file.scenario.name).join(', ')}`;
+  const title = reportTitle(files);
   const multiple = files.length > 1;
   const parts: string[] = [];
   parts.push(`<header><h1>${escapeHtml(title)}</h1>`);
   for (const f of files) {
     const ctx = f.file.context;
     parts.push(
-      `<p class="lead">${multiple ? `<strong>${escapeHtml(f.run)}</strong>: ` : ''}${escapeHtml(f.file.scenario.description)} ${f.file.cells.length && f.file.cells.every((c) => c.spec.mode === 'predict') ? 'Predicted (no kernel ran, every figure predicted for its target)' : 'Run'} ${escapeHtml(ctx.createdAt)} with ${escapeHtml(ctx.tool.name)} ${escapeHtml(ctx.tool.version)} (${escapeHtml(ctx.tool.gitRevision)}) on ${escapeHtml(ctx.hostname)}.</p>`,
+      `<p class="lead">${multiple ? `<strong>${escapeHtml(f.run)}</strong>: ` : ''}${escapeHtml(f.file.scenario.description)}${overridesLine(f.file) ? ` ${escapeHtml(overridesLine(f.file))}` : ''} ${f.file.cells.length && f.file.cells.every((c) => c.spec.mode === 'predict') ? 'Predicted (no kernel ran, every figure predicted for its target)' : 'Run'} ${escapeHtml(ctx.createdAt)} with ${escapeHtml(ctx.tool.name)} ${escapeHtml(ctx.tool.version)} (${escapeHtml(ctx.tool.gitRevision)}) on ${escapeHtml(ctx.hostname)}.</p>`,
     );
   }
   parts.push('</header>');
@@ -146,7 +147,7 @@ export function htmlPage(files: readonly LoadedResults[], options: HtmlOptions):
       anySetting = true;
       const { rows } = seedRows(setting);
       const n = setting.cells.length;
-      parts.push(`<h3>${multiple ? `${escapeHtml(f.run)}: ` : ''}${escapeHtml(setting.label)}: ${escapeHtml(countLabel(setting.cells[0].spec.classes))} identities</h3>`);
+      parts.push(`<h3>${multiple ? `${escapeHtml(f.run)}: ` : ''}${escapeHtml(setting.label)}: ${escapeHtml(countName(setting.cells[0].spec.classes))} identities</h3>`);
       const html = table(SEED_HEADER, rows, 'seed');
       // Mark the ratio rows (they follow the method rows).
       let index = 0;
@@ -177,12 +178,30 @@ export function htmlPage(files: readonly LoadedResults[], options: HtmlOptions):
   parts.push('</section>');
 
   // All cells.
-  parts.push('<section id="cells"><h2>All cells</h2>');
+  parts.push(`<section id="cells"><h2>${multiple ? 'All cells, side by side' : 'All cells'}</h2>`);
+  if (multiple) {
+    const view = sideBySide(files);
+    const apart = runLevelLines(view);
+    parts.push(`<p class="note">Each row is one configuration; each file's figures are in its own columns.${apart.length ? ` The runs differ in ${escapeHtml(apart.join('; '))}.` : ''}</p>`);
+    const { header, rows } = sideBySideTable(view);
+    parts.push(table(header, rows, 'cells side-by-side'));
+  }
   for (const f of files) {
-    if (multiple) parts.push(`<h3>${escapeHtml(f.run)}</h3>`);
-    let html = table(CELLS_HEADER, f.file.cells.map(cellRow), 'cells');
+    // Capacity answers in their own table (an answer has no step time or throughput to show).
+    const answers = f.file.cells.filter((c) => c.capacity || c.id.startsWith('capacity|'));
+    if (answers.length) {
+      parts.push(`<h3>Capacity${multiple ? ` of ${escapeHtml(f.run)}` : ''}</h3>`);
+      parts.push(table(CAPACITY_HEADER, answers.map(capacityRow), 'capacity'));
+      for (const n of modelOnlyNotes(answers)) parts.push(`<p class="note">${escapeHtml(n)}</p>`);
+      parts.push(`<p class="note">${escapeHtml(CAPACITY_NOTE)}</p>`);
+    }
+  }
+  for (const f of multiple ? [] : files) {
+    const measured = f.file.cells.filter((c) => !(c.capacity || c.id.startsWith('capacity|')));
+    if (!measured.length) continue;
+    let html = table(CELLS_HEADER, measured.map(cellRow), 'cells');
     let i = 0;
-    html = html.replace(/<tr>(<th scope="row">)/g, (_m, th) => `<tr data-status="${escapeHtml(f.file.cells[i++]?.status)}">${th}`);
+    html = html.replace(/<tr>(<th scope="row">)/g, (_m, th) => `<tr data-status="${escapeHtml(measured[i++]?.status)}">${th}`);
     html = html.replace(/<td class="text">(completed|oom|error|skipped)<\/td><\/tr>/g, (_m, s) => `<td class="text status-${s}">${s}</td></tr>`);
     parts.push(html);
   }
@@ -224,6 +243,11 @@ export function htmlPage(files: readonly LoadedResults[], options: HtmlOptions):
         ['command', `pfc-bench ${(ctx.argv ?? []).join(' ')}`],
       ]),
     );
+    const profiles = profileLines(f.file.cells);
+    if (profiles.length) {
+      parts.push(`<h3>Interconnect ${profiles.length > 1 ? 'profiles' : 'profile'}${multiple ? ` of ${escapeHtml(f.run)}` : ''} (the modeled communication)</h3>`);
+      parts.push(`<ul class="profiles">${profiles.map((p) => `<li>${escapeHtml(p)}</li>`).join('')}</ul>`);
+    }
     const config = configuration(f.file.cells);
     parts.push(`<h3>Configuration shared by every cell${multiple ? ` of ${escapeHtml(f.run)}` : ''}</h3>`);
     parts.push(keyValues(config.shared));

@@ -5,18 +5,26 @@
  * Every emulated or modeled figure says so next to the number.
  */
 import { cellModelBytes } from '../strategies/memory-model.js';
+import { capacityCheck, modelOnlyNotes } from './table.js';
+import { bytesInBothUnits } from '../bench/fields.js';
 import type { CellResult } from '../bench/results.js';
 import { PREDICTION_HEADER, PREDICTION_NOTE, predictionRows } from './prediction.js';
 import {
   MB,
   completed,
-  countLabel,
+  countName,
   fmt,
   methodName,
   predictedLabel,
+  profileLines,
   provenance,
   reportCells,
   seedSettings,
+  overridesLine,
+  caseName,
+  reportTitle,
+  sideBySide,
+  type SideBySide,
   settingName,
   settingRatios,
   type LoadedResults,
@@ -88,7 +96,7 @@ export function cellRow(cell: CellResult): string[] {
   return [
     settingName(cell),
     methodName(cell.spec),
-    countLabel(cell.spec.classes),
+    countName(cell.spec.classes),
     String(cell.spec.ranks),
     String(cell.spec.batch),
     oursMemory(cell),
@@ -99,6 +107,71 @@ export function cellRow(cell: CellResult): string[] {
     cell.status,
   ];
 }
+
+/** The side-by-side table of several files: one row per configuration, each file's figures in its own columns. */
+export function sideBySideTable(view: SideBySide): { header: string[]; rows: string[][] } {
+  const [first, second] = view.runs;
+  const pair = view.runs.length === 2;
+  const header = [
+    'Case',
+    'Method',
+    'GPUs',
+    'BatchSize',
+    ...view.runs.flatMap((r) => [`Step ms (${r})`, `img/s (${r})`, `Memory/M (${r})`]),
+    ...(pair ? [`img/s ${second} / ${first}`, `Memory ${second} / ${first}`] : []),
+  ];
+  const figure = (cell: CellResult | undefined, value: (c: CellResult) => number | undefined): string => {
+    if (!cell) return 'not run';
+    if (!completed(cell)) return cell.status;
+    return fmt(value(cell));
+  };
+  const step = (c: CellResult) => c.timing?.stepMs.median;
+  const ips = (c: CellResult) => c.timing?.imagesPerSecond;
+  const mem = (c: CellResult) => (c.memory ? c.memory.peakBytes / MB : undefined);
+  const over = (a: CellResult | undefined, b: CellResult | undefined, value: (c: CellResult) => number | undefined): string => {
+    const x = a && completed(a) ? value(a) : undefined;
+    const y = b && completed(b) ? value(b) : undefined;
+    return x !== undefined && y !== undefined && x > 0 ? ratio(y / x) : '-';
+  };
+  const rows = view.rows.map((row) => [
+    caseName(row.spec),
+    methodName(row.spec),
+    String(row.spec.ranks),
+    String(row.spec.batch),
+    ...row.cells.flatMap((c) => [figure(c, step), figure(c, ips), figure(c, mem)]),
+    ...(pair ? [over(row.cells[0], row.cells[1], ips), over(row.cells[0], row.cells[1], mem)] : []),
+  ]);
+  return { header, rows };
+}
+
+/** What tells the runs of a side-by-side report apart, in words ("interconnect: A pcie3-8gpu-1xedr, B nvswitch3-8gpu-8xhdr"). */
+export function runLevelLines(view: SideBySide): string[] {
+  return view.runLevel.map((r) => `${r.field}: ${r.values.map((v, i) => `${view.runs[i]} ${v}`).join(', ')}`);
+}
+
+export const CAPACITY_HEADER = ['Setting', 'Method', 'GPUs', 'BatchSize', 'Budget per GPU', 'Largest identities', 'Published', 'Model GiB at the answer', 'Checked', 'Status'];
+
+/** A capacity answer as a table row: an answer, not a measurement (no step time, no throughput). */
+export function capacityRow(cell: CellResult): string[] {
+  const c = cell.capacity;
+  const budget = cell.spec.memoryBudget;
+  const checked = !c ? '-' : capacityCheck(c);
+  return [
+    cell.spec.label || `${cell.spec.ranks} GPUs`,
+    methodName(cell.spec),
+    String(cell.spec.ranks),
+    String(cell.spec.batch),
+    budget > 0 ? bytesInBothUnits(budget).replace(/ \(.*\)$/, '') : '-',
+    c ? c.largestClasses.toLocaleString('en-US') : '-',
+    cell.spec.published?.largestClasses ? cell.spec.published.largestClasses.toLocaleString('en-US') : '-',
+    c ? fmt(c.modelBytes / 2 ** 30) : '-',
+    checked,
+    cell.status,
+  ];
+}
+
+export const CAPACITY_NOTE =
+  "A capacity answer is the largest identity count whose FC layer (one rank's buffers, as the memory model counts them) fits the per-GPU budget. 'fits; N: out of budget' = both counts were allocated under the budget in child processes (memory not touched) and the budget refused the next; 'failed' = an allocation failed for another reason and judges nothing; 'model only' = this machine could not allocate the budget, and the answer is the model's.";
 
 export const NOTE =
   "Memory/M is in MB (10^6 bytes). Ours is the FC layer of one rank as the core allocates it (peak of the tagged total); the published figure is the whole GPU (backbone, activations, CUDA context) as nvidia-smi shows it. Our throughput is the FC layer alone: global batch / step time, where the step time (the median in 'Step ms') includes exactly one communication time, measured or modeled as 'How obtained' says. 'emulated' = one rank of an N-GPU run computed in this process; 'comm. modeled' = its collectives' time comes from an alpha-beta model of the interconnect, not a measurement. Compare ratios, not absolute figures.";
@@ -111,12 +184,24 @@ export interface MarkdownOptions {
 export function markdownSummary(files: readonly LoadedResults[], options: MarkdownOptions = {}): string {
   const lines: string[] = [];
   const multiple = files.length > 1;
-  lines.push(`# pfc-bench report: ${files.map((f) => f.file.scenario.name).join(', ')}`, '');
+  lines.push(`# ${reportTitle(files)}`, '');
+  if (multiple) {
+    // Side by side first: the reason to give several files is to compare them.
+    const view = sideBySide(files);
+    lines.push('## Side by side', '');
+    lines.push(`Each row is one configuration; each file's figures are in its own columns (${files.map((f) => `${f.run}: \`${f.path}\``).join('; ')}).`, '');
+    const apart = runLevelLines(view);
+    if (apart.length) lines.push(`The runs differ in ${apart.join('; ')}.`, '');
+    const { header, rows } = sideBySideTable(view);
+    lines.push(...table(header, rows), '');
+  }
   for (const loaded of files) {
     const { file } = loaded;
     const ctx = file.context;
     if (multiple) lines.push(`## Run ${loaded.run}`, '');
     if (file.scenario.description) lines.push(file.scenario.description, '');
+    const given = overridesLine(file);
+    if (given) lines.push(given, '');
     const device = ctx.backend.cudaDevice && !String(ctx.backend.cudaDevice).startsWith('none') ? ctx.backend.cudaDevice : ctx.cpu;
     const targets = [...new Set(file.cells.filter((c) => c.spec.mode === 'predict').map((c) => c.prediction?.target ?? c.spec.target))];
     const predictedOnly = targets.length > 0 && file.cells.every((c) => c.spec.mode === 'predict');
@@ -130,7 +215,7 @@ export function markdownSummary(files: readonly LoadedResults[], options: Markdo
     const settings = seedSettings(reportCells([loaded]));
     for (const setting of settings) {
       const sample = setting.cells[0].spec;
-      lines.push(`${h} ${setting.label}: ${countLabel(sample.classes)} identities`, '');
+      lines.push(`${h} ${setting.label}: ${countName(sample.classes)} identities`, '');
       lines.push(...table(SEED_HEADER, seedRows(setting).rows), '');
     }
     const predicted = predictionRows(file.cells);
@@ -138,8 +223,23 @@ export function markdownSummary(files: readonly LoadedResults[], options: Markdo
       lines.push(`${h} Predicted against published`, '', PREDICTION_NOTE, '');
       lines.push(...table(PREDICTION_HEADER, predicted.rows), '');
     }
-    lines.push(`${h} All cells`, '');
-    lines.push(...table(CELLS_HEADER, file.cells.map(cellRow)), '');
+    const profiles = profileLines(file.cells);
+    if (profiles.length) {
+      lines.push(`${h} Interconnect ${profiles.length > 1 ? 'profiles' : 'profile'} (the modeled communication)`, '');
+      for (const p of profiles) lines.push(`- ${p}`);
+      lines.push('');
+    }
+    // Capacity answers get their own table: in the cells table their step time and throughput would read 'completed'.
+    const answers = file.cells.filter((c) => c.capacity || c.id.startsWith('capacity|'));
+    const measured = file.cells.filter((c) => !answers.includes(c));
+    if (answers.length) {
+      lines.push(`${h} Capacity`, '');
+      lines.push(...table(CAPACITY_HEADER, answers.map(capacityRow)), '', ...modelOnlyNotes(answers).flatMap((n) => [n, '']), CAPACITY_NOTE, '');
+    }
+    if (!multiple && measured.length) {
+      lines.push(`${h} All cells`, '');
+      lines.push(...table(CELLS_HEADER, measured.map(cellRow)), '');
+    }
     const failed = file.cells.filter((c) => !completed(c));
     if (failed.length) {
       lines.push(`${h} Cells that did not complete`, '');

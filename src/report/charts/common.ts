@@ -13,7 +13,7 @@ export interface ChartSpec {
   spec: TopLevelSpec;
 }
 
-export const CHART_NAMES = ['seed', 'sweep', 'capacity', 'phases', 'memory'] as const;
+export const CHART_NAMES = ['seed', 'sweep', 'sample-rate', 'capacity', 'phases', 'memory'] as const;
 
 export const CONFIG = {
   font: FONT_FAMILY,
@@ -102,6 +102,7 @@ export {
   countLabel,
   fmt,
   identitySweeps,
+  rateSweeps,
   methodName,
   methodOrder,
   seedSettings,

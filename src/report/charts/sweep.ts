@@ -13,17 +13,19 @@ export function sweepChart(cells: readonly ReportCell[], multipleRuns: boolean):
   const classValues = new Set<number>();
   const seriesOrder: string[] = [];
   for (const sweep of sweeps) {
+    // The run first: a long legend entry is cut at its end, and two runs must never read alike.
+    const severalInRun = sweeps.filter((s) => s.run === sweep.run).length > 1;
     for (const [method, list] of sweep.series) {
-      const series = [method, sweeps.length > 1 ? sweep.description : '', multipleRuns ? sweep.run : ''].filter(Boolean).join(' · ');
+      const series = [multipleRuns ? sweep.run : '', method, severalInRun || (!multipleRuns && sweeps.length > 1) ? sweep.description : ''].filter(Boolean).join(' · ');
       seriesOrder.push(series);
       for (const cell of list) {
         used.push({ cell, run: sweep.run, runIndex: 0 });
         classValues.add(cell.spec.classes);
-        rows.push({ series, method, classes: cell.spec.classes, metric: THROUGHPUT, value: cell.timing!.imagesPerSecond, source: 'ours' });
-        rows.push({ series, method, classes: cell.spec.classes, metric: MEMORY, value: cell.memory!.peakBytes / MB, source: 'ours' });
+        rows.push({ series, run: sweep.run, method, classes: cell.spec.classes, metric: THROUGHPUT, value: cell.timing!.imagesPerSecond, source: 'ours' });
+        rows.push({ series, run: sweep.run, method, classes: cell.spec.classes, metric: MEMORY, value: cell.memory!.peakBytes / MB, source: 'ours' });
         const pub = cell.spec.published;
-        if (pub?.imagesPerSecond !== undefined) rows.push({ series, method, classes: cell.spec.classes, metric: THROUGHPUT, value: pub.imagesPerSecond, source: 'published' });
-        if (pub?.memoryMB !== undefined) rows.push({ series, method, classes: cell.spec.classes, metric: MEMORY, value: pub.memoryMB, source: 'published' });
+        if (pub?.imagesPerSecond !== undefined) rows.push({ series, run: sweep.run, method, classes: cell.spec.classes, metric: THROUGHPUT, value: pub.imagesPerSecond, source: 'published' });
+        if (pub?.memoryMB !== undefined) rows.push({ series, run: sweep.run, method, classes: cell.spec.classes, metric: MEMORY, value: pub.memoryMB, source: 'published' });
         anyPublished ||= pub?.imagesPerSecond !== undefined || pub?.memoryMB !== undefined;
       }
     }
@@ -49,9 +51,10 @@ export function sweepChart(cells: readonly ReportCell[], multipleRuns: boolean):
       field: 'series',
       type: 'nominal',
       scale: colours.range ? colours : { domain: colours.domain },
-      legend: { title: sweeps.length > 1 ? 'Method · sweep' : 'Method', orient: 'bottom', direction: 'vertical' },
+      legend: { title: multipleRuns ? 'Run · method' : sweeps.length > 1 ? 'Method · sweep' : 'Method', orient: 'bottom', direction: 'vertical' },
     };
     const source = { domain: ['ours', 'published'] };
+    const runLegend = { title: 'Run', orient: 'bottom', direction: 'vertical', symbolStrokeWidth: 2 };
     const figuresLegend = { title: 'Figures', orient: 'bottom', direction: 'vertical', symbolStrokeWidth: 2 };
     return {
       width: 300,
@@ -64,12 +67,21 @@ export function sweepChart(cells: readonly ReportCell[], multipleRuns: boolean):
           mark: { type: 'line', strokeWidth: 2 },
           encoding: {
             detail: { field: 'source', type: 'nominal' },
-            strokeDash: anyPublished ? { field: 'source', type: 'nominal', scale: { ...source, range: [[1, 0], [5, 3]] }, legend: figuresLegend } : { value: [1, 0] },
+            strokeDash: anyPublished
+              ? { field: 'source', type: 'nominal', scale: { ...source, range: [[1, 0], [5, 3]] }, legend: figuresLegend }
+              : multipleRuns
+                ? { field: 'run', type: 'nominal', scale: { range: [[1, 0], [6, 4], [2, 2], [8, 3, 2, 3]] }, legend: runLegend }
+                : { value: [1, 0] },
           },
         },
         {
           mark: { type: 'point', filled: true, size: 60, opacity: 1 },
-          encoding: anyPublished ? { shape: { field: 'source', type: 'nominal', scale: { ...source, range: ['circle', 'diamond'] }, legend: figuresLegend } } : {},
+          // Several runs: a shape per run, so a run whose points lie on another's (equal memory) still shows.
+          encoding: anyPublished
+            ? { shape: { field: 'source', type: 'nominal', scale: { ...source, range: ['circle', 'diamond'] }, legend: figuresLegend } }
+            : multipleRuns
+              ? { shape: { field: 'run', type: 'nominal', legend: runLegend } }
+              : {},
         },
       ],
     };
