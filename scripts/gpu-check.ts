@@ -7,7 +7,9 @@
  *      count known on the host and copied back, a 29M@8-sized shard), normalizeRows on its
  *      three row paths, the lazy rule's catch-up (fused into the normalization, and the flush)
  *      and the SGD with the normalization backward fused;
- *   3. a full step of every strategy and update rule, CUDA against CPU; lazy-dense against eager
+ *   3. a full step of every strategy and update rule, CUDA against CPU, and every registered
+ *      strategy's descriptor examples (each declared update and logits mode) CUDA against CPU with
+ *      their allocations against the memory model; lazy-dense against eager
  *      dense on CUDA after 40 steps without a read (rows idle for long stretches); the logit-free
  *      step: its tiled softmax passes and idle-row SGD against the CPU's, fused equal to
  *      materialized on CUDA (fp32, bf16) and fused CUDA equal to fused CPU;
@@ -27,7 +29,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runSections, type Check } from './gpu-sections.js';
 import { loadStrategyModulesFromEnv } from '../src/strategies/modules.js';
-import { core, allocate, selectBackend, type Backend, type NativeTensor, type DType } from '../src/core/index.js';
+import { exampleCases, exampleConfig } from '../src/strategies/harness.js';
+import { modelMemory, totalBytes } from '../src/strategies/memory-model.js';
+import { core, allocate, selectBackend, MEMORY_CATEGORIES, type Backend, type NativeTensor, type DType } from '../src/core/index.js';
 import { singleCommunicator } from '../src/comm/local.js';
 import { methodLabel } from '../src/bench/method.js';
 import { alignedColumns, createStrategy, DEFAULT_SGD, MARGINS, strategyDescriptors, SyntheticBatch, validateFcConfig, type StrategyName, type UpdateKind } from '../src/strategies/index.js';
@@ -333,6 +337,42 @@ function strategyChecks(cpu: Backend, gpu: Backend): void {
   }
 }
 
+/**
+ * Every registered strategy's examples (its descriptor's, under each declared update and logits
+ * mode, as the CPU tests run them): CUDA against the CPU over 3 steps, and the tagged bytes on
+ * CUDA against the memory model (cuBLAS's workspace aside).
+ */
+function exampleChecks(cpu: Backend, gpu: Backend): void {
+  gpu.context(); // creates cuBLAS's handle and workspace now, so no example's allocations count them
+  for (const d of strategyDescriptors()) {
+    for (const c of exampleCases(d)) {
+      const config = exampleConfig({ ...c.overrides, strategy: d.name });
+      const run = (backend: Backend) => {
+        const before = core().memoryStats(backend.device).current;
+        const s = createStrategy({ backend, comm: singleCommunicator(), config, source: new SyntheticBatch(config.seed, config.classes) });
+        const timer = backend.createTimer();
+        for (let step = 0; step < 3; step++) {
+          s.step(step, timer);
+          timer.stop();
+        }
+        const now = core().memoryStats(backend.device).current;
+        const allocated = MEMORY_CATEGORIES.reduce((sum, k) => sum + now[k] - before[k], 0);
+        const out = { loss: s.loss()!, grad: s.featureGrad.read(), weights: s.weights.read(), momentum: s.momentum.read(), allocated };
+        s.dispose();
+        return out;
+      };
+      const a = run(cpu);
+      const b = run(gpu);
+      record(`example ${c.name}, 3 steps: loss`, [b.loss], [a.loss], 1e-4);
+      record(`example ${c.name}, 3 steps: feature gradient`, b.grad, a.grad, 2e-3);
+      record(`example ${c.name}, 3 steps: centres`, b.weights, a.weights, 1e-5);
+      record(`example ${c.name}, 3 steps: momentum`, b.momentum, a.momentum, 2e-3);
+      const model = totalBytes(modelMemory(config, 0));
+      recordOk(`example ${c.name}: CUDA allocations = memory model`, a.allocated === model && b.allocated === model, `cpu ${a.allocated} B, cuda ${b.allocated} B (outside cuBLAS's workspace, taken before), model ${model} B`);
+    }
+  }
+}
+
 function recordOk(name: string, ok: boolean, detail: string): void {
   checks.push({ name, ok, maxRelError: ok ? 0 : 1, tolerance: 0, note: detail });
   process.stdout.write(`${ok ? 'ok  ' : 'FAIL'} ${name}: ${detail}\n`);
@@ -526,6 +566,7 @@ const SECTIONS: Record<string, (cpu: Backend, gpu: Backend) => void> = {
   normalizeRows: (cpu, gpu) => normalizeChecks(cpu, gpu),
   SGD: (cpu, gpu) => sgdChecks(cpu, gpu),
   strategies: (cpu, gpu) => strategyChecks(cpu, gpu),
+  'strategy examples': (cpu, gpu) => exampleChecks(cpu, gpu),
   'lazy-dense': (cpu, gpu) => lazyDenseChecks(cpu, gpu),
   'fused ops': (cpu, gpu) => fusedOpChecks(cpu, gpu),
   'fused strategies': (cpu, gpu) => fusedStrategyChecks(cpu, gpu),
