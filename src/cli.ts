@@ -14,7 +14,6 @@ import { runSweep, type CellExecutor } from './bench/sweep.js';
 import { childProcessExecutor } from './bench/runner.js';
 import { capacityExecutor } from './bench/capacity.js';
 import { USAGE, budgetHeader, interconnectNotes, loadRunModules, noArguments, planRun, type Plan } from './run-args.js';
-import { checkBackendSupports } from './bench/cell.js';
 import { Progress } from './bench/progress.js';
 import { runContext } from './bench/context.js';
 import type { RunContext } from './bench/results.js';
@@ -88,7 +87,6 @@ async function runCommand(argv: string[]): Promise<number> {
   const notes = predicted
     ? [`predicted on ${[...new Set(specs.map((s) => s.target))].join(', ')}: no kernel runs`]
     : [...new Set(specs.map((s) => s.backend))].map((b) => selectBackend(b).note);
-  for (const spec of specs) checkBackendSupports(spec, selectBackend(spec.backend).backend);
   const quiet = options.quiet === true;
   let executor: CellExecutor;
   let context: RunContext;

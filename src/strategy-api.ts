@@ -43,7 +43,8 @@ export { allCentres } from './strategies/model-parallel.js';
 export { sampledCapacity } from './strategies/partial-fc.js';
 
 // The model helpers.
-export { shardedMemory, shardedWork, shardedCollectives, fusedRecomputedColumns, type ActiveSetShape } from './strategies/sharded-model.js';
+export { shardedMemory, shardedWork, shardedCollectives, shardedKernelShapes, fusedRecomputedColumns, type ActiveSetShape } from './strategies/sharded-model.js';
+export type { KernelShapes } from './model/device-scratch.js';
 export type { CollectiveRecord } from './comm/communicator.js';
 export { STORAGE_BYTES, fcStepWork, zeroBytes, totalBytes, type StepWork } from './model/bytes.js';
 export { alignedColumns, fusedScratchColumns, fusedTileColumns, localBatch, numSampled, shardOf } from './strategies/config.js';

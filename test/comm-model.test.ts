@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { collectiveSeconds, interconnect, modeledMilliseconds } from '../src/model/comm.js';
 import { emulatedCommunicator } from '../src/comm/local.js';
 import { createStrategy, SyntheticBatch } from '../src/strategies/index.js';
-import { cpuBackend, smallConfig } from './helpers.js';
+import { testBackend, smallConfig } from './helpers.js';
 
 test('ring all-gather, reduce-scatter and all-reduce inside a node', () => {
   const p = interconnect('nvlink-a100'); // alpha 6 us, 230 GB/s inside a node
@@ -35,8 +35,8 @@ test('a ring across nodes is limited by the network', () => {
 test('the collectives a partial-fc step records, and their modeled time', () => {
   const config = smallConfig({ strategy: 'partial-fc', classes: 4000, ranks: 8, batch: 64, dim: 32, sampleRate: 0.1 });
   const comm = emulatedCommunicator(3, 8);
-  const strategy = createStrategy({ backend: cpuBackend(), comm, config, source: new SyntheticBatch(1, config.classes) });
-  strategy.step(0, cpuBackend().createTimer());
+  const strategy = createStrategy({ backend: testBackend(), comm, config, source: new SyntheticBatch(1, config.classes) });
+  strategy.step(0, testBackend().createTimer());
   strategy.dispose();
   const B = 64;
   const D = 32;

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { STRATEGY_NAMES, strategyDescriptors, strategyOf, validateFcConfig, findStrategy } from '../src/strategies/index.js';
 import { openCommunicator, registerCommunicator } from '../src/comm/registry.js';
 import { UsageError } from '../src/core/errors.js';
-import { cpuBackend, smallConfig } from './helpers.js';
+import { testBackend, smallConfig } from './helpers.js';
 import { modelMemory } from '../src/strategies/memory-model.js';
 import { stepWork } from '../src/strategies/work-model.js';
 import { methodLabel, methodTitle } from '../src/bench/method.js';
@@ -40,7 +40,7 @@ test('the descriptor decides who samples: a rate below 1 is refused for the othe
 });
 
 test('communicators come from one factory of (mode, ranks, backend); a missing one is a usage error naming --mode', () => {
-  const backend = cpuBackend();
+  const backend = testBackend();
   const single = openCommunicator({ mode: 'single', ranks: 1, rank: 0 }, backend);
   assert.equal(single.kind, 'single');
   const emulated = openCommunicator({ mode: 'emulate', ranks: 8, rank: 3 }, backend);

@@ -5,7 +5,7 @@ import { core } from '../src/core/index.js';
 import { allocate } from '../src/core/backend.js';
 import { numSampled } from '../src/strategies/config.js';
 import { sampledCapacity } from '../src/strategies/partial-fc.js';
-import { cpuBackend, lcg } from './helpers.js';
+import { testBackend, lcg } from './helpers.js';
 
 interface Sample {
   indices: number[];
@@ -13,7 +13,7 @@ interface Sample {
 }
 
 function sample(labels: number[], shardOffset: number, shardSize: number, rate: number, seed: number, stream = 5): Sample {
-  const backend = cpuBackend();
+  const backend = testBackend();
   const n = numSampled(rate, shardSize);
   const cap = sampledCapacity(labels.length, shardSize, rate);
   const lab = allocate(backend, 'workspace', 'int32', labels.length);
@@ -100,7 +100,7 @@ function referenceSample(labels: number[], offset: number, size: number, numSamp
 }
 
 function sampleWith(labels: number[], shardOffset: number, shardSize: number, numSampledRows: number, seed: number, stream: number): number[] {
-  const backend = cpuBackend();
+  const backend = testBackend();
   const cap = Math.max(Math.min(labels.length, shardSize), numSampledRows);
   const lab = allocate(backend, 'workspace', 'int32', Math.max(labels.length, 1));
   const keys = allocate(backend, 'workspace', 'int32', shardSize, 2);

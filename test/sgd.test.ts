@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { core } from '../src/core/index.js';
 import { allocate } from '../src/core/backend.js';
-import { buildStrategy, cpuBackend, lcg, outlierBatch, smallConfig, splitBatch } from './helpers.js';
+import { buildStrategy, testBackend, lcg, outlierBatch, smallConfig, splitBatch } from './helpers.js';
 
 function run(update: 'sparse' | 'dense', steps: number) {
   const config = smallConfig({ strategy: 'partial-fc', classes: 200, sampleRate: 0.05, update, sgd: { lr: 0.01, momentum: 0.9, weightDecay: 0.01 } });
@@ -11,7 +11,7 @@ function run(update: 'sparse' | 'dense', steps: number) {
   const strategy = buildStrategy(config, splitBatch(features, labels, 1, config.dim));
   const initial = Float64Array.from(strategy.weights.read());
   const everActive = new Set<number>();
-  const timer = cpuBackend().createTimer();
+  const timer = testBackend().createTimer();
   for (let s = 0; s < steps; s++) {
     strategy.step(s, timer);
     for (const i of strategy.activeIndices()!) everActive.add(i);
@@ -65,7 +65,7 @@ function runUntouched(update: 'dense' | 'lazy-dense', steps: number) {
   const strategy = buildStrategy(config, splitBatch(features, labels, 1, config.dim));
   const lastActive = new Map<number, number>();
   let longestIdle = 0;
-  const timer = cpuBackend().createTimer();
+  const timer = testBackend().createTimer();
   for (let s = 0; s < steps; s++) {
     strategy.step(s, timer);
     for (const i of strategy.activeIndices()!) {
@@ -101,7 +101,7 @@ test('the update rule alone: lazy-dense equals eager dense within fp32 rounding 
   // No feedback: gradients are fixed random rows on random active sets, fed to both rules.
   // sgdNormalizedUpdate with y = 0 and norm 1 takes the gradient as it is.
   const native = core();
-  const backend = cpuBackend();
+  const backend = testBackend();
   const rows = 97;
   const dim = 8;
   const sgd = { lr: 0.1, momentum: 0.9, weightDecay: 5e-3 };
@@ -159,7 +159,7 @@ test('the update rule alone: lazy-dense equals eager dense within fp32 rounding 
 
 test('sgdCatchUp applies k zero-gradient steps exactly (float64 loop as reference), rows at their own lag', () => {
   const native = core();
-  const backend = cpuBackend();
+  const backend = testBackend();
   const rows = 5;
   const dim = 3;
   const sgd = { lr: 0.1, momentum: 0.9, weightDecay: 5e-4 };
@@ -197,7 +197,14 @@ test('sgdCatchUp applies k zero-gradient steps exactly (float64 loop as referenc
       }
     }
     assert.deepEqual(Array.from(lastStep.read()), [1000, 3, 1000, 1000, 1000], 'listed rows stamped with the step');
-    assert.throws(() => native.sgdCatchUp(weights, momentum, lastStep, null, 999, sgd), /ahead of step/, 'a row ahead of the step is an error');
+    assert.throws(
+      () => {
+        native.sgdCatchUp(weights, momentum, lastStep, null, 999, sgd);
+        testBackend().synchronize(); // a GPU finds it on the device and says so at the next synchronization
+      },
+      /ahead of step|sgdCatchUp.*no row may be ahead of the step \(found on the device\)/,
+      'a row ahead of the step is an error',
+    );
   } finally {
     for (const t of [weights, momentum, lastStep, indices]) t.free();
   }
@@ -205,7 +212,7 @@ test('sgdCatchUp applies k zero-gradient steps exactly (float64 loop as referenc
 
 test('the catch-up fused into the normalization equals sgdCatchUp then normalizeRows, bit for bit', () => {
   const native = core();
-  const backend = cpuBackend();
+  const backend = testBackend();
   const rows = 40;
   const dim = 13;
   const sgd = { lr: 0.1, momentum: 0.9, weightDecay: 5e-3 };
@@ -247,7 +254,7 @@ test('the catch-up fused into the normalization equals sgdCatchUp then normalize
 test('sgdIdleRows: each row outside the indices takes one zero-gradient step (float64 reference); the listed rows are untouched', () => {
   const rows = 300;
   const dim = 7;
-  const backend = cpuBackend();
+  const backend = testBackend();
   const rand = lcg(21);
   const w0 = Float32Array.from({ length: rows * dim }, () => rand() * 2 - 1);
   const v0 = Float32Array.from({ length: rows * dim }, () => rand() - 0.5);
@@ -282,7 +289,13 @@ test('sgdIdleRows: each row outside the indices takes one zero-gradient step (fl
       }
     }
     indices.write(Int32Array.from([0, 4, 3, 150, 298]));
-    assert.throws(() => core().sgdIdleRows(weights, momentum, indices, rates), /sgdIdleRows: indices must be sorted, unique and inside the shard/);
+    assert.throws(
+      () => {
+        core().sgdIdleRows(weights, momentum, indices, rates);
+        testBackend().synchronize();
+      },
+      /sgdIdleRows.*: indices must be sorted, unique and inside the shard/,
+    );
   } finally {
     for (const t of [weights, momentum, indices]) t.free();
   }

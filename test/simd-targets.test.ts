@@ -16,7 +16,7 @@ import { core } from '../src/core/index.js';
 import { allocate } from '../src/core/backend.js';
 import type { NativeTensor } from '../src/core/binding.js';
 import { MARGINS, alignedColumns } from '../src/strategies/index.js';
-import { cpuBackend, lcg } from './helpers.js';
+import { testBackend, lcg } from './helpers.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const targets = core().buildInfo().simdTargets;
@@ -32,7 +32,7 @@ test('the build carries several SIMD targets and dispatches to the best one this
 
 /** Runs every kernel once on fixed inputs; returns each output by name. */
 function runKernels(): Record<string, Float32Array> {
-  const backend = cpuBackend();
+  const backend = testBackend();
   const native = core();
   const rand = lcg(99);
   const made: NativeTensor[] = [];
@@ -183,7 +183,9 @@ test('a SIMD cap that names no target is an error naming the setting; so is PFC_
 });
 
 // The kernels' and strategies' float64 reference tests, with dispatch capped at each lesser target.
-const referenceSuites = ['softmax.test.js', 'sgd.test.js', 'strategies.test.js', 'sampling.test.js'];
+// bf16: the kernels' bf16 loads and stores (Highway on each target) equal the fp32 path rounded, and
+// whole bf16 steps match the rounded float64 reference.
+const referenceSuites = ['softmax.test.js', 'sgd.test.js', 'strategies.test.js', 'sampling.test.js', 'bf16-ops.test.js', 'strategies-bf16.test.js'];
 for (const target of targets.slice(1)) {
   test(`the float64 reference tests pass with the kernels capped at ${target}`, () => {
     // Without NODE_TEST_CONTEXT the child reports as a top-level run (TAP), not to this runner.

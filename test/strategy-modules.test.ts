@@ -150,6 +150,7 @@ export const apiVersion = 1;
 const d = {
   name: 'lazy-without-clock', summary: 'declares lazy-dense, keeps no clock', samples: true,
   updates: api.UPDATE_KINDS, logits: ['materialized'], lazyDenseClock: 'none', layout: 'sharded', collectives: api.shardedCollectives,
+  kernelShapes: (config, rank) => api.shardedKernelShapes(config, rank, (n) => api.sampledCapacity(config.batch, n, config.sampleRate), true),
   examples: [{ config: { sampleRate: 0.3 } }], colours: ['#000'], order: 9,
   create: (ctx) => new api.ShardedSoftmaxFc(d, ctx, (shard, owner) => {
     const capacity = api.sampledCapacity(ctx.config.batch, shard.size, ctx.config.sampleRate);

@@ -144,8 +144,8 @@ test('a strategy that runs out of memory half way through its buffers frees what
   const { core } = await import('../src/core/binding.js');
   const { createStrategy, SyntheticBatch } = await import('../src/strategies/index.js');
   const { singleCommunicator } = await import('../src/comm/local.js');
-  const { cpuBackend } = await import('./helpers.js');
-  const backend = cpuBackend();
+  const { testBackend } = await import('./helpers.js');
+  const backend = testBackend();
   const spec = expandScenario({ name: 't', description: '', defaults: {}, cells: [{ mode: 'single', classes: 1000, batch: 8, dim: 16, strategy: 'model-parallel' }] })[0];
   const before = core().memoryStats('cpu').total;
   // Room for the centres (64000 bytes) but not for everything after them.

@@ -9,8 +9,10 @@ import { selectBackend, zeroPhases, PHASES, type Backend, type PhaseTimes } from
 import '../core/index.js';
 import type { Communicator, CollectiveRecord } from '../comm/communicator.js';
 import { openCommunicator } from '../comm/registry.js';
-import { createStrategy, strategyOf, SyntheticBatch, type Strategy } from '../strategies/index.js';
+import { createStrategy, strategyOf, SyntheticBatch, type FcConfig, type Strategy } from '../strategies/index.js';
 import { modelMemory } from '../strategies/memory-model.js';
+import { STORAGE_BYTES } from '../model/bytes.js';
+import { deviceScratchBytes } from '../model/device-scratch.js';
 import { interconnect, modeledMilliseconds } from '../model/comm.js';
 import { stepWork } from '../strategies/work-model.js';
 import { median, spread } from './stats.js';
@@ -69,27 +71,30 @@ export class PeerSetupFailed extends Error {
   }
 }
 
-/** Throws a UsageError when the backend cannot run the cell as specified. */
-export function checkBackendSupports(spec: CellSpec, backend: Backend): void {
-  if (spec.mode === 'predict') return; // predicted for the target, not run on this backend
-  if (backend.name === 'cpu' && spec.dtype !== 'fp32') {
-    throw new UsageError('--dtype', `${spec.dtype} storage needs the cuda backend; the cpu backend computes in fp32`);
-  }
+/**
+ * Workspace the backend adds to the strategy's own buffers: the library's (cuBLAS's, or the CPU's
+ * bf16 GEMM buffer) and the CUDA kernels' scratch for this step's shapes (the loss read or not).
+ */
+export function deviceWorkspaceBytes(spec: FcConfig, rank: number, backend: Backend, withLoss: boolean): number {
+  const scratch = backend.smCount ? deviceScratchBytes(strategyOf(spec.strategy).kernelShapes(spec, rank), STORAGE_BYTES[spec.dtype], backend.smCount, withLoss) : 0;
+  return backend.libraryWorkspaceBytes(spec.dtype) + scratch;
 }
 
 export function runCell(spec: CellSpec, options: RunCellOptions | CellProgress = {}): CellResult {
   if (spec.mode === 'predict') return predictCell(spec); // no kernel runs
   const { progress, agree } = typeof options === 'function' ? { progress: options, agree: undefined } : options;
   const started = Date.now();
-  const native = core();
+  let native = core();
   let backend: Backend | undefined;
   let comm: Communicator | undefined;
   let strategy: Strategy | undefined;
   let setupError: unknown;
   try {
-    if (spec.threads > 0) native.setThreads(spec.threads);
     backend = selectBackend(spec.backend).backend;
-    checkBackendSupports(spec, backend);
+    native = core(); // cuda-sim makes the simulated-device addon the process's core
+    if (spec.threads > 0) native.setThreads(spec.threads);
+    // What an earlier cell left in the library and kernel workspaces is not this cell's.
+    backend.releaseWorkspaces();
     native.setMemoryBudget(backend.device, spec.memoryBudget);
     native.resetMemoryPeaks(backend.device);
     comm = openCommunicator({ mode: spec.mode, ranks: spec.ranks, rank: spec.rank }, backend);
@@ -165,7 +170,7 @@ function allocationResult(spec: CellSpec, backend: Backend, comm: Communicator, 
     wallSeconds: (Date.now() - started) / 1000,
     backend: backend.name,
     device: backend.description,
-    memory: { peakBytes: stats.totalPeak, atPeak: stats.atTotalPeak, modelBytes: modelMemory(spec, comm.rank, backend.libraryWorkspaceBytes), deviceUsedBytes: backend.deviceUsedBytes() },
+    memory: { peakBytes: stats.totalPeak, atPeak: stats.atTotalPeak, modelBytes: modelMemory(spec, comm.rank, backend.libraryWorkspaceBytes(spec.dtype)), deviceUsedBytes: backend.deviceUsedBytes() },
   };
 }
 
@@ -320,7 +325,8 @@ function communicationOf(r: StepRecording, profile: ReturnType<typeof interconne
 function memoryOf(spec: CellSpec, backend: Backend, comm: Communicator, r: StepRecording): NonNullable<CellResult['memory']> {
   const last = core().memoryStats(backend.device);
   const stats = r.peakStats && r.peakStats.totalPeak >= last.totalPeak ? r.peakStats : last;
-  return { peakBytes: stats.totalPeak, atPeak: stats.atTotalPeak, modelBytes: modelMemory(spec, comm.rank, backend.libraryWorkspaceBytes), deviceUsedBytes: r.deviceUsed };
+  // Each step reads its loss (the divergence check): the loss's scratch counts.
+  return { peakBytes: stats.totalPeak, atPeak: stats.atTotalPeak, modelBytes: modelMemory(spec, comm.rank, deviceWorkspaceBytes(spec, comm.rank, backend, true)), deviceUsedBytes: r.deviceUsed };
 }
 
 /** A cell's measurement: run the steps, then time, memory, work and communication from what they recorded. */

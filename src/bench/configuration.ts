@@ -1,10 +1,12 @@
 /**
  * The configuration that defines a cell: the fields that decide what it measures (problem
- * size, method, precision, margin, mode, the rank measured, and, for an emulated rank, the
- * interconnect its communication is modeled on). Two cells with equal configurations measure
- * the same thing, whatever their labels, budgets or measurement settings; compare matches
- * cells by it, and a report with several files puts such cells side by side. An old
- * interconnect name reads as its new one, so files from before the rename still match.
+ * size, method, precision, margin, mode, the rank measured, and, for an emulated rank or a
+ * prediction, the interconnect its communication is modeled on; for a prediction also the GPU
+ * target, backbone and reserve its figures are predicted for). Two cells with equal
+ * configurations measure the same thing, whatever their labels, budgets or measurement
+ * settings; compare matches cells by it, and a report with several files puts such cells side
+ * by side. An old interconnect name reads as its new one, so files from before the rename
+ * still match.
  */
 import type { CellSpec } from './results.js';
 import { INTERCONNECTS, canonicalInterconnect } from '../model/comm.js';
@@ -12,7 +14,7 @@ import { caseName } from './case-name.js';
 import { methodLabel } from './method.js';
 
 /** The defining fields, in the order differences are named. */
-export const DEFINING_FIELDS = ['strategy', 'classes', 'ranks', 'batch', 'dim', 'sampleRate', 'update', 'logits', 'tile', 'dtype', 'margin', 'mode', 'rank', 'interconnect', 'gpusPerNode'] as const;
+export const DEFINING_FIELDS = ['strategy', 'classes', 'ranks', 'batch', 'dim', 'sampleRate', 'update', 'logits', 'tile', 'dtype', 'margin', 'mode', 'rank', 'interconnect', 'gpusPerNode', 'target', 'backbone', 'reserve'] as const;
 export type DefiningField = (typeof DEFINING_FIELDS)[number];
 
 /**
@@ -22,10 +24,12 @@ export type DefiningField = (typeof DEFINING_FIELDS)[number];
  */
 export const MEASUREMENT_SETTINGS = ['steps', 'warmup', 'trials', 'threads', 'backend', 'memoryBudget', 'seed'] as const;
 
-/** Each defining field as text; '-' where it does not apply (no interconnect outside emulation). */
+/** Each defining field as text; '-' where it does not apply (no interconnect outside emulation and prediction, no target outside prediction). */
 export function configurationOf(spec: CellSpec): Record<DefiningField, string> {
   const logits = spec.logits ?? 'materialized';
-  const emulated = spec.mode === 'emulate';
+  const predicted = spec.mode === 'predict';
+  // An emulated rank and a prediction both model their communication on a profile.
+  const modeled = spec.mode === 'emulate' || predicted;
   const profile = INTERCONNECTS[canonicalInterconnect(spec.interconnect)];
   const m = spec.margin;
   return {
@@ -42,9 +46,12 @@ export function configurationOf(spec: CellSpec): Record<DefiningField, string> {
     margin: m ? `${m.s},${m.m1},${m.m2},${m.m3}` : '-',
     mode: spec.mode,
     rank: String(spec.rank),
-    interconnect: emulated ? canonicalInterconnect(spec.interconnect) : '-',
+    interconnect: modeled ? canonicalInterconnect(spec.interconnect) : '-',
     // 0 is the profile's own count: the same configuration as that count given explicitly.
-    gpusPerNode: emulated ? String(spec.gpusPerNode || profile?.gpusPerNode || 0) : '-',
+    gpusPerNode: modeled ? String(spec.gpusPerNode || profile?.gpusPerNode || 0) : '-',
+    target: predicted ? (spec.target ?? '-') : '-',
+    backbone: predicted ? (spec.backbone ?? 'none') : '-',
+    reserve: predicted ? String(spec.reserveBytes ?? 0) : '-',
   };
 }
 

@@ -253,7 +253,7 @@ export const CELL_FIELDS: readonly Field[] = [
   field('logits', 'logits', 'string', 'materialized', true, `${LOGITS_KINDS.join(' | ')} (materialized: the B x C logits stored; fused: ours, tiles of --tile centres, logits recomputed)`, parseChoice(() => LOGITS_KINDS)),
   field('tile', 'tile', 'integer', 0, true, 'fused: active centres per tile (0: as few equal tiles as a 64 MiB scratch allows)', parseInteger(0)),
   field('margin', 'margin', 'object', 'cosface', false, `${Object.keys(MARGINS).join(' | ')} | "s,m1,m2,m3"`, (v, o) => parseMargin(v, o)),
-  field('dtype', 'dtype', 'string', 'fp32', true, `${STORAGE_DTYPES.join(' | ')} storage (bf16/fp16 need the CUDA backend)`, parseChoice(() => STORAGE_DTYPES)),
+  field('dtype', 'dtype', 'string', 'fp32', true, `${STORAGE_DTYPES.filter((d) => d !== 'fp16').join(' | ')} storage of normalized features, active centres and logits, fp32 math, on either backend (fp16 is refused: its gradient underflows, docs/design.md)`, parseChoice(() => STORAGE_DTYPES)),
   field('mode', 'mode', 'string', 'emulate', true, 'emulate (one rank of N) | single (one rank) | real (under mpirun) | predict (no kernel: predicted on --target)', parseChoice(() => RUN_MODES)),
   field('target', 'target', 'string', '', true, `predict: the GPU, ${builtinTargetNames().join(' | ')} | a target FILE (bench/targets/*.json's shape)`, parseTargetField),
   field('backbone', 'backbone', 'string', 'none', true, `predict: ${BACKBONE_CHOICES.join(' | ')} (iresnet50/100 at 112x112, fp16 autocast, with the FC: whole training; none: the FC alone)`, (v, o) => parseBackbone(typeof v === 'string' ? v : describe(v), o)),

@@ -39,7 +39,7 @@ export interface CellSpec extends FcConfig {
   mode: RunMode;
   /** The rank measured (emulate) or the rank count's rank 0 (real). */
   rank: number;
-  backend: 'auto' | 'cpu' | 'cuda';
+  backend: 'auto' | 'cpu' | 'cuda' | 'cuda-sim';
   steps: number;
   warmup: number;
   trials: number;
@@ -304,3 +304,11 @@ function upgradeFromVersion1(data: ResultsFile): ResultsFile {
 export function imagesPerSecond(batch: number, stepMs: number): number {
   return batch / (stepMs / 1000);
 }
+
+/** True for a cell run on the simulated device (cuda-sim): its times are a host simulation's and mean nothing for a GPU. */
+export function simulatedCell(cell: { spec: { backend?: string } }): boolean {
+  return cell.spec.backend === 'cuda-sim';
+}
+
+/** What every simulated figure says beside it. */
+export const SIMULATED_NOTE = 'simulated device (cuda-sim): the CUDA kernels on the host CPU; its times mean nothing for a GPU';

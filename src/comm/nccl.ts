@@ -6,8 +6,9 @@
  */
 import { core, type NativeTensor } from '../core/binding.js';
 import { UsageError } from '../core/errors.js';
-import { registerCommunicator } from './registry.js';
-import { RecordingCommunicator, tensorBytes, type PeerSynthesizer, type ReduceOp } from './communicator.js';
+import { registerCommunicator, type CommRequest } from './registry.js';
+import type { Backend } from '../core/backend.js';
+import { RecordingCommunicator, tensorBytes, type Communicator, type PeerSynthesizer, type ReduceOp } from './communicator.js';
 import { broadcastInt32, mpiUnavailableReason, mpiWorld } from './mpi.js';
 
 /** The rank of this process among those on its node, from the launcher's environment. */
@@ -53,19 +54,24 @@ export class NcclCommunicator extends RecordingCommunicator {
     this.record('broadcast', label, tensorBytes(tensor), undefined, ms);
   }
 
-  // Not run here (no GPU on the machine this was written on): the stream drained, then MPI's
-  // barrier, so every rank starts the timed collective together with an idle device.
+  // Not run on a GPU yet: the stream drained, then MPI's barrier, so every rank starts the timed
+  // collective together with an idle device. Every wait watches NCCL's asynchronous error: a
+  // failed peer is an error naming NCCL's reason, not a hang.
   protected syncRanks(): void {
-    core().synchronize('cuda');
+    this.waitForDevice();
     if (this.withMpi) core().mpiBarrier();
   }
 
   protected syncDevice(): void {
-    core().synchronize('cuda');
+    this.waitForDevice();
   }
 
   barrier(): void {
-    core().synchronize('cuda');
+    this.waitForDevice();
+  }
+
+  private waitForDevice(): void {
+    core().ncclSynchronize!(this.handle, ncclTimeoutSeconds());
   }
 
   dispose(): void {
@@ -81,6 +87,15 @@ function broadcastUniqueId(rank: number): Uint8Array {
   return new Uint8Array(words.buffer, words.byteOffset, words.byteLength);
 }
 
+/** Seconds a wait on NCCL may last before the communicator is aborted: $PFC_NCCL_TIMEOUT_S, default 300. */
+export function ncclTimeoutSeconds(): number {
+  const raw = process.env.PFC_NCCL_TIMEOUT_S;
+  if (raw === undefined || raw === '') return 300;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0) throw new UsageError('PFC_NCCL_TIMEOUT_S', `expected seconds >= 0 (0: no limit), got '${raw}'`);
+  return value;
+}
+
 function register(): void {
   let native;
   try {
@@ -89,16 +104,23 @@ function register(): void {
     return;
   }
   if (!native.buildInfo().cuda || !native.ncclInit) return;
-  registerCommunicator('real', 'cuda', (spec) => {
-    const withMpi = mpiUnavailableReason() === null;
-    const { rank, size } = withMpi ? mpiWorld() : { rank: 0, size: 1 };
-    if (spec.ranks !== size) {
-      throw new UsageError('--gpus', `${spec.ranks} does not equal the number of ranks (${size}${withMpi ? ', the MPI world size' : '; without MPI, real mode on GPUs is one rank'})`);
-    }
-    native.cudaSelectDevice!(localRank());
-    const id = size === 1 ? native.ncclNewUniqueId!() : broadcastUniqueId(rank);
-    return new NcclCommunicator(rank, size, id, withMpi);
-  });
+  registerCommunicator('real', 'cuda', ncclCommunicatorFor);
+}
+
+/** Real mode over NCCL: the MPI world's ranks (one per GPU), or one rank without MPI. */
+function ncclCommunicatorFor(spec: CommRequest, backend: Backend): Communicator {
+  const native = core();
+  // The simulated device's NCCL is a one-rank stand-in: never an MPI world.
+  const withMpi = !backend.simulated && mpiUnavailableReason() === null;
+  const { rank, size } = withMpi ? mpiWorld() : { rank: 0, size: 1 };
+  if (spec.ranks !== size) {
+    throw new UsageError('--gpus', `${spec.ranks} does not equal the number of ranks (${size}${withMpi ? ', the MPI world size' : backend.simulated ? '; the simulated device is one rank' : '; without MPI, real mode on GPUs is one rank'})`);
+  }
+  native.cudaSelectDevice!(localRank());
+  const id = size === 1 ? native.ncclNewUniqueId!() : broadcastUniqueId(rank);
+  return new NcclCommunicator(rank, size, id, withMpi);
 }
 
 register();
+// The simulated device always has its one-rank NCCL (its addon is loaded when the backend is chosen).
+registerCommunicator('real', 'cuda-sim', ncclCommunicatorFor);

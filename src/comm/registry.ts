@@ -25,7 +25,7 @@ const key = (mode: CommMode, backendName: string) => `${mode}/${backendName}`;
 const ANY_BACKEND = '*';
 
 /** Registers the communicator of `mode` on `backendName` ('*': any backend). */
-export function registerCommunicator(mode: CommMode, backendName: 'cpu' | 'cuda' | '*', factory: CommunicatorFactory): void {
+export function registerCommunicator(mode: CommMode, backendName: 'cpu' | 'cuda' | 'cuda-sim' | '*', factory: CommunicatorFactory): void {
   factories.set(key(mode, backendName), factory);
 }
 

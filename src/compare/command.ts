@@ -6,6 +6,7 @@
  * beyond the bound, or the files were timed on different CPUs: their CPU signatures differ),
  * 2 on bad input. --figures-only compares the deterministic figures alone.
  */
+import { simulatedCell } from '../bench/results.js';
 import { UsageError } from '../core/errors.js';
 import { parseOptions, type OptionSpec } from '../options.js';
 import { DEFAULT_COMPARE_OPTIONS, compareResults, readResults, type CompareOptions } from './compare.js';
@@ -76,6 +77,8 @@ export function compareCommand(argv: readonly string[], write: (text: string) =>
   for (const [role, path, file] of [['BASELINE', args.baseline, baseline], ['CURRENT', args.current, current]] as const) {
     const predicted = file.cells.filter((c) => c.spec.mode === 'predict').length;
     if (predicted) throw new UsageError(role, `${path} holds ${predicted} predicted cell(s) (--mode predict: no kernel ran); compare judges measurements only, and refuses to judge predictions`);
+    const simulated = file.cells.filter(simulatedCell).length;
+    if (simulated) throw new UsageError(role, `${path} holds ${simulated} cell(s) run on the simulated device (--backend cuda-sim), whose times mean nothing for a GPU; compare judges measured times only`);
   }
   const comparison = compareResults(baseline, current, args.options, { baseline: args.baseline, current: args.current });
   if (comparison.common === 0) {

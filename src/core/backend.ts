@@ -31,21 +31,33 @@ export interface Backend {
   synchronize(): void;
   /** A timer for the steps, or for the GEMM reference ('reference': never slowed by a test hook). */
   createTimer(purpose?: 'step' | 'reference'): StepTimer;
-  /** Bytes a library takes from the tagged allocator on first use (cuBLAS's workspace), 0 if none. */
-  readonly libraryWorkspaceBytes: number;
+  /**
+   * Bytes the backend's GEMM takes from the tagged allocator ('workspace') beyond the step's own
+   * buffers, with `dtype` storage: cuBLAS's workspace (from its first use, any dtype) on CUDA; on
+   * the CPU, the bf16 GEMM's conversion buffer (during each call), 0 for fp32.
+   */
+  libraryWorkspaceBytes(dtype: DType): number;
+  /** Multiprocessors of a CUDA device (its kernels' launch plans and scratch depend on them); null on the CPU. */
+  readonly smCount: number | null;
+  /** Frees what libraries and kernels keep between calls (cuBLAS's workspace, the kernels' scratch), so a cell accounts its own. */
+  releaseWorkspaces(): void;
   /** The device's own used-memory figure (total - free), or null where there is none. */
   deviceUsedBytes(): number | null;
   /** Versions and settings that belong in a results file's context. */
   context(): Record<string, string | number | boolean>;
+  /** True for the simulated device: its times are not a GPU's and are never compared with measured ones. */
+  readonly simulated?: boolean;
 }
 
-export type BackendName = 'cpu' | 'cuda';
-export const BACKEND_CHOICES = ['auto', 'cpu', 'cuda'] as const;
+export type BackendName = 'cpu' | 'cuda' | 'cuda-sim';
+export const BACKEND_CHOICES = ['auto', 'cpu', 'cuda', 'cuda-sim'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 
 export interface BackendProvider {
   name: BackendName;
   priority: number;
+  /** False for a backend `--backend auto` must never pick (the simulated device). */
+  autoSelect?: boolean;
   /** Why the backend cannot be used here, or null when it can. */
   unavailableReason(): string | null;
   create(): Backend;
@@ -68,6 +80,7 @@ export function selectBackend(choice: string): { backend: Backend; note: string 
   if (choice === 'auto') {
     const skipped: string[] = [];
     for (const p of providers) {
+      if (p.autoSelect === false) continue;
       const reason = p.unavailableReason();
       if (reason === null) {
         const note = skipped.length ? `backend auto: ${p.name} (${skipped.join('; ')})` : `backend auto: ${p.name}`;

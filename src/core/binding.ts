@@ -94,6 +94,8 @@ export interface CudaProbe {
   totalBytes: number;
   driverVersion: number;
   runtimeVersion: number;
+  /** Multiprocessors of the device (0 without one). */
+  smCount: number;
 }
 
 /**
@@ -219,7 +221,9 @@ export interface NativeCore {
    * exact zero-gradient map M^(step - lastStep[row]); lastStep[row] = step. */
   sgdCatchUp(weights: NativeTensor, momentum: NativeTensor, lastStep: NativeTensor, indices: NativeTensor | null, step: number, params: SgdRates): void;
   /** simd: the SIMD target the CPU kernels dispatch to now (Highway's name: AVX3, AVX2, SSE4, ...); simdTargets: those this build and CPU can run, best first. */
-  buildInfo(): { blas: string; cuda: boolean; mpi: boolean; compiler: string; simd: string; simdTargets: string[] };
+  buildInfo(): { blas: string; cuda: boolean; mpi: boolean; compiler: string; simd: string; simdTargets: string[]; simulated?: boolean };
+  /** Kernel launches the simulated device ran (the simulated-device addon only). */
+  simLaunchCount?(): number;
   /** Caps the CPU kernels' SIMD target (avx3, avx2, sse4, ssse3, scalar; 'best' lifts the cap); returns the target now used. */
   setSimdTarget(name: string): string;
   /** Every run-time library: found or not, its file, its version, why not. Never throws. */
@@ -230,6 +234,8 @@ export interface NativeCore {
   resetMemoryPeaks(device: Device): void;
   setMemoryBudget(device: Device, bytes: number): void;
   cudaProbe(): CudaProbe;
+  /** CUDA builds: frees cuBLAS's handle and workspace and the kernels' scratch (allocated again on use). */
+  cudaReleaseWorkspaces?(): void;
   synchronize(device: Device): void;
   /** CUDA builds only (present when buildInfo().cuda). */
   cudaSelectDevice?(ordinal: number): void;
@@ -240,11 +246,15 @@ export interface NativeCore {
   cudaSetAllowTf32?(allow: boolean): void;
   cudaDeviceUsedBytes?(): number;
   cublasVersion?(): number;
+  /** The fp32 scratch the CPU's bf16 GEMM takes from the tagged allocator ('workspace') for each call. */
+  cpuBf16GemmWorkspaceBytes: number;
   /** The workspace cuBLAS gets from the tagged allocator ('workspace') with its first handle. */
   cublasWorkspaceBytes?: number;
   ncclVersion?(): number;
   ncclNewUniqueId?(): Uint8Array;
   ncclInit?(rank: number, size: number, uniqueId: Uint8Array): number;
+  /** Waits for the stream, checking NCCL's asynchronous error meanwhile; aborts and throws on one or past the timeout (0: none). */
+  ncclSynchronize?(communicator: number, timeoutSeconds: number): void;
   ncclAllGather?(comm: number, send: NativeTensor, recv: NativeTensor): void;
   ncclAllReduce?(comm: number, tensor: NativeTensor, op: 'sum' | 'max'): void;
   ncclReduceScatter?(comm: number, send: NativeTensor, recv: NativeTensor): void;
@@ -311,11 +321,8 @@ export function corePath(): string {
   return process.env.PFC_CORE_PATH ?? join(packageRoot(), 'build', 'Release', 'pfc_core.node');
 }
 
-/** Loads the addon once. A missing build throws one error that says what to do. */
-export function core(): NativeCore {
-  if (loaded) return loaded;
-  // PFC_CORE_PATH selects another build of the addon (a CUDA build carried to a GPU machine).
-  const path = corePath();
+/** Loads an addon file, turning a loader failure into one error that says what to do. */
+function loadAddon(path: string): NativeCore {
   if (!existsSync(path)) {
     throw new Error(
       `pfc-bench: the native core is not built (${path} is missing). Run 'npm install' (needs cmake, g++ and ` +
@@ -324,7 +331,7 @@ export function core(): NativeCore {
   }
   const require = createRequire(import.meta.url);
   try {
-    loaded = withNamedOps(require(path) as Record<string, unknown>);
+    return withNamedOps(require(path) as Record<string, unknown>);
   } catch (error) {
     if ((error as Error).message.startsWith('PFC_SIMD_MAX')) throw error; // a bad setting, not a missing library
     // The loader's own message names the missing library (e.g. "libopenblas.so.0: cannot open
@@ -336,5 +343,40 @@ export function core(): NativeCore {
       { cause: error },
     );
   }
+}
+
+/**
+ * The simulated-device addon (pfc_sim.node, built beside the core by every build): the same
+ * core, whose CUDA device runs the .cu kernels on the host CPU. $PFC_SIM_CORE_PATH selects
+ * another build of it (the sanitizer build, for instance).
+ */
+export function simCorePath(): string {
+  return process.env.PFC_SIM_CORE_PATH ?? join(dirname(corePath()), 'pfc_sim.node');
+}
+
+let simulated: NativeCore | undefined;
+
+/**
+ * Makes the simulated-device addon the process's core, for good: every later core() call, CPU
+ * tensors included, goes to it (its CPU backend is the same code), so no tensor of one addon
+ * ever meets an op of the other. Call it before any tensor exists (the cuda-sim backend does,
+ * when it is created).
+ */
+export function useSimulatedDevice(): NativeCore {
+  simulated ??= loadAddon(simCorePath());
+  loaded = simulated;
+  return simulated;
+}
+
+/** True once the process runs on the simulated-device addon. */
+export function onSimulatedDevice(): boolean {
+  return simulated !== undefined && loaded === simulated;
+}
+
+/** Loads the addon once. A missing build throws one error that says what to do. */
+export function core(): NativeCore {
+  if (loaded) return loaded;
+  // PFC_CORE_PATH selects another build of the addon (a CUDA build carried to a GPU machine).
+  loaded = loadAddon(corePath());
   return loaded;
 }

@@ -72,7 +72,10 @@ export function createCpuBackend(): Backend {
     description: model,
     synchronize: () => undefined,
     createTimer: (purpose = 'step') => new HostTimer(purpose === 'step' ? slowdown : {}),
-    libraryWorkspaceBytes: 0,
+    // bf16: OpenBLAS multiplies fp32, so the GEMM converts blocks into a scratch (ops/gemm.h).
+    libraryWorkspaceBytes: (dtype) => (dtype === 'bf16' ? native.cpuBf16GemmWorkspaceBytes : 0),
+    smCount: null,
+    releaseWorkspaces: () => undefined,
     deviceUsedBytes: () => null,
     context: () => ({ cpu: model, threads: native.threads(), blas: native.buildInfo().blas, ...(Object.keys(slowdown).length ? { injectedSlowdown: process.env[SLOW_PHASE_ENV]! } : {}) }),
   };

@@ -5,7 +5,7 @@
 import { core, type NativeCore } from './binding.js';
 import { registerBackend, zeroPhases, type Backend, type Phase, type PhaseTimes, type StepTimer } from './backend.js';
 
-type CudaCore = Required<Pick<NativeCore, 'cudaCreateEvent' | 'cudaRecordEvent' | 'cudaElapsedMs' | 'cudaDeviceUsedBytes'>> & NativeCore;
+export type CudaCore = Required<Pick<NativeCore, 'cudaCreateEvent' | 'cudaRecordEvent' | 'cudaElapsedMs' | 'cudaDeviceUsedBytes'>> & NativeCore;
 
 /** Records an event at start and at every mark; reads them all once, at stop(). */
 class EventTimer implements StepTimer {
@@ -57,14 +57,16 @@ function versionOrError(read: () => number): number | string {
   }
 }
 
-export function createCudaBackend(): Backend {
-  const native = core() as CudaCore;
+/** The CUDA backend over `native`: the CUDA build's core, or the simulated device's (cuda-sim). */
+export function cudaBackendOf(native: CudaCore, name: 'cuda' | 'cuda-sim'): Backend {
   const probe = native.cudaProbe();
   return {
-    name: 'cuda',
+    name,
     device: 'cuda',
     description: probe.name,
-    libraryWorkspaceBytes: native.cublasWorkspaceBytes ?? 0,
+    libraryWorkspaceBytes: () => native.cublasWorkspaceBytes ?? 0,
+    smCount: probe.smCount,
+    releaseWorkspaces: () => native.cudaReleaseWorkspaces?.(),
     synchronize: () => native.synchronize('cuda'),
     createTimer: () => new EventTimer(native),
     deviceUsedBytes: () => native.cudaDeviceUsedBytes(),
@@ -77,6 +79,10 @@ export function createCudaBackend(): Backend {
       nccl: versionOrError(() => native.ncclVersion!()),
     }),
   };
+}
+
+export function createCudaBackend(): Backend {
+  return cudaBackendOf(core() as CudaCore, 'cuda');
 }
 
 registerBackend({ name: 'cuda', priority: 10, unavailableReason, create: createCudaBackend });

@@ -4,3 +4,4 @@ export * from './backend.js';
 export * from './errors.js';
 import './cpu-backend.js';
 import './cuda-backend.js';
+import './sim-backend.js';

@@ -12,7 +12,7 @@ import { UsageError } from '../core/errors.js';
 import { packageRoot } from '../core/binding.js';
 import { parseOptions, optionHelp, type OptionSpec } from '../options.js';
 import { parseBytes, parseCount, parseNumber, parseInteger, parseChoice } from '../bench/fields.js';
-import { INTERCONNECTS } from '../model/comm.js';
+import { INTERCONNECTS, INTERCONNECT_ALIASES, canonicalInterconnect } from '../model/comm.js';
 import { DEFAULT_SGD, MARGINS, type FcConfig } from '../strategies/config.js';
 import { isBuiltInStrategy, strategyDescriptors, strategyOf, validateFcConfig } from '../strategies/registry.js';
 import { DEFAULT_BASELINE } from '../strategies/descriptor.js';
@@ -33,7 +33,10 @@ export const PLAN_OPTIONS: Record<string, OptionSpec> = {
   'sample-rates': { kind: 'string', help: 'Partial FC rates to show [0.05,0.1,0.2,0.3,0.5]' },
   update: { kind: 'string', help: "ours: sparse | dense | lazy-dense [lazy-dense: dense's result at sparse cost]" },
   dtype: { kind: 'string', help: 'ours: fp32 | bf16 | fp16 storage [fp32]' },
-  interconnect: { kind: 'string', help: `communication model profile: ${Object.keys(INTERCONNECTS).join(' | ')} [the target's usual servers: nvlink-v100, nvlink-a100, nvlink-h100, else pcie-gen3]` },
+  interconnect: {
+    kind: 'string',
+    help: `communication model profile: ${Object.keys(INTERCONNECTS).join(' | ')} (old names ${Object.keys(INTERCONNECT_ALIASES).join(', ')} still read) [the target's usual servers: nvlink2-8gpu-4xedr for V100, nvswitch3-8gpu-8xhdr for A100, nvswitch4-8gpu-8xndr for H100/H200, else pcie3-8gpu-1xedr]`,
+  },
   'gpus-per-node': { kind: 'string', help: "GPUs per node for the communication model [the profile's, 8]" },
   chart: { kind: 'string', help: 'the chart SVG [reports/plan-<target>-<classes>.svg]' },
   json: { kind: 'boolean', help: 'the rows as JSON on stdout, after the table' },
@@ -81,7 +84,11 @@ export function parsePlanArgs(argv: readonly string[]): PlanRequest | undefined 
   const sampleRates = rateText.split(',').map((r) => parseNumber(Number.MIN_VALUE, 1, 'in (0, 1]')(r.trim(), '--sample-rates') as number);
   const update = (options.update === undefined ? 'lazy-dense' : parseChoice(() => ['sparse', 'dense', 'lazy-dense'])(String(options.update), '--update')) as FcConfig['update'];
   const dtype = (options.dtype === undefined ? 'fp32' : parseChoice(() => ['fp32', 'bf16', 'fp16'])(String(options.dtype), '--dtype')) as FcConfig['dtype'];
-  const interconnect = options.interconnect === undefined ? defaultInterconnect(target) : (parseChoice(() => Object.keys(INTERCONNECTS))(String(options.interconnect), '--interconnect') as string);
+  // An old profile name reads as the profile it always was, shown by its current name.
+  const interconnect =
+    options.interconnect === undefined
+      ? defaultInterconnect(target)
+      : canonicalInterconnect(parseChoice(() => [...Object.keys(INTERCONNECTS), ...Object.keys(INTERCONNECT_ALIASES)])(String(options.interconnect), '--interconnect') as string);
   const gpusPerNode = options['gpus-per-node'] === undefined ? 0 : (parseInteger(0)(String(options['gpus-per-node']), '--gpus-per-node') as number);
   const request = { target, classes, gpus, batch, dim, backbone, reserveBytes, sampleRates: [...new Set(sampleRates)].sort((a, b) => a - b), update, dtype, interconnect, gpusPerNode };
   // Every shape through the strategies' own validation: errors name the option.
@@ -91,11 +98,11 @@ export function parsePlanArgs(argv: readonly string[]): PlanRequest | undefined 
 
 /** The servers a GPU usually sits in (SXM boards on NVLink; PCIe cards and unknown files on PCIe). */
 export function defaultInterconnect(target: GpuTarget): string {
-  if (target.file) return 'pcie-gen3';
-  if (target.name.startsWith('v100')) return 'nvlink-v100';
-  if (target.name.startsWith('a100')) return 'nvlink-a100';
-  if (target.name.startsWith('h100') || target.name.startsWith('h200')) return 'nvlink-h100';
-  return 'pcie-gen3';
+  if (target.file) return 'pcie3-8gpu-1xedr';
+  if (target.name.startsWith('v100')) return 'nvlink2-8gpu-4xedr';
+  if (target.name.startsWith('a100')) return 'nvswitch3-8gpu-8xhdr';
+  if (target.name.startsWith('h100') || target.name.startsWith('h200')) return 'nvswitch4-8gpu-8xndr';
+  return 'pcie3-8gpu-1xedr';
 }
 
 function config(r: PlanRequest, strategy: string, sampleRate: number, classes = r.classes): FcConfig {

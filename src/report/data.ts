@@ -9,7 +9,7 @@ import { baselineOf } from '../strategies/descriptor.js';
 import { basename } from 'node:path';
 import { MEMORY_CATEGORIES } from '../core/binding.js';
 import { PHASES } from '../core/backend.js';
-import type { CellResult, CellSpec, ResultsFile } from '../bench/results.js';
+import { SIMULATED_NOTE, simulatedCell, type CellResult, type CellSpec, type ResultsFile } from '../bench/results.js';
 import { caseName, countName } from '../bench/case-name.js';
 import { INTERCONNECTS, canonicalInterconnect } from '../model/comm.js';
 import { DEFINING_FIELDS, configurationOf } from '../bench/configuration.js';
@@ -155,7 +155,7 @@ function profileLabel(cell: CellResult): string {
   return p?.file ? `${p.name}, profile ${basename(p.file.path)}` : canonicalInterconnect(cell.spec.interconnect);
 }
 
-/** An interconnect profile the report's emulated cells were modeled with, and what it models. */
+/** An interconnect profile the report's emulated or predicted cells were modeled with, and what it models. */
 export interface ProfileUsed {
   name: string;
   description: string;
@@ -163,15 +163,15 @@ export interface ProfileUsed {
 }
 
 /**
- * The profiles of the emulated cells, once each, with what each models: a built-in one (an old
+ * The profiles of the emulated and predicted cells, once each, with what each models: a built-in one (an old
  * name read as its new one) from this build's table, whose figures it always had; a calibrated
  * file from the profile the cell recorded.
  */
 export function profilesUsed(cells: readonly CellResult[]): ProfileUsed[] {
   const out = new Map<string, ProfileUsed>();
   for (const cell of cells) {
-    // A capacity answer models no communication.
-    if (cell.spec.mode !== 'emulate' || cell.capacity || cell.id.startsWith('capacity|')) continue;
+    // Emulated ranks and predictions model their communication on a profile; a capacity answer models none.
+    if ((cell.spec.mode !== 'emulate' && cell.spec.mode !== 'predict') || cell.capacity || cell.id.startsWith('capacity|')) continue;
     const recorded = cell.communication?.interconnect;
     const builtin = INTERCONNECTS[canonicalInterconnect(cell.spec.interconnect)];
     const name = recorded?.file ? profileLabel(cell) : (builtin?.name ?? cell.spec.interconnect);
@@ -194,6 +194,7 @@ export function profileLines(cells: readonly CellResult[]): string[] {
 /** How a cell's figures were obtained, in words (empty when everything was measured for real). */
 /** How a cell's step time was obtained, including which communication time it counts. */
 export function provenance(cell: CellResult): string {
+  if (simulatedCell(cell)) return SIMULATED_NOTE;
   if (cell.spec.mode === 'predict') return `${predictedLabel(cell)}: no kernel ran; communication modeled (${profileLabel(cell)})`;
   if (cell.spec.mode === 'emulate') return `emulated rank ${cell.spec.rank} of ${cell.spec.ranks}; communication modeled (${profileLabel(cell)})`;
   if (cell.timing?.modeled) return 'communication modeled';

@@ -7,7 +7,7 @@
 import { cellModelBytes } from '../strategies/memory-model.js';
 import { capacityCheck, modelOnlyNotes } from './table.js';
 import { bytesInBothUnits } from '../bench/fields.js';
-import type { CellResult } from '../bench/results.js';
+import { simulatedCell, type CellResult } from '../bench/results.js';
 import { PREDICTION_HEADER, PREDICTION_NOTE, predictionRows } from './prediction.js';
 import {
   MB,
@@ -43,6 +43,7 @@ export function oursMemory(cell: CellResult): string {
 export function oursThroughput(cell: CellResult): string {
   if (cell.spec.mode === 'predict' && cell.timing) return `${fmt(cell.timing.imagesPerSecond)} (${predictedLabel(cell)})`;
   if (!completed(cell) || !cell.timing) return cell.status;
+  if (simulatedCell(cell)) return `${fmt(cell.timing.imagesPerSecond)} (simulated: means nothing for a GPU)`;
   const note = cell.spec.mode === 'emulate' ? ' (emulated, comm. modeled)' : cell.timing.modeled ? ' (comm. modeled)' : '';
   return fmt(cell.timing.imagesPerSecond) + note;
 }
@@ -120,10 +121,11 @@ export function sideBySideTable(view: SideBySide): { header: string[]; rows: str
     ...view.runs.flatMap((r) => [`Step ms (${r})`, `img/s (${r})`, `Memory/M (${r})`]),
     ...(pair ? [`img/s ${second} / ${first}`, `Memory ${second} / ${first}`] : []),
   ];
+  // A predicted figure says so beside it, as everywhere else (no kernel ran).
   const figure = (cell: CellResult | undefined, value: (c: CellResult) => number | undefined): string => {
     if (!cell) return 'not run';
     if (!completed(cell)) return cell.status;
-    return fmt(value(cell));
+    return fmt(value(cell)) + (cell.spec.mode === 'predict' ? ` (${predictedLabel(cell)})` : '');
   };
   const step = (c: CellResult) => c.timing?.stepMs.median;
   const ips = (c: CellResult) => c.timing?.imagesPerSecond;
@@ -131,7 +133,10 @@ export function sideBySideTable(view: SideBySide): { header: string[]; rows: str
   const over = (a: CellResult | undefined, b: CellResult | undefined, value: (c: CellResult) => number | undefined): string => {
     const x = a && completed(a) ? value(a) : undefined;
     const y = b && completed(b) ? value(b) : undefined;
-    return x !== undefined && y !== undefined && x > 0 ? ratio(y / x) : '-';
+    if (x === undefined || y === undefined || !(x > 0)) return '-';
+    // A ratio with a prediction on either side names the predicted run(s).
+    const predicted = [a, b].flatMap((c, i) => (c!.spec.mode === 'predict' ? [view.runs[i]] : []));
+    return ratio(y / x) + (predicted.length ? ` (${predicted.join(' and ')} predicted)` : '');
   };
   const rows = view.rows.map((row) => [
     caseName(row.spec),

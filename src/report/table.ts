@@ -1,5 +1,5 @@
 /** The plain-text table `pfc-bench run` prints: one row per cell, seed-table columns first. */
-import type { CapacityAnswer, CellResult } from '../bench/results.js';
+import { SIMULATED_NOTE, simulatedCell, type CapacityAnswer, type CellResult } from '../bench/results.js';
 import { methodLabel } from '../bench/method.js';
 import { caseName } from '../bench/case-name.js';
 import { cellModelBytes, totalBytes } from '../strategies/memory-model.js';
@@ -36,7 +36,8 @@ export function resultsTable(cells: readonly CellResult[]): string {
     const method = methodLabel(s);
     const t = cell.timing;
     const m = cell.memory;
-    const modeled = s.mode === 'predict' ? '^' : t?.modeled ? '*' : '';
+    const sim = simulatedCell(cell) ? '~' : '';
+    const modeled = (s.mode === 'predict' ? '^' : t?.modeled ? '*' : '') + sim;
     rows.push([
       caseName(s),
       method,
@@ -44,7 +45,7 @@ export function resultsTable(cells: readonly CellResult[]): string {
       `${s.batch}`,
       m ? `${(m.peakBytes / MB).toFixed(0)}${s.mode === 'predict' ? '^' : ''}` : '-',
       modelTotal(cell),
-      t ? `${t.stepMs.median.toFixed(1)}${s.mode === 'predict' ? '^' : ''}` : '-',
+      t ? `${t.stepMs.median.toFixed(1)}${s.mode === 'predict' ? '^' : ''}${sim}` : '-',
       t ? `${t.stepMs.p10.toFixed(1)}-${t.stepMs.p90.toFixed(1)}` : '-',
       t ? `${t.phasesMs.communication.toFixed(2)}${modeled}` : '-',
       t ? `${Math.round(t.imagesPerSecond)}${modeled}` : '-',
@@ -55,10 +56,12 @@ export function resultsTable(cells: readonly CellResult[]): string {
   const anyModeled = cells.some((c) => c.timing?.modeled && c.spec.mode !== 'predict');
   const targets = [...new Set(cells.filter((c) => c.spec.mode === 'predict').map((c) => c.prediction?.target ?? c.spec.target))];
   const anyMeasured = cells.some((c) => c.communication?.measuredMs !== undefined);
+  const anySimulated = cells.some(simulatedCell);
   return (
     pad(rows) +
     (anyModeled ? '\n* includes modeled communication (emulated rank; collectives not sent): Step ms counts the modeled, not the measured, communication' : '') +
     (targets.length ? `\n^ predicted on ${targets.join(', ')}: no kernel ran, nothing measured (pfc-bench plan and docs/predict.md say what is modeled)` : '') +
+    (anySimulated ? `\n~ ${SIMULATED_NOTE}` : '') +
     (anyMeasured ? '\nComm ms without *: measured, each collective of the step timed alone after a barrier (waits for slower ranks are in Step ms only)' : '') +
     (cells.some(belowFloor) ? `\n${BELOW_FLOOR_NOTE}` : '')
   );

@@ -18,6 +18,17 @@ export type LogitsKind = (typeof LOGITS_KINDS)[number];
 export const STORAGE_DTYPES = ['fp32', 'bf16', 'fp16'] as const;
 export type StorageDType = (typeof STORAGE_DTYPES)[number];
 
+/**
+ * Why --dtype fp16 is refused (docs/design.md, "Storage types"): the softmax gradient is
+ * written back into the logits' storage without loss scaling, and fp16's smallest subnormal is
+ * 2^-24 (6e-8): at millions of active centres the gradient s * p / B of an ordinary class falls
+ * below it and becomes 0. bf16 has fp32's exponent range in the same two bytes.
+ */
+export const FP16_REFUSAL =
+  "fp16 storage is refused: the softmax gradient written back into fp16 logits (no loss scaling) " +
+  'underflows: s * p / B falls below 6e-8, fp16\'s smallest subnormal, at large active-centres x batch, ' +
+  'and becomes 0; use bf16 (2 bytes, fp32\'s exponent range) or fp32';
+
 export const MARGINS: Record<string, Margin> = {
   cosface: { s: 64, m1: 1, m2: 0, m3: 0.4 },
   arcface: { s: 64, m1: 1, m2: 0.5, m3: 0 },
@@ -47,7 +58,8 @@ export interface FcConfig {
   margin: Margin;
   sgd: SgdConfig;
   seed: number;
-  /** Storage of normalized features, active centres and logits (fp32 accumulation). */
+  /** Storage of normalized features, active centres and logits (fp32 accumulation); fp16 is
+   * refused (FP16_REFUSAL). */
   dtype: StorageDType;
   /** Absent: materialized. */
   logits?: LogitsKind;
@@ -130,6 +142,7 @@ export function requireChoice<T extends string>(option: string, value: string, a
 export function validateFcShapes(config: FcConfig): FcConfig {
   requireChoice('--update', config.update, UPDATE_KINDS);
   requireChoice('--dtype', config.dtype, STORAGE_DTYPES);
+  if (config.dtype === 'fp16') throw new UsageError('--dtype', FP16_REFUSAL);
   requireChoice('--logits', config.logits ?? 'materialized', LOGITS_KINDS);
   requireInteger('--tile', config.tile ?? 0, 0);
   requireInteger('--gpus', config.ranks, 1);

@@ -176,6 +176,7 @@ export const dataParallel: StrategyDescriptor = {
   work: (config, active, shardSize) => fcStepWork({ rows: localBatch(config), active, dim: config.dim, storageBytes: STORAGE_BYTES[config.dtype], updatedRows: shardSize }),
   // The C x D weight gradient, all-reduced (fp32).
   collectives: (config) => [{ kind: 'allReduce', op: 'sum', label: 'weightGrad', bytes: config.classes * config.dim * 4, ranks: config.ranks }],
+  kernelShapes: (config) => ({ softmaxRows: localBatch(config), softmaxColumns: [config.classes], sampledShard: 0 }),
   gemmRows: (config) => localBatch(config),
   title: () => 'Data Parallel',
   label: () => 'data-parallel',

@@ -10,6 +10,7 @@
 import type { BytesByCategory } from '../core/binding.js';
 import type { CollectiveRecord } from '../comm/communicator.js';
 import type { StepWork } from '../model/bytes.js';
+import type { KernelShapes } from '../model/device-scratch.js';
 import type { FcConfig, LogitsKind, UpdateKind } from './config.js';
 import type { Strategy, StrategyContext } from './strategy.js';
 
@@ -78,6 +79,8 @@ export interface StrategyDescriptor {
   recomputedColumns?(config: FcConfig, activeCentres: number, rank: number): number;
   /** The collectives one step logs (kind, op, label, bytes), in order: what the communication model and predict consume. */
   collectives(config: FcConfig): CollectiveRecord[];
+  /** The shapes of its step's kernels that take device scratch on rank `rank` (model/device-scratch.ts). */
+  kernelShapes(config: FcConfig, rank: number): KernelShapes;
   /** Rows of the step's GEMMs (x active centres x D): the reference workload's shape. */
   gemmRows(config: FcConfig): number;
   /** For readers: "Partial FC 0.1 (sparse)". */

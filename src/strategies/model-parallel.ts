@@ -7,7 +7,7 @@ import { ShardedSoftmaxFc, type ActiveSet } from './sharded-softmax.js';
 import { LOGITS_KINDS, UPDATE_KINDS, shardOf, type Shard } from './config.js';
 import type { Strategy, StrategyContext } from './strategy.js';
 import type { StrategyDescriptor } from './descriptor.js';
-import { fusedRecomputedColumns, shardedCollectives, shardedMemory, shardedWork } from './sharded-model.js';
+import { fusedRecomputedColumns, shardedCollectives, shardedKernelShapes, shardedMemory, shardedWork } from './sharded-model.js';
 
 /** Every centre of the shard is active; labels are shifted into the shard. */
 export function allCentres(shard: Shard): ActiveSet {
@@ -46,6 +46,7 @@ export const modelParallel: StrategyDescriptor = {
   work: (config, active, shardSize) => shardedWork(config, active, { updatedRows: shardSize, capacity: shardSize }),
   recomputedColumns: (config, active, rank) => fusedRecomputedColumns(config, active, shardOf(config.classes, config.ranks, rank).size),
   collectives: shardedCollectives,
+  kernelShapes: (config, rank) => shardedKernelShapes(config, rank, (shardSize) => shardSize, false),
   gemmRows: (config) => config.batch,
   title: () => 'Model Parallel',
   label: (config, detailed) => (detailed ? `model-parallel ${config.update}` : 'model-parallel'),

@@ -166,7 +166,7 @@ function exportedDescriptors(namespace: Record<string, unknown>): unknown[] {
 }
 
 const NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
-const FUNCTIONS = ['create', 'memory', 'work', 'collectives', 'gemmRows', 'title', 'label', 'sortKey'] as const;
+const FUNCTIONS = ['create', 'memory', 'work', 'collectives', 'kernelShapes', 'gemmRows', 'title', 'label', 'sortKey'] as const;
 
 /** What is wrong with a descriptor's fields (empty when nothing is). */
 export function descriptorProblems(d: Record<string, unknown>): string[] {

@@ -13,7 +13,7 @@ import { LOGITS_KINDS, UPDATE_KINDS, numSampled, shardOf, type Shard } from './c
 import { ShardedSoftmaxFc, type ActiveSet } from './sharded-softmax.js';
 import type { Strategy, StrategyContext, TensorOwner } from './strategy.js';
 import type { StrategyDescriptor } from './descriptor.js';
-import { fusedRecomputedColumns, shardedCollectives, shardedMemory, shardedWork } from './sharded-model.js';
+import { fusedRecomputedColumns, shardedCollectives, shardedKernelShapes, shardedMemory, shardedWork } from './sharded-model.js';
 
 /** Most centres a step can activate: all positives (at most min(B, C_r)) or the sampled count. */
 export function sampledCapacity(batch: number, shardSize: number, sampleRate: number): number {
@@ -76,6 +76,8 @@ export const partialFc: StrategyDescriptor = {
   recomputedColumns: (config, active, rank) =>
     fusedRecomputedColumns(config, active, sampledCapacity(config.batch, shardOf(config.classes, config.ranks, rank).size, config.sampleRate)),
   collectives: shardedCollectives,
+  // Samples on the device every step (rate 1 included).
+  kernelShapes: (config, rank) => shardedKernelShapes(config, rank, (shardSize) => sampledCapacity(config.batch, shardSize, config.sampleRate), true),
   gemmRows: (config) => config.batch,
   // lazy-dense is this project's rule, not a published one: the names say so.
   title: (config) => `Partial FC ${config.sampleRate} (${config.update === 'lazy-dense' ? 'lazy-dense, ours' : config.update})`,

@@ -25,6 +25,12 @@ export interface RefStepInput {
   dense: boolean;
   /** Active centres (sorted global ids), or null for all. Every label must be in it. */
   active: number[] | null;
+  /**
+   * Narrow storage (bf16): applied where the step stores its narrow tensors, as the backends
+   * do: the normalized features and centres, the cosines (the GEMM's output) and dlogits (the
+   * softmax gradient written back into the logits). Absent: nothing is rounded.
+   */
+  round?: (x: number) => number;
 }
 
 export interface RefStepOutput {
@@ -71,8 +77,10 @@ export function referenceStep(input: RefStepInput): RefStepOutput {
   const active = input.active ?? Array.from({ length: C }, (_, j) => j);
   const A = active.length;
   const position = new Map(active.map((j, k) => [j, k]));
-  const xs = Array.from({ length: B }, (_, i) => normalizeRow(input.features, i * D, D));
-  const ws = active.map((j) => normalizeRow(input.weights, j * D, D));
+  const round = input.round ?? ((x: number) => x);
+  const stored = ({ y, norm }: { y: Float64Array; norm: number }) => ({ y: y.map(round), norm });
+  const xs = Array.from({ length: B }, (_, i) => stored(normalizeRow(input.features, i * D, D)));
+  const ws = active.map((j) => stored(normalizeRow(input.weights, j * D, D)));
 
   let loss = 0;
   const dcos: Float64Array[] = [];
@@ -84,7 +92,7 @@ export function referenceStep(input: RefStepInput): RefStepOutput {
     for (let k = 0; k < A; k++) {
       let dot = 0;
       for (let c = 0; c < D; c++) dot += xs[i].y[c] * ws[k].y[c];
-      const cos = Math.min(Math.max(dot, -1), 1);
+      const cos = Math.min(Math.max(round(dot), -1), 1);
       if (k === t) targetCos[i] = cos;
       z[k] = m.s * (k === t ? targetValue(cos, m) : cos);
     }
@@ -96,7 +104,7 @@ export function referenceStep(input: RefStepInput): RefStepOutput {
     for (let k = 0; k < A; k++) {
       const p = Math.exp(z[k] - max) / sum;
       const dz = (p - (k === t ? 1 : 0)) / B;
-      d[k] = m.s * dz * (k === t ? targetGrad(targetCos[i], m) : 1);
+      d[k] = round(m.s * dz * (k === t ? targetGrad(targetCos[i], m) : 1));
     }
     dcos.push(d);
   }

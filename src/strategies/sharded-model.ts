@@ -8,6 +8,7 @@ import type { BytesByCategory } from '../core/binding.js';
 import type { LazyDenseClock } from './descriptor.js';
 import type { CollectiveRecord } from '../comm/communicator.js';
 import { STORAGE_BYTES, fcStepWork, zeroBytes, type StepWork } from '../model/bytes.js';
+import type { KernelShapes } from '../model/device-scratch.js';
 import { alignedColumns, fusedScratchColumns, fusedTileColumns, localBatch, shardOf, type FcConfig } from './config.js';
 
 /** What sets a sharded strategy's bytes apart: how it chooses its active centres. */
@@ -101,4 +102,21 @@ export function shardedCollectives(config: FcConfig): CollectiveRecord[] {
     { kind: 'allReduce', op: 'sum', label: 'rowSum+targetLogit', bytes: 2 * B * 4, ranks: N },
     { kind: 'reduceScatter', label: 'featureGrad', bytes: B * D * 4, ranks: N },
   ];
+}
+
+/**
+ * The softmax passes over the B x A logits (one per tile when fused: tiles of T, the last one
+ * shorter) and, for a strategy that samples, its shard: what the device scratch is sized by.
+ */
+export function shardedKernelShapes(config: FcConfig, rank: number, capacity: (shardSize: number) => number, samples: boolean): KernelShapes {
+  const shard = shardOf(config.classes, config.ranks, rank);
+  const A = capacity(shard.size);
+  const columns: number[] = [];
+  if (config.logits === 'fused' && A > 0) {
+    const T = fusedTileColumns(config, A);
+    for (let offset = 0; offset < A; offset += T) columns.push(Math.min(T, A - offset));
+  } else {
+    columns.push(A);
+  }
+  return { softmaxRows: config.batch, softmaxColumns: columns, sampledShard: samples ? shard.size : 0 };
 }

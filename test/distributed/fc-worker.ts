@@ -19,7 +19,7 @@ import type { Communicator } from '../../src/comm/communicator.js';
 import { emulatedCommunicator } from '../../src/comm/local.js';
 import { finalizeMpi, MpiCommunicator, mpiWorld } from '../../src/comm/mpi.js';
 import { failRank } from '../../src/bench/real.js';
-import { buildStrategy, cpuBackend, splitBatch } from '../helpers.js';
+import { buildStrategy, testBackend, splitBatch } from '../helpers.js';
 import { loadStrategyModulesFromEnv } from '../../src/strategies/modules.js';
 import { fixtureCases, caseConfig, globalBatch, STEPS, type MemoryOutput, type RankCaseOutput, type RankOutput, type FcCase } from './fixture.js';
 
@@ -35,7 +35,7 @@ function runCase(c: FcCase, rank: number, size: number): RankCaseOutput {
   const config = caseConfig(c, size);
   const { features, labels } = globalBatch(size);
   const source = splitBatch(features, labels, size, config.dim);
-  const timer = cpuBackend().createTimer();
+  const timer = testBackend().createTimer();
 
   // The real run.
   core().resetMemoryPeaks('cpu');

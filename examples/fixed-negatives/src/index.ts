@@ -27,6 +27,7 @@ import {
   numSampled,
   shardOf,
   shardedCollectives,
+  shardedKernelShapes,
   shardedMemory,
   shardedWork,
   streamId,
@@ -117,6 +118,8 @@ export const fixedNegatives: StrategyDescriptor = {
       capacity: capacityOf(config, shardSize),
     }),
   collectives: shardedCollectives,
+  // Samples on the device every step, as Partial FC: the device scratch is sized by its shard too.
+  kernelShapes: (config, rank) => shardedKernelShapes(config, rank, (shardSize) => capacityOf(config, shardSize), true),
   recomputedColumns: (config, active, rank) => fusedRecomputedColumns(config, active, capacityOf(config, shardOf(config.classes, config.ranks, rank).size)),
   gemmRows: (config) => config.batch,
   title: (config) => `Fixed negatives ${config.sampleRate} (${config.update})`,

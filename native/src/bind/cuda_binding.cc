@@ -45,6 +45,13 @@ void registerCuda(Napi::Env env, Napi::Object exports) {
   PFC_EXPORT(exports, env, "cudaDeviceUsedBytes", {
     return Napi::Number::New(info.Env(), static_cast<double>(deviceUsedBytes()));
   });
+  // Frees the cuBLAS handle with its workspace and the kernels' scratch: a cell that starts after
+  // it accounts every byte it needs (the next GEMM and kernel allocate them again).
+  PFC_EXPORT(exports, env, "cudaReleaseWorkspaces", {
+    cublas::releaseHandle();
+    releaseCudaScratch();
+    return info.Env().Undefined();
+  });
   exports.Set("cublasWorkspaceBytes", Napi::Number::New(env, static_cast<double>(cublas::kWorkspaceBytes)));
   PFC_EXPORT(exports, env, "cublasVersion", { return Napi::Number::New(info.Env(), cublas::version()); });
   PFC_EXPORT(exports, env, "ncclVersion", { return Napi::Number::New(info.Env(), ncclVersionCode()); });
@@ -63,6 +70,10 @@ void registerCuda(Napi::Env env, Napi::Object exports) {
     const int64_t handle = g_ncclNext++;
     g_nccl[handle] = std::make_unique<NcclCommunicator>(rank, size, id);
     return Napi::Number::New(info.Env(), static_cast<double>(handle));
+  });
+  PFC_EXPORT(exports, env, "ncclSynchronize", {
+    ncclHandle(info).synchronize(numberArg(info, 1, "timeoutSeconds"));
+    return info.Env().Undefined();
   });
   PFC_EXPORT(exports, env, "ncclAllGather", {
     ncclHandle(info).allGather(tensorArg(info, 1, "send"), tensorArg(info, 2, "recv"));

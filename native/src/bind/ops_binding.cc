@@ -128,6 +128,8 @@ void registerOps(Napi::Env env, Napi::Object exports) {
     normalizeRowsBackward(tensorArg(info, 0, "grad"), tensorArg(info, 1, "normalized"), tensorArg(info, 2, "norms"));
     return info.Env().Undefined();
   });
+  // The CPU's bf16 GEMM takes this from 'workspace' for each call (ops/gemm.h).
+  exports.Set("cpuBf16GemmWorkspaceBytes", Napi::Number::New(env, static_cast<double>(cpu::kBf16GemmWorkspaceBytes)));
   PFC_EXPORT(exports, env, "gemm", {
     gemm(tensorArg(info, 0, "a"), boolArg(info, 1, "transA"), tensorArg(info, 2, "b"), boolArg(info, 3, "transB"),
          tensorArg(info, 4, "c"), static_cast<float>(numberArg(info, 5, "alpha")),

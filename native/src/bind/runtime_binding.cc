@@ -1,5 +1,9 @@
 // Process-wide runtime: build information, threads, memory accounting, device queries.
 #include "bind/binding.h"
+
+#ifdef PFC_CUDA_SIM
+#include "sim/exec.h"
+#endif
 #include "ops/cpu/simd.h"
 #include "ops/gemm.h"
 #include "runtime/device.h"
@@ -47,8 +51,18 @@ void registerRuntime(Napi::Env env, Napi::Object exports) {
     Napi::Array available = Napi::Array::New(e, targets.size());
     for (size_t i = 0; i < targets.size(); ++i) available.Set(static_cast<uint32_t>(i), targets[i]);
     out.Set("simdTargets", available);
+#ifdef PFC_CUDA_SIM
+    out.Set("simulated", true);  // the CUDA device of this addon is the host (sim/)
+#else
+    out.Set("simulated", false);
+#endif
     return out;
   });
+#ifdef PFC_CUDA_SIM
+  PFC_EXPORT(exports, env, "simLaunchCount", {
+    return Napi::Number::New(info.Env(), static_cast<double>(sim::launchCount()));
+  });
+#endif
   // Caps the CPU kernels' SIMD target ('best' lifts the cap); returns the target now used.
   PFC_EXPORT(exports, env, "setSimdTarget", {
     return Napi::String::New(info.Env(), cpu::restrictSimdTarget(info[0].As<Napi::String>().Utf8Value()));
@@ -96,6 +110,7 @@ void registerRuntime(Napi::Env env, Napi::Object exports) {
     out.Set("totalBytes", static_cast<double>(p.totalBytes));
     out.Set("driverVersion", p.driverVersion);
     out.Set("runtimeVersion", p.runtimeVersion);
+    out.Set("smCount", p.smCount);
     return out;
   });
   PFC_EXPORT(exports, env, "synchronize", {

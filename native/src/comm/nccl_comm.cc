@@ -1,8 +1,10 @@
 // NCCL communicator (see nccl_comm.h).
 #include "comm/nccl_comm.h"
 
+#include <chrono>
 #include <cstring>
 #include <string>
+#include <thread>
 
 #include "runtime/cuda_context.h"
 
@@ -122,6 +124,35 @@ void NcclCommunicator::checkAsyncError() {
   nccl::Result async = nccl::kSuccess;
   PFC_NCCL_CHECK(nccl::api().commGetAsyncError(c, &async), c, "ncclCommGetAsyncError");
   PFC_NCCL_CHECK(async, c, "an earlier collective (asynchronous error)");
+}
+
+void NcclCommunicator::synchronize(double timeoutSeconds) {
+  const nccl::Comm c = comm();
+  const nccl::Api& api = nccl::api();
+  cudaStream_t stream = cudaStream();
+  const auto start = std::chrono::steady_clock::now();
+  for (;;) {
+    const cudaError_t state = cudaStreamQuery(stream);
+    if (state == cudaSuccess) break;
+    if (state != cudaErrorNotReady) PFC_CUDA_CHECK(state);
+    nccl::Result async = nccl::kSuccess;
+    PFC_NCCL_CHECK(api.commGetAsyncError(c, &async), c, "ncclCommGetAsyncError");
+    const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const bool late = timeoutSeconds > 0 && waited > timeoutSeconds;
+    if (async != nccl::kSuccess && async != nccl::kInProgress) {
+      if (api.commAbort) api.commAbort(c);
+      comm_ = nullptr;
+      PFC_NCCL_CHECK(async, nullptr, "a collective (asynchronous error; the communicator was aborted)");
+    }
+    if (late) {
+      if (api.commAbort) api.commAbort(c);
+      comm_ = nullptr;
+      PFC_THROW(Comm, "NCCL: a collective did not finish within " + std::to_string(timeoutSeconds) +
+                          " s (a peer failed or hangs); the communicator was aborted");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  checkDeviceErrors();
 }
 
 }  // namespace pfc

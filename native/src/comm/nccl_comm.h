@@ -41,6 +41,11 @@ class NcclCommunicator {
   void broadcast(const Tensor& tensor, int root);
   // Throws if NCCL reported an asynchronous failure (a peer died, a network error).
   void checkAsyncError();
+  // Waits for the core's stream like synchronizeCudaStream, but checks NCCL's asynchronous error
+  // every millisecond meanwhile: a failed or vanished peer aborts the communicator and throws
+  // PfcError(Comm) with NCCL's message, and so does a wait past timeoutSeconds (0: no limit),
+  // instead of hanging the process.
+  void synchronize(double timeoutSeconds);
   // Frees the communicator now (also done by the destructor); later calls throw.
   void destroy();
 

@@ -1,6 +1,10 @@
 // NCCL through dlopen (see nccl_loader.h).
 #include "comm/nccl_loader.h"
 
+#ifdef PFC_CUDA_SIM
+#include "sim/libraries.h"
+#endif
+
 #include <mutex>
 
 #include "core/error.h"
@@ -25,6 +29,11 @@ void bind(void* lib, const char* name, Fn* slot, std::string* missing) {
 const Api& api() {
   std::lock_guard<std::mutex> lock(g_mutex);
   if (g_loaded) return g_api;
+#ifdef PFC_CUDA_SIM
+  g_api = sim::ncclStandIn();
+  g_loaded = true;
+  return g_api;
+#endif
   std::string tried;
   const LoadedLibrary lib = openFirstLibrary({"libnccl.so.2", "libnccl.so"}, {"nvidia/nccl/lib", "nvidia/cu13/lib"},
                                              &tried);
@@ -43,6 +52,7 @@ const Api& api() {
   bind(lib.handle, "ncclCommGetAsyncError", &a.commGetAsyncError, &missing);
   if (!missing.empty()) PFC_THROW(Unavailable, "NCCL at " + lib.path + " lacks " + missing + " (NCCL 2.7 or newer is needed)");
   a.getLastError = reinterpret_cast<const char* (*)(Comm)>(findSymbol(lib.handle, "ncclGetLastError"));
+  a.commAbort = reinterpret_cast<Result (*)(Comm)>(findSymbol(lib.handle, "ncclCommAbort"));
   a.path = lib.path;
   a.library = lib.handle;
   g_api = a;

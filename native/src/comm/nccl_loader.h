@@ -37,6 +37,7 @@ struct Api {
   const char* (*getErrorString)(Result) = nullptr;
   Result (*commGetAsyncError)(Comm, Result*) = nullptr;
   const char* (*getLastError)(Comm) = nullptr;  // optional (NCCL 2.13+)
+  Result (*commAbort)(Comm) = nullptr;          // optional: frees a communicator whose peers are gone
   std::string path;
   void* library = nullptr;  // the dlopen handle
 };

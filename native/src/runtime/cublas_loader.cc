@@ -1,6 +1,10 @@
 // cuBLAS through dlopen (see cublas_loader.h).
 #include "runtime/cublas_loader.h"
 
+#ifdef PFC_CUDA_SIM
+#include "sim/libraries.h"
+#endif
+
 #include <mutex>
 
 #include "core/error.h"
@@ -43,6 +47,11 @@ void bind(void* lib, const char* name, Fn* slot, std::string* missing) {
 // Caller holds g_mutex.
 void loadLocked() {
   if (g_loaded) return;
+#ifdef PFC_CUDA_SIM
+  g_api = sim::cublasStandIn();
+  g_loaded = true;
+  return;
+#endif
   const std::vector<std::string> names = {"libcublas.so.13", "libcublas.so.12", "libcublas.so.11", "libcublas.so"};
   std::string tried;
   const LoadedLibrary lib = openFirstLibrary(names, {"nvidia/cu13/lib", "nvidia/cublas/lib"}, &tried);

@@ -40,7 +40,8 @@ const char* deviceErrorMessage(int code) {
     case kDevErrMarginLabel: return "marginSoftmaxStats: a label is outside the active centres (found on the device)";
     case kDevErrSgdIndices:
       // Also set by sgdCatchUp and normalizeRows' catch-up, which report a row ahead of the step with it.
-      return "sgdUpdate / sgdCatchUp / normalizeRows (catch-up): indices must be sorted, unique and inside the shard, "
+      return "sgdUpdate / sgdIdleRows / sgdCatchUp / normalizeRows (catch-up): indices must be sorted, unique and inside "
+             "the shard, "
              "and no row may be ahead of the step (found on the device)";
     default: return "a CUDA kernel reported an invalid input (found on the device)";
   }
@@ -176,6 +177,18 @@ void* cudaScratch(int64_t bytes) {
   g_scratch = allocate(Device::Cuda, Category::Workspace, want);
   g_scratchBytes = want;
   return g_scratch;
+}
+
+void releaseCudaScratch() {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  if (!g_streamCreated) return;
+  PFC_CUDA_CHECK(cudaStreamSynchronize(g_stream));  // no queued kernel still uses them
+  if (g_scratch) deallocate(Device::Cuda, Category::Workspace, g_scratch, g_scratchBytes);
+  g_scratch = nullptr;
+  g_scratchBytes = 0;
+  if (g_staging) PFC_CUDA_CHECK(cudaFreeHost(g_staging));
+  g_staging = nullptr;
+  g_stagingBytes = 0;
 }
 
 void* cudaHostStaging(int64_t bytes) {

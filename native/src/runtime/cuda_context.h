@@ -42,6 +42,9 @@ void destroyEvent(int64_t id);
 // Device scratch of at least `bytes`, accounted as Workspace, reused across calls and grown
 // when needed. Valid until the next call (one op uses it at a time, all on the one stream).
 void* cudaScratch(int64_t bytes);
+// Frees the scratch and staging buffers (the next op allocates them again), so that each
+// benchmark cell accounts its own.
+void releaseCudaScratch();
 // Pinned host staging of at least `bytes` (small device->host results), same reuse rule.
 void* cudaHostStaging(int64_t bytes);
 

@@ -15,6 +15,7 @@ struct CudaProbe {
   int64_t totalBytes = 0;
   int driverVersion = 0;
   int runtimeVersion = 0;
+  int smCount = 0;  // multiprocessors (launch plans, and the model of the kernels' scratch)
 };
 
 CudaProbe probeCuda();

@@ -82,6 +82,7 @@ CudaProbe runProbe() {
   }
   p.name = prop.name;
   p.totalBytes = static_cast<int64_t>(prop.totalGlobalMem);
+  p.smCount = prop.multiProcessorCount;
   if (prop.major < 8) {
     p.reason = "no usable CUDA device: " + p.name + " has compute capability " + std::to_string(prop.major) + "." +
                std::to_string(prop.minor) + "; this build targets sm_80 and newer";

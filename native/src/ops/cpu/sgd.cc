@@ -1,5 +1,7 @@
 // CPU twin of ops/cuda/sgd.cu. The row updates are Highway kernels, compiled once per SIMD
 // target and dispatched at run time (ops/cpu/simd.h); OpenMP splits the rows outside them.
+// Centres, momentum and gradients are fp32; the normalized centres the fused update reads may
+// be bf16 storage (ops/cpu/bf16.h), read as fp32.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "ops/cpu/sgd.cc"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
@@ -11,6 +13,7 @@
 
 #include <omp.h>
 
+#include "ops/cpu/bf16-inl.h"
 #include "ops/cpu/cpu_util.h"
 #include "ops/cpu/idle_steps-inl.h"
 #include "ops/cpu/simd-inl.h"
@@ -35,18 +38,28 @@ void UpdateRow(float* w, float* v, const float* g, int64_t cols, const SgdParams
 }
 
 // The normalization backward fused into the update: g = (dy - y (y . dy)) / norm, then UpdateRow's rule.
-void NormalizedUpdateRow(float* w, float* v, const float* dy, const float* y, int64_t cols, float norm,
-                         const SgdParams& p) {
+template <typename T>
+void NormalizedUpdateRowT(float* w, float* v, const float* dy, const T* y, int64_t cols, float norm,
+                          const SgdParams& p) {
   const hn::ScalableTag<float> d;
-  const float dot = SumOver(d, 0, cols, [&](auto dx, int64_t c) { return hn::Mul(hn::LoadU(dx, y + c), hn::LoadU(dx, dy + c)); });
+  const float dot = SumOver(d, 0, cols, [&](auto dx, int64_t c) { return hn::Mul(LoadF(dx, y + c), hn::LoadU(dx, dy + c)); });
   const float inv = 1.0f / norm;
   ForEachVector(d, 0, cols, [&](auto dx, int64_t c) {
-    const auto gc = hn::Mul(hn::NegMulAdd(hn::LoadU(dx, y + c), hn::Set(dx, dot), hn::LoadU(dx, dy + c)), hn::Set(dx, inv));
+    const auto gc = hn::Mul(hn::NegMulAdd(LoadF(dx, y + c), hn::Set(dx, dot), hn::LoadU(dx, dy + c)), hn::Set(dx, inv));
     const auto wc = hn::LoadU(dx, w + c);
     const auto vc = hn::MulAdd(hn::Set(dx, p.weightDecay), wc, hn::MulAdd(hn::Set(dx, p.momentum), hn::LoadU(dx, v + c), gc));
     hn::StoreU(vc, dx, v + c);
     hn::StoreU(hn::NegMulAdd(hn::Set(dx, p.lr), vc, wc), dx, w + c);
   });
+}
+
+void NormalizedUpdateRow(float* w, float* v, const float* dy, const float* y, int64_t cols, float norm,
+                         const SgdParams& p) {
+  NormalizedUpdateRowT(w, v, dy, y, cols, norm, p);
+}
+void NormalizedUpdateRowBf16(float* w, float* v, const float* dy, const Bf16* y, int64_t cols, float norm,
+                             const SgdParams& p) {
+  NormalizedUpdateRowT(w, v, dy, y, cols, norm, p);
 }
 
 void IdleStepsRow(float* w, float* v, int64_t cols, const double m[4]) { ApplyIdleSteps(w, v, cols, m); }
@@ -60,6 +73,7 @@ namespace pfc::cpu {
 
 HWY_EXPORT(UpdateRow);
 HWY_EXPORT(NormalizedUpdateRow);
+HWY_EXPORT(NormalizedUpdateRowBf16);
 HWY_EXPORT(IdleStepsRow);
 
 static inline void updateRow(float* w, float* v, const float* g, int64_t cols, const SgdParams& p) {
@@ -104,22 +118,30 @@ void sgdUpdate(const Tensor& weights, const Tensor& momentum, const Tensor& grad
   }
 }
 
+static void normalizedUpdateRow(float* w, float* v, const float* dy, const float* y, int64_t cols, float norm,
+                                const SgdParams& p) {
+  HWY_DYNAMIC_DISPATCH(NormalizedUpdateRow)(w, v, dy, y, cols, norm, p);
+}
+static void normalizedUpdateRow(float* w, float* v, const float* dy, const Bf16* y, int64_t cols, float norm,
+                                const SgdParams& p) {
+  HWY_DYNAMIC_DISPATCH(NormalizedUpdateRowBf16)(w, v, dy, y, cols, norm, p);
+}
+
 static void checkSortedRows(const char* op, const int32_t* idx, int64_t n, int64_t rows) {
   for (int64_t k = 0; k < n; ++k)
     PFC_CHECK(idx[k] >= 0 && idx[k] < rows && (k == 0 || idx[k] > idx[k - 1]),
               std::string(op) + ": indices must be sorted, unique and inside the shard");
 }
 
-void sgdNormalizedUpdate(const Tensor& weights, const Tensor& momentum, const Tensor& gradNormalized,
-                         const Tensor& normalized, const Tensor& norms, const Tensor* indices, const SgdParams& p,
-                         const Tensor* lastStep, int64_t step) {
-  requireDType("sgdNormalizedUpdate (cpu)", "weights", weights, DType::F32);
-  requireDType("sgdNormalizedUpdate (cpu)", "normalized", normalized, DType::F32);
+template <typename T>
+static void sgdNormalizedUpdateAs(const Tensor& weights, const Tensor& momentum, const Tensor& gradNormalized,
+                                  const Tensor& normalized, const Tensor& norms, const Tensor* indices,
+                                  const SgdParams& p, const Tensor* lastStep, int64_t step) {
   const int64_t cols = weights.cols, active = gradNormalized.rows;
   float* w = weights.data<float>();
   float* v = momentum.data<float>();
   const float* dy = gradNormalized.data<float>();
-  const float* y = normalized.data<float>();
+  const T* y = normalized.data<T>();
   const float* nr = norms.data<float>();
   const int32_t* idx = indices ? indices->data<int32_t>() : nullptr;
   int32_t* last = lastStep ? lastStep->data<int32_t>() : nullptr;
@@ -131,12 +153,22 @@ void sgdNormalizedUpdate(const Tensor& weights, const Tensor& momentum, const Te
       prefetchRow(w + idx[k + kRowsAhead] * cols, cols, true);
       prefetchRow(v + idx[k + kRowsAhead] * cols, cols, true);
     }
-    const float* dyk = dy + k * cols;
-    const float* yk = y + k * cols;
-    float* wr = w + r * cols;
-    float* vr = v + r * cols;
-    HWY_DYNAMIC_DISPATCH(NormalizedUpdateRow)(wr, vr, dyk, yk, cols, nr[k], p);
+    normalizedUpdateRow(w + r * cols, v + r * cols, dy + k * cols, y + k * cols, cols, nr[k], p);
     if (last) last[r] = static_cast<int32_t>(step + 1);
+  }
+}
+
+void sgdNormalizedUpdate(const Tensor& weights, const Tensor& momentum, const Tensor& gradNormalized,
+                         const Tensor& normalized, const Tensor& norms, const Tensor* indices, const SgdParams& p,
+                         const Tensor* lastStep, int64_t step) {
+  requireDType("sgdNormalizedUpdate (cpu)", "weights", weights, DType::F32);
+  switch (normalized.dtype) {
+    case DType::F32:
+      return sgdNormalizedUpdateAs<float>(weights, momentum, gradNormalized, normalized, norms, indices, p, lastStep, step);
+    case DType::BF16:
+      return sgdNormalizedUpdateAs<Bf16>(weights, momentum, gradNormalized, normalized, norms, indices, p, lastStep, step);
+    default:
+      PFC_THROW(Invalid, "sgdNormalizedUpdate (cpu): normalized must be fp32 or bf16, got " + normalized.describe());
   }
 }
 

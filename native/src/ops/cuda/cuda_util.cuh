@@ -10,9 +10,21 @@
 #include <algorithm>
 #include <cstdint>
 #include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
 
 #include "core/tensor.h"
 #include "runtime/cuda_context.h"
+
+// A fault injected by the mutation test on the simulated device (sim/mutants.h); always false
+// for nvcc, so GPU builds carry none.
+#if defined(__CUDACC__)
+#define PFC_MUTANT(name) false
+#else
+#include "sim/mutants.h"
+#define PFC_MUTANT(name) (::pfc::sim::mutant(::pfc::sim::Mutant::name))
+#endif
 
 namespace pfc::cuda_detail {
 
@@ -214,6 +226,28 @@ __device__ __forceinline__ void reportError(int* word, int code) {
 
 // ----------------------------------------------------------------------------------------------
 // Host side.
+
+// Every kernel launch of the .cu files: <<<>>> for nvcc; for the host compiler (the simulated
+// device, sim/exec.h) the grid runs now, each thread calling the kernel with its own copy of the
+// arguments converted to the kernel's parameter types, as the launch would pass them. A launch
+// the device would refuse, or a kernel fault the simulator finds, is left for
+// PFC_CUDA_LAUNCH_CHECK (cudaGetLastError) at the call site.
+template <typename... P, typename... A>
+inline void launchKernel(void (*kernel)(P...), dim3 grid, dim3 block, size_t sharedBytes, cudaStream_t stream,
+                         A&&... args) {
+#if defined(__CUDACC__)
+  kernel<<<grid, block, sharedBytes, stream>>>(std::forward<A>(args)...);
+#else
+  (void)stream;
+  static_assert(sizeof...(P) == sizeof...(A), "launchKernel: argument count differs from the kernel's");
+  const std::tuple<std::decay_t<P>...> params(std::forward<A>(args)...);
+  const std::string fault = sim::runGrid(grid, block, sharedBytes, [&] {
+    std::tuple<std::decay_t<P>...> mine = params;  // by-value parameters: each thread its own copy
+    std::apply(kernel, mine);
+  });
+  if (!fault.empty()) sim::setLaunchError(fault.rfind("invalid configuration", 0) == 0 ? cudaErrorInvalidConfiguration : cudaErrorLaunchFailure, fault);
+#endif
+}
 
 inline int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 

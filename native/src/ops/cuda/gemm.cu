@@ -55,7 +55,8 @@ void gemm(const Tensor& a, bool transA, const Tensor& b, bool transB, const Tens
   PFC_CUBLAS_CHECK(api.setMathMode(h, tf32 ? cublas::kTf32TensorOpMath : cublas::kDefaultMath), "cublasSetMathMode");
   const int computeType = tf32 ? cublas::kCompute32FFastTF32 : cublas::kCompute32F;
   const int64_t lda = std::max<int64_t>(a.cols, 1), ldb = std::max<int64_t>(b.cols, 1), ldc = n;
-  const int opA = transB ? cublas::kOpT : cublas::kOpN, opB = transA ? cublas::kOpT : cublas::kOpN;
+  const int opA = (transB != PFC_MUTANT(TransposedGemm)) ? cublas::kOpT : cublas::kOpN;
+  const int opB = transA ? cublas::kOpT : cublas::kOpN;
   const std::string what = "(m=" + std::to_string(m) + ", n=" + std::to_string(n) + ", k=" + std::to_string(k) + ", " +
                            dtypeName(a.dtype) + " -> " + dtypeName(c.dtype) + ")";
   if (needs64BitGemm(a, b, c, k)) {

@@ -66,7 +66,7 @@ __global__ void normalizeRowsKernel(float* __restrict__ src, int64_t srcRows, co
         if (lane == 0) reportError(err, kDevErrSgdIndices);
         continue;
       }
-      idle = seen < cu.step;
+      idle = seen < cu.step && !PFC_MUTANT(NoCatchUp);
       if (idle) sgdIdleMatrix(cu.powers, static_cast<int64_t>(cu.step) - seen, m);
     }
     float* vm = kCatchUp ? cu.momentum + r * cols : nullptr;
@@ -209,13 +209,13 @@ static void launchNormalize(const Tensor& src, const int32_t* idx, const Tensor&
   T* out = dst.data<T>();
   float* nr = norms.data<float>();
   if (vec && cols <= 512) {
-    normalizeRowsKernel<T, true, 4, kCatchUp><<<grid, kThreads, 0, s>>>(in, src.rows, idx, out, nr, n, cols, err, cu);
+    launchKernel(normalizeRowsKernel<T, true, 4, kCatchUp>, grid, kThreads, 0, s, in, src.rows, idx, out, nr, n, cols, err, cu);
   } else if (vec && cols <= 1024) {
-    normalizeRowsKernel<T, true, 8, kCatchUp><<<grid, kThreads, 0, s>>>(in, src.rows, idx, out, nr, n, cols, err, cu);
+    launchKernel(normalizeRowsKernel<T, true, 8, kCatchUp>, grid, kThreads, 0, s, in, src.rows, idx, out, nr, n, cols, err, cu);
   } else if (vec) {
-    normalizeRowsKernel<T, true, 0, kCatchUp><<<grid, kThreads, 0, s>>>(in, src.rows, idx, out, nr, n, cols, err, cu);
+    launchKernel(normalizeRowsKernel<T, true, 0, kCatchUp>, grid, kThreads, 0, s, in, src.rows, idx, out, nr, n, cols, err, cu);
   } else {
-    normalizeRowsKernel<T, false, 0, kCatchUp><<<grid, kThreads, 0, s>>>(in, src.rows, idx, out, nr, n, cols, err, cu);
+    launchKernel(normalizeRowsKernel<T, false, 0, kCatchUp>, grid, kThreads, 0, s, in, src.rows, idx, out, nr, n, cols, err, cu);
   }
   PFC_CUDA_LAUNCH_CHECK();
 }
@@ -235,7 +235,7 @@ void normalizeRows(const Tensor& src, const Tensor* indices, const Tensor& dst, 
     requireCuda(op, "lastStep", *catchUp->lastStep);
     // Repeated rows would be caught up twice: the same check as the SGD's.
     constexpr int kThreads = 256;
-    checkSortedUnique<<<gridFor(n, kThreads), kThreads, 0, cudaStream()>>>(idx, n, src.rows, deviceErrorWord());
+    launchKernel(checkSortedUnique, gridFor(n, kThreads), kThreads, 0, cudaStream(), idx, n, src.rows, deviceErrorWord());
     PFC_CUDA_LAUNCH_CHECK();
     cu = DeviceCatchUp{catchUp->momentum->data<float>(), catchUp->lastStep->data<int32_t>(),
                        static_cast<int32_t>(catchUp->step), catchUp->powers};
@@ -260,10 +260,10 @@ void normalizeRowsBackward(const Tensor& grad, const Tensor& normalized, const T
   PFC_CUDA_FLOAT_SWITCH(normalized.dtype, "normalizeRowsBackward (cuda) normalized", {
     const bool vec = cols % 4 == 0 && aligned(grad.raw(), 16) && aligned(normalized.raw(), 4 * sizeof(T));
     if (vec) {
-      normalizeRowsBackwardKernel<T, true><<<warpGrid(n, kThreads), kThreads, 0, s>>>(
+      launchKernel(normalizeRowsBackwardKernel<T, true>, warpGrid(n, kThreads), kThreads, 0, s, 
           grad.data<float>(), normalized.data<T>(), norms.data<float>(), n, cols);
     } else {
-      normalizeRowsBackwardKernel<T, false><<<warpGrid(n, kThreads), kThreads, 0, s>>>(
+      launchKernel(normalizeRowsBackwardKernel<T, false>, warpGrid(n, kThreads), kThreads, 0, s, 
           grad.data<float>(), normalized.data<T>(), norms.data<float>(), n, cols);
     }
   });

@@ -58,7 +58,7 @@ void fillRandom(const Tensor& t, const FillParams& p) {
   constexpr int kThreads = 256;
   cudaStream_t s = cudaStream();
   PFC_CUDA_FLOAT_SWITCH(t.dtype, "fillRandom (cuda)",
-                        fillRandomKernel<T><<<gridFor(n, kThreads), kThreads, 0, s>>>(t.data<T>(), n, p));
+                        launchKernel(fillRandomKernel<T>, gridFor(n, kThreads), kThreads, 0, s, t.data<T>(), n, p));
   PFC_CUDA_LAUNCH_CHECK();
 }
 
@@ -66,7 +66,7 @@ void fillLabels(const Tensor& t, uint64_t seed, uint64_t stream, uint64_t counte
   const int64_t n = t.numel();
   if (n == 0) return;
   constexpr int kThreads = 256;
-  fillLabelsKernel<<<gridFor(n, kThreads), kThreads, 0, cudaStream()>>>(t.data<int32_t>(), n, seed, stream,
+  launchKernel(fillLabelsKernel, gridFor(n, kThreads), kThreads, 0, cudaStream(), t.data<int32_t>(), n, seed, stream,
                                                                          counterOffset, numClasses);
   PFC_CUDA_LAUNCH_CHECK();
 }
@@ -82,11 +82,11 @@ void fillConstant(const Tensor& t, float value) {
   }
   constexpr int kThreads = 256;
   if (t.dtype == DType::I32) {
-    fillConstantKernel<int32_t><<<gridFor(n, kThreads), kThreads, 0, s>>>(t.data<int32_t>(), n,
+    launchKernel(fillConstantKernel<int32_t>, gridFor(n, kThreads), kThreads, 0, s, t.data<int32_t>(), n,
                                                                            static_cast<int32_t>(value));
   } else {
     PFC_CUDA_FLOAT_SWITCH(t.dtype, "fillConstant (cuda)",
-                          fillConstantFloatKernel<T><<<gridFor(n, kThreads), kThreads, 0, s>>>(t.data<T>(), n, value));
+                          launchKernel(fillConstantFloatKernel<T>, gridFor(n, kThreads), kThreads, 0, s, t.data<T>(), n, value));
   }
   PFC_CUDA_LAUNCH_CHECK();
 }

@@ -63,7 +63,7 @@ static void launchGather(const Tensor& src, const Tensor& indices, const Tensor&
   constexpr int kThreads = 256;
   const int64_t n = dst.rows;
   const int64_t blocks = std::min<int64_t>(ceilDiv(n * 32, kThreads), static_cast<int64_t>(cudaSmCount()) * 32);
-  gatherRowsKernel<W><<<static_cast<unsigned>(std::max<int64_t>(blocks, 1)), kThreads, 0, cudaStream()>>>(
+  launchKernel(gatherRowsKernel<W>, static_cast<unsigned>(std::max<int64_t>(blocks, 1)), kThreads, 0, cudaStream(), 
       static_cast<const W*>(src.raw()), src.rows, indices.data<int32_t>(), static_cast<W*>(dst.raw()), n,
       rowBytes / static_cast<int64_t>(sizeof(W)), deviceErrorWord());
   PFC_CUDA_LAUNCH_CHECK();
@@ -94,7 +94,7 @@ void scatterAddRows(const Tensor& src, const Tensor& indices, const Tensor& dst)
   if (n == 0 || src.cols == 0) return;
   constexpr int kThreads = 256;
   const int64_t blocks = std::min<int64_t>(ceilDiv(n * 32, kThreads), static_cast<int64_t>(cudaSmCount()) * 32);
-  scatterAddRowsKernel<<<static_cast<unsigned>(std::max<int64_t>(blocks, 1)), kThreads, 0, cudaStream()>>>(
+  launchKernel(scatterAddRowsKernel, static_cast<unsigned>(std::max<int64_t>(blocks, 1)), kThreads, 0, cudaStream(), 
       src.data<float>(), indices.data<int32_t>(), dst.data<float>(), n, dst.rows, src.cols, deviceErrorWord());
   PFC_CUDA_LAUNCH_CHECK();
 }

@@ -7,14 +7,18 @@ Partial FC's choice of active centres on the device, picking exactly the rows th
      in shared memory), one block finds the bin holding the active-th largest score
      (active = max(positives, numSampled) read on the device); a histogram of the low 12 bits
      inside that bin; one block finds the boundary score S and how many rows scoring S to take
-  4. ordered compaction: an exclusive scan (CUB, in place) of per-row (score > S, score == S)
-     counts packed in 64 bits gives every chosen row its position; rows come out ascending
+  4. ordered compaction: an exclusive scan (in place, ours: tiles of 2048 rows scanned per
+     block, the tiles' totals scanned the same way, then added back) of per-row (score > S,
+     score == S) counts packed in 64 bits gives every chosen row its position; rows come out
+     ascending
   5. labels remapped by binary search in the chosen rows (-1 outside the shard)
 The count goes back to the host (one 4-byte copy and a synchronization) only when it is not
 known there: numSampled < min(B, C_r), where positives may outnumber the sample and the
 GEMM shapes set on the host depend on them.
 shardLabels: label - offset inside the shard, -1 outside.
-Scratch (accounted): the scan's 8 bytes per row, two histograms, a few control words, CUB's storage.
+Scratch (accounted, and modeled to the byte by sampleScratchBytes in src/model/memory.ts): a
+few control words, two histograms, 8 bytes per row of prefix counts and 8 bytes per tile of the
+scan's totals at each level; see sampleScratchBytes below.
 */
 #include <cub/cub.cuh>
 
@@ -208,10 +212,83 @@ __global__ void shardLabelsKernel(const int32_t* labels, int64_t batch, int64_t 
   }
 }
 
+// Exclusive scan of one tile of kScanTile counts in place; the tile's total to tileTotals (when
+// given). Thread t holds kScanItems consecutive counts; a warp scan of the threads' sums, then
+// one over the warps' totals, gives each thread the sum before its items.
+constexpr int kScanThreads = 256, kScanItems = 8;
+constexpr int64_t kScanTile = int64_t{kScanThreads} * kScanItems;
+
+__global__ void scanTileKernel(unsigned long long* __restrict__ data, int64_t n,
+                               unsigned long long* __restrict__ tileTotals) {
+  __shared__ unsigned long long warpTotals[kScanThreads / 32];
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  const int64_t first = static_cast<int64_t>(blockIdx.x) * kScanTile + static_cast<int64_t>(threadIdx.x) * kScanItems;
+  unsigned long long items[kScanItems];
+  unsigned long long sum = 0;
+#pragma unroll
+  for (int q = 0; q < kScanItems; ++q) {
+    items[q] = first + q < n ? data[first + q] : 0ull;
+    sum += items[q];
+  }
+  unsigned long long inclusive = sum;
+#pragma unroll
+  for (int o = 1; o < 32; o <<= 1) {
+    const unsigned long long before = __shfl_up_sync(0xffffffffu, inclusive, o);
+    if (lane >= o) inclusive += before;
+  }
+  if (lane == 31) warpTotals[warp] = inclusive;
+  __syncthreads();
+  if (warp == 0) {
+    unsigned long long w = lane < kScanThreads / 32 ? warpTotals[lane] : 0ull;
+#pragma unroll
+    for (int o = 1; o < 32; o <<= 1) {
+      const unsigned long long before = __shfl_up_sync(0xffffffffu, w, o);
+      if (lane >= o) w += before;
+    }
+    if (lane < kScanThreads / 32) warpTotals[lane] = w;  // inclusive over the warps
+  }
+  __syncthreads();
+  unsigned long long running = inclusive - sum + (warp > 0 ? warpTotals[warp - 1] : 0ull);
+#pragma unroll
+  for (int q = 0; q < kScanItems; ++q) {
+    if (first + q < n) data[first + q] = running;
+    running += items[q];
+  }
+  if (tileTotals && threadIdx.x == 0) tileTotals[blockIdx.x] = warpTotals[kScanThreads / 32 - 1];
+}
+
+// Adds each tile's offset (the scanned tile totals) to its counts.
+__global__ void addTileOffsetsKernel(unsigned long long* __restrict__ data, int64_t n,
+                                     const unsigned long long* __restrict__ offsets) {
+  for (int64_t j = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; j < n;
+       j += static_cast<int64_t>(gridDim.x) * blockDim.x)
+    data[j] += offsets[j / kScanTile];
+}
+
 // ------------------------------------------------------------------------------------------------
 // Launchers
 
 static size_t alignUp(size_t v, size_t a) { return (v + a - 1) / a * a; }
+
+// Scratch of the scan of n counts: the tiles' totals at every level above the first.
+static size_t scanScratchBytes(int64_t n) {
+  size_t bytes = 0;
+  for (int64_t level = n; level > kScanTile; level = ceilDiv(level, kScanTile))
+    bytes += alignUp(static_cast<size_t>(ceilDiv(level, kScanTile)) * sizeof(unsigned long long), 256);
+  return bytes;
+}
+
+static void exclusiveScanInPlace(unsigned long long* data, int64_t n, unsigned long long* scratch, cudaStream_t s) {
+  if (n <= 0) return;
+  const int64_t tiles = ceilDiv(n, kScanTile);
+  unsigned long long* totals = tiles > 1 ? scratch : nullptr;
+  launchKernel(scanTileKernel, static_cast<unsigned>(tiles), kScanThreads, 0, s, data, n, totals);
+  PFC_CUDA_LAUNCH_CHECK();
+  if (tiles == 1) return;
+  exclusiveScanInPlace(totals, tiles, scratch + alignUp(tiles * sizeof(unsigned long long), 256) / sizeof(unsigned long long), s);
+  launchKernel(addTileOffsetsKernel, gridFor(n, kScanThreads), kScanThreads, 0, s, data, n, totals);
+  PFC_CUDA_LAUNCH_CHECK();
+}
 
 int64_t sampleCentres(const Tensor& labels, const SampleSpec& spec, const Tensor& keys, const Tensor& indices,
                       const Tensor& remapped) {
@@ -231,10 +308,8 @@ int64_t sampleCentres(const Tensor& labels, const SampleSpec& spec, const Tensor
   int32_t* idx = indices.data<int32_t>();
   const int32_t* lab = labels.data<int32_t>();
 
-  // Scratch: [control | high histogram | low histogram | prefix counts (8 bytes per row) | CUB].
-  size_t scanBytes = 0;
-  PFC_CUDA_CHECK(cub::DeviceScan::ExclusiveSum(nullptr, scanBytes, static_cast<unsigned long long*>(nullptr),
-                                               static_cast<int64_t>(std::max<int64_t>(n, 1)), s));
+  // Scratch: [control | high histogram | low histogram | prefix counts (8 bytes per row) | scan totals].
+  const size_t scanBytes = scanScratchBytes(n);
   const size_t offHigh = 256;
   const size_t offLow = alignUp(offHigh + kSampleHighBins * sizeof(uint32_t), 256);
   const size_t offPrefix = alignUp(offLow + kSampleLowBins * sizeof(uint32_t), 256);
@@ -253,33 +328,32 @@ int64_t sampleCentres(const Tensor& labels, const SampleSpec& spec, const Tensor
   // Control and both histograms start at zero (one memset: they are contiguous).
   PFC_CUDA_CHECK(cudaMemsetAsync(scratch, 0, offPrefix, s));
   if (n > 0) {
-    scoreKernel<<<gridFor(n, kThreads), kThreads, 0, s>>>(score, n, spec.seed, spec.stream, spec.shardOffset);
+    launchKernel(scoreKernel, gridFor(n, kThreads), kThreads, 0, s, score, n, spec.seed, spec.stream, spec.shardOffset);
     PFC_CUDA_LAUNCH_CHECK();
     if (batch > 0) {
-      markPositivesKernel<<<gridFor(batch, kThreads), kThreads, 0, s>>>(lab, batch, spec.shardOffset, n, score, ctl);
+      launchKernel(markPositivesKernel, gridFor(batch, kThreads), kThreads, 0, s, lab, batch, spec.shardOffset, n, score, ctl);
       PFC_CUDA_LAUNCH_CHECK();
     }
-    scoreHistogramKernel<false><<<histBlocks, kThreads, 0, s>>>(score, n, ctl, highHist);
+    launchKernel(scoreHistogramKernel<false>, histBlocks, kThreads, 0, s, score, n, ctl, highHist);
     PFC_CUDA_LAUNCH_CHECK();
   }
-  selectBinKernel<false><<<1, kSelectThreads, 0, s>>>(highHist, ctl, static_cast<uint32_t>(spec.numSampled));
+  launchKernel(selectBinKernel<false>, 1, kSelectThreads, 0, s, highHist, ctl, static_cast<uint32_t>(spec.numSampled));
   PFC_CUDA_LAUNCH_CHECK();
   if (n > 0) {
-    scoreHistogramKernel<true><<<histBlocks, kThreads, 0, s>>>(score, n, ctl, lowHist);
+    launchKernel(scoreHistogramKernel<true>, histBlocks, kThreads, 0, s, score, n, ctl, lowHist);
     PFC_CUDA_LAUNCH_CHECK();
   }
-  selectBinKernel<true><<<1, kSelectThreads, 0, s>>>(lowHist, ctl, 0);
+  launchKernel(selectBinKernel<true>, 1, kSelectThreads, 0, s, lowHist, ctl, 0);
   PFC_CUDA_LAUNCH_CHECK();
   if (n > 0) {
-    boundaryFlagsKernel<<<gridFor(n, kThreads), kThreads, 0, s>>>(score, n, ctl, prefix);
+    launchKernel(boundaryFlagsKernel, gridFor(n, kThreads), kThreads, 0, s, score, n, ctl, prefix);
     PFC_CUDA_LAUNCH_CHECK();
-    size_t bytes = scanBytes;
-    PFC_CUDA_CHECK(cub::DeviceScan::ExclusiveSum(temp, bytes, prefix, n, s));
-    compactKernel<<<gridFor(n, kThreads), kThreads, 0, s>>>(score, n, ctl, prefix, idx);
+    exclusiveScanInPlace(prefix, n, static_cast<unsigned long long*>(temp), s);
+    launchKernel(compactKernel, gridFor(n, kThreads), kThreads, 0, s, score, n, ctl, prefix, idx);
     PFC_CUDA_LAUNCH_CHECK();
   }
   if (batch > 0) {
-    remapLabelsKernel<<<gridFor(batch, kThreads), kThreads, 0, s>>>(lab, batch, spec.shardOffset, n, idx, ctl,
+    launchKernel(remapLabelsKernel, gridFor(batch, kThreads), kThreads, 0, s, lab, batch, spec.shardOffset, n, idx, ctl,
                                                                     remapped.data<int32_t>());
     PFC_CUDA_LAUNCH_CHECK();
   }
@@ -300,7 +374,7 @@ void shardLabels(const Tensor& labels, int64_t shardOffset, int64_t shardSize, c
   const int64_t batch = labels.rows;
   if (batch == 0) return;
   constexpr int kThreads = 256;
-  shardLabelsKernel<<<gridFor(batch, kThreads), kThreads, 0, cudaStream()>>>(labels.data<int32_t>(), batch,
+  launchKernel(shardLabelsKernel, gridFor(batch, kThreads), kThreads, 0, cudaStream(), labels.data<int32_t>(), batch,
                                                                              shardOffset, shardSize,
                                                                              remapped.data<int32_t>());
   PFC_CUDA_LAUNCH_CHECK();

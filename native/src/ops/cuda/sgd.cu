@@ -152,6 +152,7 @@ __global__ void sgdDenseKernel(float* __restrict__ w, float* __restrict__ v, con
       }
     }
     const float* gr = (lo < active && idx[lo] == r) ? g + lo * cols : nullptr;
+    if (!gr && PFC_MUTANT(NoIdleDecay)) continue;
     sgdRow<kVec>(w + r * cols, v + r * cols, gr, cols, lane, p);
   }
 }
@@ -159,6 +160,7 @@ __global__ void sgdDenseKernel(float* __restrict__ w, float* __restrict__ v, con
 template <bool kVec>
 __global__ void sgdIdleRowsKernel(float* __restrict__ w, float* __restrict__ v, const int32_t* __restrict__ idx,
                                   int64_t active, int64_t rows, int64_t cols, SgdParams p) {
+  if (PFC_MUTANT(NoIdleDecay)) return;
   const int lane = threadIdx.x & 31;
   const int64_t warp = (blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x) >> 5;
   const int64_t warps = (static_cast<int64_t>(gridDim.x) * blockDim.x) >> 5;
@@ -227,6 +229,7 @@ template <bool kVec>
 __global__ void sgdCatchUpKernel(float* __restrict__ w, float* __restrict__ v, int32_t* __restrict__ last,
                                  const int32_t* __restrict__ idx, int64_t n, int64_t rows, int64_t cols, int32_t step,
                                  SgdIdlePowers powers, int* err) {
+  if (PFC_MUTANT(NoCatchUp)) return;
   const int lane = threadIdx.x & 31;
   const int64_t warp = (blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x) >> 5;
   const int64_t warps = (static_cast<int64_t>(gridDim.x) * blockDim.x) >> 5;
@@ -279,7 +282,7 @@ __global__ void sgdCatchUpKernel(float* __restrict__ w, float* __restrict__ v, i
 static void checkIndices(const int32_t* idx, int64_t active, int64_t rows) {
   if (active == 0) return;
   constexpr int kThreads = 256;
-  checkIndicesKernel<<<gridFor(active, kThreads), kThreads, 0, cudaStream()>>>(idx, active, rows, deviceErrorWord());
+  launchKernel(checkIndicesKernel, gridFor(active, kThreads), kThreads, 0, cudaStream(), idx, active, rows, deviceErrorWord());
   PFC_CUDA_LAUNCH_CHECK();
 }
 
@@ -304,9 +307,9 @@ void sgdUpdate(const Tensor& weights, const Tensor& momentum, const Tensor& grad
     if (n == 0) return;
     const bool vec = n % 4 == 0 && aligned(w, 16) && aligned(v, 16) && aligned(g, 16);
     if (vec) {
-      sgdAllRowsKernel<true><<<gridFor(n / 4, kThreads), kThreads, 0, s>>>(w, v, g, n, p);
+      launchKernel(sgdAllRowsKernel<true>, gridFor(n / 4, kThreads), kThreads, 0, s, w, v, g, n, p);
     } else {
-      sgdAllRowsKernel<false><<<gridFor(n, kThreads), kThreads, 0, s>>>(w, v, g, n, p);
+      launchKernel(sgdAllRowsKernel<false>, gridFor(n, kThreads), kThreads, 0, s, w, v, g, n, p);
     }
     PFC_CUDA_LAUNCH_CHECK();
     return;
@@ -320,15 +323,15 @@ void sgdUpdate(const Tensor& weights, const Tensor& momentum, const Tensor& grad
   const unsigned blocks = gridFor(work * 32, kThreads);
   if (p.dense) {
     if (rowsVec) {
-      sgdDenseKernel<true><<<blocks, kThreads, 0, s>>>(w, v, g, idx, active, rows, cols, p);
+      launchKernel(sgdDenseKernel<true>, blocks, kThreads, 0, s, w, v, g, idx, active, rows, cols, p);
     } else {
-      sgdDenseKernel<false><<<blocks, kThreads, 0, s>>>(w, v, g, idx, active, rows, cols, p);
+      launchKernel(sgdDenseKernel<false>, blocks, kThreads, 0, s, w, v, g, idx, active, rows, cols, p);
     }
   } else {
     if (rowsVec) {
-      sgdSparseKernel<true><<<blocks, kThreads, 0, s>>>(w, v, g, idx, active, rows, cols, p);
+      launchKernel(sgdSparseKernel<true>, blocks, kThreads, 0, s, w, v, g, idx, active, rows, cols, p);
     } else {
-      sgdSparseKernel<false><<<blocks, kThreads, 0, s>>>(w, v, g, idx, active, rows, cols, p);
+      launchKernel(sgdSparseKernel<false>, blocks, kThreads, 0, s, w, v, g, idx, active, rows, cols, p);
     }
   }
   PFC_CUDA_LAUNCH_CHECK();
@@ -359,10 +362,10 @@ void sgdNormalizedUpdate(const Tensor& weights, const Tensor& momentum, const Te
     const bool vec = cols % 4 == 0 && aligned(w, 16) && aligned(v, 16) && aligned(dy, 16) &&
                      aligned(normalized.raw(), 4 * sizeof(T));
     if (vec) {
-      sgdNormalizedKernel<T, true><<<blocks, kThreads, 0, s>>>(w, v, dy, normalized.data<T>(), norms.data<float>(),
+      launchKernel(sgdNormalizedKernel<T, true>, blocks, kThreads, 0, s, w, v, dy, normalized.data<T>(), norms.data<float>(),
                                                                 idx, active, rows, cols, p, last, next);
     } else {
-      sgdNormalizedKernel<T, false><<<blocks, kThreads, 0, s>>>(w, v, dy, normalized.data<T>(), norms.data<float>(),
+      launchKernel(sgdNormalizedKernel<T, false>, blocks, kThreads, 0, s, w, v, dy, normalized.data<T>(), norms.data<float>(),
                                                                  idx, active, rows, cols, p, last, next);
     }
   });
@@ -382,9 +385,9 @@ void sgdIdleRows(const Tensor& weights, const Tensor& momentum, const Tensor& ac
   const unsigned blocks = gridFor(rows * 32, kThreads);
   cudaStream_t s = cudaStream();
   if (cols % 4 == 0 && aligned(w, 16) && aligned(v, 16)) {
-    sgdIdleRowsKernel<true><<<blocks, kThreads, 0, s>>>(w, v, idx, active, rows, cols, p);
+    launchKernel(sgdIdleRowsKernel<true>, blocks, kThreads, 0, s, w, v, idx, active, rows, cols, p);
   } else {
-    sgdIdleRowsKernel<false><<<blocks, kThreads, 0, s>>>(w, v, idx, active, rows, cols, p);
+    launchKernel(sgdIdleRowsKernel<false>, blocks, kThreads, 0, s, w, v, idx, active, rows, cols, p);
   }
   PFC_CUDA_LAUNCH_CHECK();
 }
@@ -408,10 +411,10 @@ void sgdCatchUp(const Tensor& weights, const Tensor& momentum, const Tensor& las
   int* err = deviceErrorWord();
   const int32_t to = static_cast<int32_t>(step);
   if (cols % 4 == 0 && aligned(w, 16) && aligned(v, 16)) {
-    sgdCatchUpKernel<true><<<blocks, kThreads, 0, s>>>(w, v, lastStep.data<int32_t>(), idx, n, rows, cols, to, powers,
+    launchKernel(sgdCatchUpKernel<true>, blocks, kThreads, 0, s, w, v, lastStep.data<int32_t>(), idx, n, rows, cols, to, powers,
                                                        err);
   } else {
-    sgdCatchUpKernel<false><<<blocks, kThreads, 0, s>>>(w, v, lastStep.data<int32_t>(), idx, n, rows, cols, to,
+    launchKernel(sgdCatchUpKernel<false>, blocks, kThreads, 0, s, w, v, lastStep.data<int32_t>(), idx, n, rows, cols, to,
                                                         powers, err);
   }
   PFC_CUDA_LAUNCH_CHECK();

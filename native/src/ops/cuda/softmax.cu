@@ -43,7 +43,7 @@ __device__ __forceinline__ void onlineAdd(MaxSum& a, float v) {
 
 // Commutative (IEEE + and max are), so a butterfly leaves the same value in every lane.
 __device__ __forceinline__ MaxSum merge(MaxSum a, MaxSum b) {
-  const float m = fmaxf(a.m, b.m);
+  const float m = PFC_MUTANT(SumForMax) && a.m != -INFINITY && b.m != -INFINITY ? a.m + b.m : fmaxf(a.m, b.m);
   if (m == -INFINITY) return MaxSum{m, 0.0f};
   return MaxSum{m, a.s * expf(a.m - m) + b.s * expf(b.m - m)};
 }
@@ -67,7 +67,7 @@ __device__ __forceinline__ MaxSum blockReduceMaxSum(MaxSum v) {
     sharedM[warp] = v.m;
     sharedS[warp] = v.s;
   }
-  __syncthreads();
+  if (!PFC_MUTANT(MissingBarrier)) __syncthreads();
   v = lane < warps ? MaxSum{sharedM[lane], sharedS[lane]} : MaxSum{-INFINITY, 0.0f};
   return warpReduceMaxSum(v);
 }
@@ -88,7 +88,9 @@ __global__ void marginSoftmaxStatsKernel(const T* __restrict__ logits, int64_t r
   for (int64_t r = blockIdx.y; r < rows; r += gridDim.y) {
     const int64_t label = labels[r];
     if (label >= tile.active && blockIdx.x == 0 && threadIdx.x == 0) reportError(err, kDevErrMarginLabel);
-    const int64_t t = label >= tile.offset && label < tile.offset + cols && label < tile.active ? label - tile.offset : -1;
+    const int64_t t = label >= tile.offset && label < tile.offset + cols && label < tile.active
+                          ? label - tile.offset + (PFC_MUTANT(TileOffsetByOne) && tile.offset > 0 ? 1 : 0)
+                          : -1;
     // Rows whose target lies in no tile read 0; an earlier tile's target values are kept.
     if (t < 0 && first && blockIdx.x == 0 && threadIdx.x == 0) {
       targetCos[r] = 0.0f;
@@ -96,7 +98,8 @@ __global__ void marginSoftmaxStatsKernel(const T* __restrict__ logits, int64_t r
     }
     const float s = p.s;
     MaxSum acc{-INFINITY, 0.0f};
-    rowChunkVisit<T>(logits + r * ld, c0, c1, threadIdx.x, blockDim.x, [&](int64_t j, float x) {
+    const bool dropped = PFC_MUTANT(LastChunkDropped) && gridDim.x > 1 && blockIdx.x == gridDim.x - 1;
+    rowChunkVisit<T>(logits + r * ld, c0, dropped ? c0 : c1, threadIdx.x, blockDim.x, [&](int64_t j, float x) {
       const float c = clampCos(x);
       float v;
       if (j == t) {
@@ -128,7 +131,7 @@ __global__ void mergeStatsKernel(const float2* __restrict__ partial, int64_t row
   for (int64_t r = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; r < rows;
        r += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     MaxSum acc = first ? MaxSum{-INFINITY, 0.0f} : MaxSum{localMax[r], rowSum[r]};
-    for (int k = 0; k < splits; ++k) {
+    for (int k = 0; k < splits - (PFC_MUTANT(MergeDropsChunk) ? 1 : 0); ++k) {
       const float2 q = partial[r * splits + k];
       acc = merge(acc, MaxSum{q.x, q.y});
     }
@@ -169,7 +172,9 @@ __global__ void marginSoftmaxGradKernel(T* __restrict__ logits, int64_t rows, in
   const float s = p.s;
   for (int64_t r = blockIdx.y; r < rows; r += gridDim.y) {
     const int64_t label = labels[r];  // outside the active columns: reported by marginSoftmaxStats
-    const int64_t t = label >= tile.offset && label < tile.offset + cols && label < tile.active ? label - tile.offset : -1;
+    const int64_t t = label >= tile.offset && label < tile.offset + cols && label < tile.active
+                          ? label - tile.offset + (PFC_MUTANT(TileOffsetByOne) && tile.offset > 0 ? 1 : 0)
+                          : -1;
     const float m = rowMax[r];
     const float k = sg / rowSum[r];
     const float tc = targetCos[r];
@@ -199,13 +204,13 @@ void marginSoftmaxStats(const Tensor& logits, int64_t cols, const Tensor& labels
                       : nullptr;
   int* err = deviceErrorWord();
   PFC_CUDA_FLOAT_SWITCH(logits.dtype, "marginSoftmaxStats (cuda) logits",
-                        marginSoftmaxStatsKernel<T><<<plan.grid, plan.threads, 0, s>>>(
+                        launchKernel(marginSoftmaxStatsKernel<T>, plan.grid, plan.threads, 0, s, 
                             logits.data<T>(), rows, ld, cols, plan.chunk, labels.data<int32_t>(), p,
                             targetCos.data<float>(), localMax.data<float>(), rowMax.data<float>(),
                             rowSum.data<float>(), targetLogit.data<float>(), partial, tile, err));
   PFC_CUDA_LAUNCH_CHECK();
   if (partial) {
-    mergeStatsKernel<<<gridFor(rows, 256), 256, 0, s>>>(partial, rows, plan.splits, tile.offset == 0,
+    launchKernel(mergeStatsKernel, gridFor(rows, 256), 256, 0, s, partial, rows, plan.splits, tile.offset == 0,
                                                          localMax.data<float>(), rowMax.data<float>(),
                                                          rowSum.data<float>());
     PFC_CUDA_LAUNCH_CHECK();
@@ -218,7 +223,7 @@ void rescaleRowStats(const Tensor& labels, const Tensor& localMax, const Tensor&
   for (const Tensor* t : {&localMax, &rowMax, &rowSum, &targetLogit}) requireCuda(op, "row statistic", *t);
   const int64_t rows = labels.rows;
   if (rows == 0) return;
-  rescaleRowStatsKernel<<<gridFor(rows, 256), 256, 0, cudaStream()>>>(labels.data<int32_t>(), rows,
+  launchKernel(rescaleRowStatsKernel, gridFor(rows, 256), 256, 0, cudaStream(), labels.data<int32_t>(), rows,
                                                                        localMax.data<float>(), rowMax.data<float>(),
                                                                        rowSum.data<float>(), targetLogit.data<float>());
   PFC_CUDA_LAUNCH_CHECK();
@@ -233,7 +238,7 @@ double crossEntropyLossSum(const Tensor& rowSum, const Tensor& targetLogit) {
   cudaStream_t s = cudaStream();
   double* dOut = static_cast<double*>(cudaScratch(sizeof(double)));
   double* hOut = static_cast<double*>(cudaHostStaging(sizeof(double)));
-  lossSumKernel<<<1, 1024, 0, s>>>(rowSum.data<float>(), targetLogit.data<float>(), rows, dOut);
+  launchKernel(lossSumKernel, 1, 1024, 0, s, rowSum.data<float>(), targetLogit.data<float>(), rows, dOut);
   PFC_CUDA_LAUNCH_CHECK();
   PFC_CUDA_CHECK(cudaMemcpyAsync(hOut, dOut, sizeof(double), cudaMemcpyDeviceToHost, s));
   synchronizeCudaStream();
@@ -251,7 +256,7 @@ void marginSoftmaxGrad(const Tensor& logits, int64_t cols, const Tensor& labels,
   cudaStream_t s = cudaStream();
   const RowPlan plan = planRows(rows, ld, dtypeSize(logits.dtype));
   PFC_CUDA_FLOAT_SWITCH(logits.dtype, "marginSoftmaxGrad (cuda) logits",
-                        marginSoftmaxGradKernel<T><<<plan.grid, plan.threads, 0, s>>>(
+                        launchKernel(marginSoftmaxGradKernel<T>, plan.grid, plan.threads, 0, s, 
                             logits.data<T>(), rows, ld, cols, plan.chunk, labels.data<int32_t>(), p,
                             rowMax.data<float>(), rowSum.data<float>(), targetCos.data<float>(), gradScale, tile));
   PFC_CUDA_LAUNCH_CHECK();
