@@ -11,7 +11,8 @@ npx cmake-js compile --out build-sanitize --CDPFC_WITH_CUDA=OFF --CDPFC_WITH_MPI
   --CDPFC_SIM_SANITIZE=address,undefined -T pfc_sim > build-sanitize.log 2>&1 || { tail -30 build-sanitize.log; exit 2; }
 addon=$PWD/build-sanitize/Release/pfc_sim.node
 # The build really is instrumented (a silent fallback would make this check prove nothing).
-if ! nm -D "$addon" | grep -q '__asan_report_load'; then echo "sim-sanitize: $addon is not instrumented"; exit 2; fi
+# (grep -c reads all of nm's output: grep -q would stop early, and pipefail would see nm's SIGPIPE.)
+if [ "$(nm -D --undefined-only "$addon" | grep -c '__asan_init')" -eq 0 ]; then echo "sim-sanitize: $addon is not instrumented"; exit 2; fi
 export LD_PRELOAD="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so)"
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export PFC_SIM_CORE_PATH=$addon PFC_TEST_BACKEND=cuda-sim

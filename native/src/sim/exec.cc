@@ -19,9 +19,15 @@ dim3 gridDim{1, 1, 1};
 
 // Switching fibers: on x86-64 a few instructions that save the callee-saved registers and the
 // SIMD/x87 control words on the old stack and load them from the new one (glibc's swapcontext
-// also saves the signal mask with a system call, which made the simulator 10x slower). Under
-// AddressSanitizer, and on other CPUs, swapcontext, which the sanitizer understands.
-#if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
+// also saves the signal mask with a system call, which made the simulator 10x slower; under
+// AddressSanitizer it also clears the shadow of the whole new stack at every switch). Under
+// AddressSanitizer each switch is announced to it (__sanitizer_*_switch_fiber). On other CPUs,
+// swapcontext.
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/common_interface_defs.h>
+#define PFC_SIM_ASAN 1
+#endif
+#if defined(__x86_64__)
 #define PFC_SIM_ASM_SWITCH 1
 extern "C" void pfc_sim_switch(void** saveSp, void* loadSp);
 asm(R"(
@@ -106,7 +112,16 @@ std::mutex g_launchMutex;  // one grid at a time: blocks share the kernels' stat
 Block* g_block = nullptr;
 std::atomic<int64_t> g_launches{0};
 
+#ifdef PFC_SIM_ASAN
+// The scheduler's stack, as AddressSanitizer reports it when a fiber starts or resumes.
+const void* g_schedulerStackBottom = nullptr;
+size_t g_schedulerStackSize = 0;
+#endif
+
 void fiberMain() {
+#ifdef PFC_SIM_ASAN
+  __sanitizer_finish_switch_fiber(nullptr, &g_schedulerStackBottom, &g_schedulerStackSize);
+#endif
   Block& b = *g_block;
   (*b.body)();
   Fiber& f = b.fibers[b.current];
@@ -114,6 +129,9 @@ void fiberMain() {
   b.live--;
   b.warps[f.linear >> 5].live--;
 #ifdef PFC_SIM_ASM_SWITCH
+#ifdef PFC_SIM_ASAN
+  __sanitizer_start_switch_fiber(nullptr, g_schedulerStackBottom, g_schedulerStackSize);  // this fiber ends
+#endif
   pfc_sim_switch(&f.sp, b.schedulerSp);  // never resumed
   __builtin_unreachable();
 #endif
@@ -123,7 +141,14 @@ void fiberMain() {
 void yieldToScheduler() {
   Block& b = *g_block;
 #ifdef PFC_SIM_ASM_SWITCH
+#ifdef PFC_SIM_ASAN
+  void* fake = nullptr;
+  __sanitizer_start_switch_fiber(&fake, g_schedulerStackBottom, g_schedulerStackSize);
   pfc_sim_switch(&b.fibers[b.current].sp, b.schedulerSp);
+  __sanitizer_finish_switch_fiber(fake, &g_schedulerStackBottom, &g_schedulerStackSize);
+#else
+  pfc_sim_switch(&b.fibers[b.current].sp, b.schedulerSp);
+#endif
 #else
   swapcontext(&b.fibers[b.current].context, &b.scheduler);
 #endif
@@ -156,7 +181,14 @@ void startFiber(Block& b, Fiber& f) {
 
 void resumeFiber(Block& b, Fiber& f) {
 #ifdef PFC_SIM_ASM_SWITCH
+#ifdef PFC_SIM_ASAN
+  void* fake = nullptr;
+  __sanitizer_start_switch_fiber(&fake, f.stack.get(), kStackBytes);
   pfc_sim_switch(&b.schedulerSp, f.sp);
+  __sanitizer_finish_switch_fiber(fake, nullptr, nullptr);
+#else
+  pfc_sim_switch(&b.schedulerSp, f.sp);
+#endif
 #else
   swapcontext(&b.scheduler, &f.context);
 #endif
