@@ -7,7 +7,9 @@
  *      count known on the host and copied back, a 29M@8-sized shard), normalizeRows on its
  *      three row paths, the lazy rule's catch-up (fused into the normalization, and the flush)
  *      and the SGD with the normalization backward fused;
- *   3. a full step of every strategy and update rule, CUDA against CPU; lazy-dense against eager
+ *   3. a full step of every strategy and update rule, CUDA against CPU, and every registered
+ *      strategy's descriptor examples (each declared update and logits mode) CUDA against CPU with
+ *      their allocations against the memory model; lazy-dense against eager
  *      dense on CUDA after 40 steps without a read (rows idle for long stretches); the logit-free
  *      step: its tiled softmax passes and idle-row SGD against the CPU's, fused equal to
  *      materialized on CUDA (fp32, bf16) and fused CUDA equal to fused CPU (fp32, bf16);
@@ -22,6 +24,8 @@
  * With PFC_GPU_CHECK_BACKEND=cuda-sim (gpu-check.sh --simulate) every section runs on the
  * simulated device: the .cu kernels on the host CPU, against the CPU backend. The 64-bit GEMM
  * is then a bf16 one of 16 columns (still past 2^31 outputs, in 4.3 GB rather than 15 GB).
+ * Strategies come from the registry: a strategy module's are checked too when PFC_STRATEGY_MODULES
+ * names them (a JSON array of module files; each section's process inherits it).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -29,10 +33,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runSections, type Check } from './gpu-sections.js';
-import { core, allocate, selectBackend, type Backend, type NativeTensor, type DType } from '../src/core/index.js';
+import { loadStrategyModulesFromEnv } from '../src/strategies/modules.js';
+import { exampleCases, exampleConfig } from '../src/strategies/harness.js';
+import { modelMemory, totalBytes } from '../src/strategies/memory-model.js';
+import { core, allocate, selectBackend, MEMORY_CATEGORIES, type Backend, type NativeTensor, type DType } from '../src/core/index.js';
 import { singleCommunicator } from '../src/comm/local.js';
 import { methodLabel } from '../src/bench/method.js';
-import { alignedColumns, createStrategy, DEFAULT_SGD, MARGINS, SyntheticBatch, validateFcConfig, type StrategyName, type UpdateKind } from '../src/strategies/index.js';
+import { alignedColumns, createStrategy, DEFAULT_SGD, MARGINS, strategyDescriptors, SyntheticBatch, validateFcConfig, type StrategyName, type UpdateKind } from '../src/strategies/index.js';
 
 const checks: Check[] = [];
 /** The device under check: 'cuda', or 'cuda-sim' for the simulated device (--simulate). */
@@ -158,8 +165,8 @@ function opChecks(cpu: Backend, gpu: Backend, dtype: 'fp32' | 'bf16'): void {
   const sc = rowStats(cpu, B);
   const sg = rowStats(gpu, B);
   const margin = MARGINS.arcface;
-  native.marginSoftmaxStats(logitsRef, A, labels, margin, sc.targetCos, sc.localMax, sc.rowMax, sc.rowSum, sc.targetLogit);
-  native.marginSoftmaxStats(logitsPadG, A, labelsG, margin, sg.targetCos, sg.localMax, sg.rowMax, sg.rowSum, sg.targetLogit);
+  native.marginSoftmaxStats({ logits: logitsRef, cols: A, labels, margin, targetCos: sc.targetCos, localMax: sc.localMax, rowMax: sc.rowMax, rowSum: sc.rowSum, targetLogit: sc.targetLogit });
+  native.marginSoftmaxStats({ logits: logitsPadG, cols: A, labels: labelsG, margin, targetCos: sg.targetCos, localMax: sg.localMax, rowMax: sg.rowMax, rowSum: sg.rowSum, targetLogit: sg.targetLogit });
   const statTol = dtype === 'fp32' ? 1e-5 : 1e-4; // same stored cosines: fp32 math on both
   record(`${dtype} marginSoftmaxStats targetCos`, sg.targetCos.read(), sc.targetCos.read(), statTol);
   record(`${dtype} marginSoftmaxStats rowMax`, sg.rowMax.read(), sc.rowMax.read(), statTol);
@@ -169,15 +176,15 @@ function opChecks(cpu: Backend, gpu: Backend, dtype: 'fp32' | 'bf16'): void {
   const raised = Float32Array.from(sc.rowMax.read() as Float32Array, (m) => m + 0.75);
   sc.rowMax.write(raised);
   sg.rowMax.write(raised);
-  native.rescaleRowStats(labels, sc.localMax, sc.rowMax, sc.rowSum, sc.targetLogit);
-  native.rescaleRowStats(labelsG, sg.localMax, sg.rowMax, sg.rowSum, sg.targetLogit);
+  native.rescaleRowStats({ labels, localMax: sc.localMax, rowMax: sc.rowMax, rowSum: sc.rowSum, targetLogit: sc.targetLogit });
+  native.rescaleRowStats({ labels: labelsG, localMax: sg.localMax, rowMax: sg.rowMax, rowSum: sg.rowSum, targetLogit: sg.targetLogit });
   record(`${dtype} rescaleRowStats rowSum`, sg.rowSum.read(), sc.rowSum.read(), statTol);
   record(`${dtype} rescaleRowStats targetLogit`, sg.targetLogit.read(), sc.targetLogit.read(), statTol);
   const lossC = native.crossEntropyLossSum(sc.rowSum, sc.targetLogit);
   const lossG = native.crossEntropyLossSum(sg.rowSum, sg.targetLogit);
   record(`${dtype} crossEntropyLossSum`, [lossG], [lossC], statTol);
-  native.marginSoftmaxGrad(logitsRef, A, labels, margin, sc.rowMax, sc.rowSum, sc.targetCos, 1 / B);
-  native.marginSoftmaxGrad(logitsPadG, A, labelsG, margin, sg.rowMax, sg.rowSum, sg.targetCos, 1 / B);
+  native.marginSoftmaxGrad({ logits: logitsRef, cols: A, labels, margin, rowMax: sc.rowMax, rowSum: sc.rowSum, targetCos: sc.targetCos, gradScale: 1 / B });
+  native.marginSoftmaxGrad({ logits: logitsPadG, cols: A, labels: labelsG, margin, rowMax: sg.rowMax, rowSum: sg.rowSum, targetCos: sg.targetCos, gradScale: 1 / B });
   record(`${dtype} marginSoftmaxGrad (padding columns 0)`, readFloats(logitsPadG), logitsRef.read(), dtype === 'fp32' ? 1e-4 : 3e-2);
   if (dtype === 'fp32') samplingChecks(cpu, gpu);
 }
@@ -218,8 +225,8 @@ function blindShapeChecks(cpu: Backend, gpu: Backend): void {
       const cosG = allocate(gpu, 'workspace', dtype, B, ld);
       cosG.write(dtype === 'bf16' ? floatToBf16(stored) : stored);
       const tile = { offset, active: A };
-      native.marginSoftmaxStats(cos, width, labels, margin, sc.targetCos, sc.localMax, sc.rowMax, sc.rowSum, sc.targetLogit, tile);
-      native.marginSoftmaxStats(cosG, width, labelsG, margin, sg.targetCos, sg.localMax, sg.rowMax, sg.rowSum, sg.targetLogit, tile);
+      native.marginSoftmaxStats({ logits: cos, cols: width, labels, margin, targetCos: sc.targetCos, localMax: sc.localMax, rowMax: sc.rowMax, rowSum: sc.rowSum, targetLogit: sc.targetLogit, columns: tile });
+      native.marginSoftmaxStats({ logits: cosG, cols: width, labels: labelsG, margin, targetCos: sg.targetCos, localMax: sg.localMax, rowMax: sg.rowMax, rowSum: sg.rowSum, targetLogit: sg.targetLogit, columns: tile });
       tileData.push({ cos, cosG, width, offset });
       offset += width;
     }
@@ -228,8 +235,8 @@ function blindShapeChecks(cpu: Backend, gpu: Backend): void {
     record(`${title}: targetLogit`, sg.targetLogit.read(), sc.targetLogit.read(), 1e-6);
     for (const t of tileData) {
       const tile = { offset: t.offset, active: A };
-      native.marginSoftmaxGrad(t.cos, t.width, labels, margin, sc.rowMax, sc.rowSum, sc.targetCos, 1 / B, tile);
-      native.marginSoftmaxGrad(t.cosG, t.width, labelsG, margin, sg.rowMax, sg.rowSum, sg.targetCos, 1 / B, tile);
+      native.marginSoftmaxGrad({ logits: t.cos, cols: t.width, labels, margin, rowMax: sc.rowMax, rowSum: sc.rowSum, targetCos: sc.targetCos, gradScale: 1 / B, columns: tile });
+      native.marginSoftmaxGrad({ logits: t.cosG, cols: t.width, labels: labelsG, margin, rowMax: sg.rowMax, rowSum: sg.rowSum, targetCos: sg.targetCos, gradScale: 1 / B, columns: tile });
       // bf16: the gradient is stored rounded, one bf16 step (2^-8) at most apart.
       gradError = Math.max(gradError, relError(readFloats(t.cosG), t.cos.read() as Float32Array));
       t.cos.free();
@@ -308,11 +315,11 @@ function bf16TwinChecks(cpu: Backend, gpu: Backend): void {
   const [logits, logitsG] = bf16Pair(cpu, gpu, padded, B, ld);
   const sc = rowStats(cpu, B);
   const sg = rowStats(gpu, B);
-  native.marginSoftmaxStats(logits, A, labels, margin, sc.targetCos, sc.localMax, sc.rowMax, sc.rowSum, sc.targetLogit);
-  native.marginSoftmaxStats(logitsG, A, labelsG, margin, sg.targetCos, sg.localMax, sg.rowMax, sg.rowSum, sg.targetLogit);
+  native.marginSoftmaxStats({ logits, cols: A, labels, margin, targetCos: sc.targetCos, localMax: sc.localMax, rowMax: sc.rowMax, rowSum: sc.rowSum, targetLogit: sc.targetLogit });
+  native.marginSoftmaxStats({ logits: logitsG, cols: A, labels: labelsG, margin, targetCos: sg.targetCos, localMax: sg.localMax, rowMax: sg.rowMax, rowSum: sg.rowSum, targetLogit: sg.targetLogit });
   for (const key of ['targetCos', 'rowMax', 'rowSum', 'targetLogit'] as const) record(`bf16 GPU vs bf16 CPU: marginSoftmaxStats ${key}`, sg[key].read(), sc[key].read(), 1e-5);
-  native.marginSoftmaxGrad(logits, A, labels, margin, sc.rowMax, sc.rowSum, sc.targetCos, 1 / B);
-  native.marginSoftmaxGrad(logitsG, A, labelsG, margin, sg.rowMax, sg.rowSum, sg.targetCos, 1 / B);
+  native.marginSoftmaxGrad({ logits, cols: A, labels, margin, rowMax: sc.rowMax, rowSum: sc.rowSum, targetCos: sc.targetCos, gradScale: 1 / B });
+  native.marginSoftmaxGrad({ logits: logitsG, cols: A, labels: labelsG, margin, rowMax: sg.rowMax, rowSum: sg.rowSum, targetCos: sg.targetCos, gradScale: 1 / B });
   record('bf16 GPU vs bf16 CPU: marginSoftmaxGrad (padding columns 0)', readFloats(logitsG), readFloats(logits), step);
   // The backward GEMMs from the same bf16 dlogits (the CPU's, copied), fp32 out.
   const [g, gG] = bf16Pair(cpu, gpu, Float32Array.from(readFloats(logits)), B, ld);
@@ -338,8 +345,8 @@ function bf16TwinChecks(cpu: Backend, gpu: Backend): void {
   const [mom, momG] = pair(cpu, gpu, 'fp32', A, D, (t) => native.fillRandom(t, 12, 3, 0, 'normal', 0, 0.1));
   const dwA = dw.view(0, A);
   const [grad, gradG] = pair(cpu, gpu, 'fp32', A, D, (t) => t.write(dwA.read()));
-  native.sgdNormalizedUpdate(w, mom, grad, fw, wNorms, null, sgd, null, 0);
-  native.sgdNormalizedUpdate(wG, momG, gradG, fwG, wNormsG, null, sgd, null, 0);
+  native.sgdNormalizedUpdate({ weights: w, momentum: mom, gradNormalized: grad, normalized: fw, norms: wNorms, indices: null, rates: sgd, lastStep: null, step: 0 });
+  native.sgdNormalizedUpdate({ weights: wG, momentum: momG, gradNormalized: gradG, normalized: fwG, norms: wNormsG, indices: null, rates: sgd, lastStep: null, step: 0 });
   record('bf16 GPU vs bf16 CPU: sgdNormalizedUpdate centres', wG.read(), w.read(), 1e-5);
   record('bf16 GPU vs bf16 CPU: sgdNormalizedUpdate momentum', momG.read(), mom.read(), 1e-5);
 }
@@ -437,8 +444,8 @@ function sgdChecks(cpu: Backend, gpu: Backend): void {
     native.normalizeRows(src, null, y, norms);
     native.normalizeRows(srcG, null, yG, normsG);
     const [dy, dyG] = pair(cpu, gpu, 'fp32', A, D, (t) => native.fillRandom(t, 13, 4, 0, 'normal', 0, 1));
-    native.sgdNormalizedUpdate(w, v, dy, y, norms, idx, sgd, last, 1_000_100);
-    native.sgdNormalizedUpdate(wG, vG, dyG, yG, normsG, idxG, sgd, lastG, 1_000_100);
+    native.sgdNormalizedUpdate({ weights: w, momentum: v, gradNormalized: dy, normalized: y, norms, indices: idx, rates: sgd, lastStep: last, step: 1_000_100 });
+    native.sgdNormalizedUpdate({ weights: wG, momentum: vG, gradNormalized: dyG, normalized: yG, norms: normsG, indices: idxG, rates: sgd, lastStep: lastG, step: 1_000_100 });
     record(`D ${D} sgdNormalizedUpdate: centres`, wG.read(), w.read(), 1e-5);
     record(`D ${D} sgdNormalizedUpdate: momentum`, vG.read(), v.read(), 1e-5);
     const stamped = String(lastG.read()) === String(last.read());
@@ -468,9 +475,14 @@ function sgdChecks(cpu: Backend, gpu: Backend): void {
 /** lazy-dense on the device equals eager dense on the device after many steps without a read
  * (rows idle for long stretches), and equals the CPU's lazy-dense. */
 function lazyDenseChecks(cpu: Backend, gpu: Backend): void {
+  // Every registered strategy whose lazy-dense keeps a per-row clock (rows that sit steps out).
+  for (const d of strategyDescriptors().filter((s) => s.updates.includes('lazy-dense') && s.lazyDenseClock === 'per-shard-row')) lazyDenseCheck(cpu, gpu, d.name);
+}
+
+function lazyDenseCheck(cpu: Backend, gpu: Backend, strategy: StrategyName): void {
   const steps = 40;
   const run = (backend: Backend, update: UpdateKind) => {
-    const config = validateFcConfig({ strategy: 'partial-fc', classes: 20011, ranks: 1, batch: 96, dim: 128, sampleRate: 0.02, update, margin: MARGINS.cosface, sgd: { lr: 0.01, momentum: 0.9, weightDecay: 0.05 }, seed: 5, dtype: 'fp32' });
+    const config = validateFcConfig({ strategy, classes: 20011, ranks: 1, batch: 96, dim: 128, sampleRate: 0.02, update, margin: MARGINS.cosface, sgd: { lr: 0.01, momentum: 0.9, weightDecay: 0.05 }, seed: 5, dtype: 'fp32' });
     const s = createStrategy({ backend, comm: singleCommunicator(), config, source: new SyntheticBatch(config.seed, config.classes) });
     const timer = backend.createTimer();
     for (let step = 0; step < steps; step++) {
@@ -484,21 +496,16 @@ function lazyDenseChecks(cpu: Backend, gpu: Backend): void {
   const lazyG = run(gpu, 'lazy-dense');
   const denseG = run(gpu, 'dense');
   const lazyC = run(cpu, 'lazy-dense');
-  record(`lazy-dense vs dense on CUDA, ${steps} steps: centres`, lazyG.weights, denseG.weights, 1e-5);
-  record(`lazy-dense vs dense on CUDA, ${steps} steps: momentum`, lazyG.momentum, denseG.momentum, 1e-5);
+  record(`${strategy} lazy-dense vs dense on CUDA, ${steps} steps: centres`, lazyG.weights, denseG.weights, 1e-5);
+  record(`${strategy} lazy-dense vs dense on CUDA, ${steps} steps: momentum`, lazyG.momentum, denseG.momentum, 1e-5);
   // Training feeds rounding differences back through the gradients: looser than one step.
-  record(`lazy-dense CUDA vs CPU, ${steps} steps: centres`, lazyG.weights, lazyC.weights, 5e-5);
-  record(`lazy-dense CUDA vs CPU, ${steps} steps: momentum`, lazyG.momentum, lazyC.momentum, 5e-5);
+  record(`${strategy} lazy-dense CUDA vs CPU, ${steps} steps: centres`, lazyG.weights, lazyC.weights, 5e-5);
+  record(`${strategy} lazy-dense CUDA vs CPU, ${steps} steps: momentum`, lazyG.momentum, lazyC.momentum, 5e-5);
 }
 
 function strategyChecks(cpu: Backend, gpu: Backend): void {
-  const cases: { strategy: StrategyName; sampleRate: number; update: UpdateKind }[] = [
-    { strategy: 'model-parallel', sampleRate: 1, update: 'sparse' },
-    { strategy: 'partial-fc', sampleRate: 0.1, update: 'sparse' },
-    { strategy: 'partial-fc', sampleRate: 0.1, update: 'dense' },
-    { strategy: 'partial-fc', sampleRate: 0.1, update: 'lazy-dense' },
-    { strategy: 'data-parallel', sampleRate: 1, update: 'dense' },
-  ];
+  // Every registered strategy (a loaded strategy module's too) under each update it declares.
+  const cases = strategyDescriptors().flatMap((d) => d.updates.map((update) => ({ strategy: d.name, sampleRate: d.samples ? 0.1 : 1, update })));
   for (const c of cases) {
     const config = validateFcConfig({ ...c, classes: 20011, ranks: 1, batch: 96, dim: 129, margin: MARGINS.cosface, sgd: { ...DEFAULT_SGD, lr: 1e-3 }, seed: 5, dtype: 'fp32' });
     const run = (backend: Backend) => {
@@ -519,6 +526,42 @@ function strategyChecks(cpu: Backend, gpu: Backend): void {
     record(`${name}: feature gradient`, b.grad, a.grad, 2e-3);
     record(`${name}: centres`, b.weights, a.weights, 1e-5);
     record(`${name}: momentum`, b.momentum, a.momentum, 2e-3);
+  }
+}
+
+/**
+ * Every registered strategy's examples (its descriptor's, under each declared update and logits
+ * mode, as the CPU tests run them): CUDA against the CPU over 3 steps, and the tagged bytes on
+ * CUDA against the memory model (cuBLAS's workspace aside).
+ */
+function exampleChecks(cpu: Backend, gpu: Backend): void {
+  gpu.context(); // creates cuBLAS's handle and workspace now, so no example's allocations count them
+  for (const d of strategyDescriptors()) {
+    for (const c of exampleCases(d)) {
+      const config = exampleConfig({ ...c.overrides, strategy: d.name });
+      const run = (backend: Backend) => {
+        const before = core().memoryStats(backend.device).current;
+        const s = createStrategy({ backend, comm: singleCommunicator(), config, source: new SyntheticBatch(config.seed, config.classes) });
+        const timer = backend.createTimer();
+        for (let step = 0; step < 3; step++) {
+          s.step(step, timer);
+          timer.stop();
+        }
+        const now = core().memoryStats(backend.device).current;
+        const allocated = MEMORY_CATEGORIES.reduce((sum, k) => sum + now[k] - before[k], 0);
+        const out = { loss: s.loss()!, grad: s.featureGrad.read(), weights: s.weights.read(), momentum: s.momentum.read(), allocated };
+        s.dispose();
+        return out;
+      };
+      const a = run(cpu);
+      const b = run(gpu);
+      record(`example ${c.name}, 3 steps: loss`, [b.loss], [a.loss], 1e-4);
+      record(`example ${c.name}, 3 steps: feature gradient`, b.grad, a.grad, 2e-3);
+      record(`example ${c.name}, 3 steps: centres`, b.weights, a.weights, 1e-5);
+      record(`example ${c.name}, 3 steps: momentum`, b.momentum, a.momentum, 2e-3);
+      const model = totalBytes(modelMemory(config, 0));
+      recordOk(`example ${c.name}: CUDA allocations = memory model`, a.allocated === model && b.allocated === model, `cpu ${a.allocated} B, cuda ${b.allocated} B (outside cuBLAS's workspace, taken before), model ${model} B`);
+    }
   }
 }
 
@@ -697,8 +740,8 @@ function fusedOpChecks(cpu: Backend, gpu: Backend): void {
         const ld = alignedColumns(cols);
         const [c, g] = pair(cpu, gpu, 'fp32', B, ld, (t) => native.fillRandom(t, 17, first, 0, 'uniform', -1.05, 1.05));
         const columns = { offset: first, active: A };
-        native.marginSoftmaxStats(c, cols, labels, margin, sc.targetCos, sc.localMax, sc.rowMax, sc.rowSum, sc.targetLogit, columns);
-        native.marginSoftmaxStats(g, cols, labelsG, margin, sg.targetCos, sg.localMax, sg.rowMax, sg.rowSum, sg.targetLogit, columns);
+        native.marginSoftmaxStats({ logits: c, cols, labels, margin, targetCos: sc.targetCos, localMax: sc.localMax, rowMax: sc.rowMax, rowSum: sc.rowSum, targetLogit: sc.targetLogit, columns });
+        native.marginSoftmaxStats({ logits: g, cols, labels: labelsG, margin, targetCos: sg.targetCos, localMax: sg.localMax, rowMax: sg.rowMax, rowSum: sg.rowSum, targetLogit: sg.targetLogit, columns });
         tiles.push({ c, g, first, cols });
       }
       const name = `fused softmax B ${B}, tiles of ${tile}`;
@@ -709,8 +752,8 @@ function fusedOpChecks(cpu: Backend, gpu: Backend): void {
       let worst = 0;
       for (const t of tiles) {
         const columns = { offset: t.first, active: A };
-        native.marginSoftmaxGrad(t.c, t.cols, labels, margin, sc.rowMax, sc.rowSum, sc.targetCos, 1 / B, columns);
-        native.marginSoftmaxGrad(t.g, t.cols, labelsG, margin, sg.rowMax, sg.rowSum, sg.targetCos, 1 / B, columns);
+        native.marginSoftmaxGrad({ logits: t.c, cols: t.cols, labels, margin, rowMax: sc.rowMax, rowSum: sc.rowSum, targetCos: sc.targetCos, gradScale: 1 / B, columns });
+        native.marginSoftmaxGrad({ logits: t.g, cols: t.cols, labels: labelsG, margin, rowMax: sg.rowMax, rowSum: sg.rowSum, targetCos: sg.targetCos, gradScale: 1 / B, columns });
         worst = Math.max(worst, relError(t.g.read(), t.c.read()));
       }
       checks.push({ name: `${name}: gradient (padding 0)`, ok: worst <= 1e-4, maxRelError: worst, tolerance: 1e-4 });
@@ -723,13 +766,10 @@ function fusedOpChecks(cpu: Backend, gpu: Backend): void {
 /** The logit-free step (--logits fused) equals the materialized one on CUDA (fp32 and bf16 storage) and
  * the CPU's fused step; tiles that do not divide the active count. */
 function fusedStrategyChecks(cpu: Backend, gpu: Backend): void {
-  const cases: { strategy: StrategyName; sampleRate: number; update: UpdateKind; tile: number }[] = [
-    { strategy: 'model-parallel', sampleRate: 1, update: 'sparse', tile: 1000 },
-    { strategy: 'model-parallel', sampleRate: 1, update: 'dense', tile: 64 },
-    { strategy: 'partial-fc', sampleRate: 0.1, update: 'sparse', tile: 300 },
-    { strategy: 'partial-fc', sampleRate: 0.1, update: 'dense', tile: 300 },
-    { strategy: 'partial-fc', sampleRate: 0.1, update: 'lazy-dense', tile: 300 },
-  ];
+  // Every registered strategy that declares the fused logits, under each update it declares.
+  const cases = strategyDescriptors()
+    .filter((d) => d.logits.includes('fused'))
+    .flatMap((d) => d.updates.map((update) => ({ strategy: d.name, sampleRate: d.samples ? 0.1 : 1, update, tile: d.samples ? 300 : 1000 })));
   for (const c of cases) {
     for (const dtype of ['fp32', 'bf16'] as const) {
       const base = { strategy: c.strategy, sampleRate: c.sampleRate, update: c.update, classes: 20011, ranks: 1, batch: 96, dim: 129, margin: MARGINS.cosface, sgd: { ...DEFAULT_SGD, lr: 1e-3 }, seed: 5, dtype };
@@ -784,6 +824,7 @@ const SECTIONS: Record<string, (cpu: Backend, gpu: Backend) => void> = {
   normalizeRows: (cpu, gpu) => normalizeChecks(cpu, gpu),
   SGD: (cpu, gpu) => sgdChecks(cpu, gpu),
   strategies: (cpu, gpu) => strategyChecks(cpu, gpu),
+  'strategy examples': (cpu, gpu) => exampleChecks(cpu, gpu),
   'lazy-dense': (cpu, gpu) => lazyDenseChecks(cpu, gpu),
   'fused ops': (cpu, gpu) => fusedOpChecks(cpu, gpu),
   'fused strategies': (cpu, gpu) => fusedStrategyChecks(cpu, gpu),
@@ -843,4 +884,5 @@ function main(): number {
   return failed.length ? 1 : 0;
 }
 
+await loadStrategyModulesFromEnv();
 process.exitCode = main();

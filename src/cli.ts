@@ -13,7 +13,7 @@ import { builtinScenarioNames, loadScenario } from './bench/scenario.js';
 import { runSweep, type CellExecutor } from './bench/sweep.js';
 import { childProcessExecutor } from './bench/runner.js';
 import { capacityExecutor } from './bench/capacity.js';
-import { USAGE, budgetHeader, interconnectNotes, noArguments, planRun, type Plan } from './run-args.js';
+import { USAGE, budgetHeader, interconnectNotes, loadRunModules, noArguments, planRun, type Plan } from './run-args.js';
 import { Progress } from './bench/progress.js';
 import { runContext } from './bench/context.js';
 import type { RunContext } from './bench/results.js';
@@ -43,6 +43,10 @@ async function renderReport(outPath: string, options: ParsedOptions): Promise<vo
   for (const path of await renderReportFor([outPath])) process.stdout.write(`report: ${path}\n`);
 }
 
+function warnModule(message: string): void {
+  process.stderr.write(`pfc-bench: ${message}; its strategies' cells are recorded as errors, the rest of the sweep runs\n`);
+}
+
 /** The run header: scenario, cells, backend and the budgets in both units; then any unit warning. */
 function header(p: Plan, notes: string[]): void {
   if (p.options.quiet === true) return;
@@ -53,6 +57,7 @@ function header(p: Plan, notes: string[]): void {
 }
 
 async function capacityCommand(argv: string[]): Promise<number> {
+  await loadRunModules(argv, warnModule);
   const p = planRun('capacity', argv, 'capacity');
   if (!p) return help();
   const { backend, note } = selectBackend(p.specs[0].backend);
@@ -73,6 +78,7 @@ async function capacityCommand(argv: string[]): Promise<number> {
 }
 
 async function runCommand(argv: string[]): Promise<number> {
+  await loadRunModules(argv, warnModule);
   const p = planRun('run', argv);
   if (!p) return help();
   const { specs, options } = p;
@@ -150,6 +156,11 @@ export async function main(argv: string[]): Promise<number> {
       noArguments('scenarios', rest);
       for (const name of builtinScenarioNames()) process.stdout.write(`${name.padEnd(10)} ${loadScenario(name).description}\n`);
       return 0;
+    case 'strategies': {
+      const { strategiesCommand, STRATEGIES_USAGE } = await import('./strategies/command.js');
+      if (wantsHelp(rest)) return usageLine(STRATEGIES_USAGE);
+      return strategiesCommand(rest);
+    }
     case 'info': {
       if (wantsHelp(rest)) return usageLine('pfc-bench info [--json] (build, CUDA device, and each run-time library: found or not, file, version)');
       const { infoCommand } = await import('./info.js');
@@ -165,7 +176,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(USAGE);
       return 0;
     default: {
-      const commands = ['run', 'report', 'capacity', 'plan', 'compare', 'calibrate', 'fidelity', 'scenarios', 'info', 'help'];
+      const commands = ['run', 'report', 'capacity', 'plan', 'compare', 'calibrate', 'fidelity', 'scenarios', 'strategies', 'info', 'help'];
       throw new UsageError('command', `unknown command '${command}'${suggest(command, commands)}; expected one of ${commands.join(', ')}`);
     }
   }

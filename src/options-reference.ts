@@ -12,7 +12,7 @@ import { parseOptions, type OptionSpec } from './options.js';
 import { CELL_FIELDS, type Field } from './bench/fields.js';
 import { RUN_OPTIONS, SUMMARY, USAGE } from './run-args.js';
 import { builtinScenarioNames, loadScenario } from './bench/scenario.js';
-import { strategyDescriptors } from './strategies/registry.js';
+import { isBuiltInStrategy, strategyDescriptors } from './strategies/registry.js';
 import { MARGINS } from './strategies/config.js';
 
 export const HELP_USAGE = 'pfc-bench help [--markdown [--out FILE]]';
@@ -41,6 +41,7 @@ function defaultText(f: Field): string {
 
 function valueText(o: OptionSpec): string {
   if (o.kind === 'boolean') return 'switch';
+  if (o.repeat) return 'VALUE, repeatable';
   return o.list ? 'VALUE or a comma list' : 'VALUE';
 }
 
@@ -63,6 +64,7 @@ export async function optionsMarkdown(): Promise<string> {
   const { CALIBRATE_OPTIONS, CALIBRATE_ABOUT, CALIBRATE_EXIT_STATUS } = await import('./calibrate/command.js');
   const { FIDELITY_OPTIONS, FIDELITY_USAGE } = await import('./calibrate/fidelity.js');
   const { INFO_OPTIONS } = await import('./info.js');
+  const { STRATEGIES_OPTIONS, STRATEGIES_USAGE } = await import('./strategies/command.js');
   const { PLAN_OPTIONS, PLAN_USAGE } = await import('./predict/plan.js');
   const runOnly = Object.fromEntries(Object.entries(RUN_OPTIONS).filter(([, o]) => o.field === undefined));
   const scenarioOnly = CELL_FIELDS.filter((f) => f.flag === null);
@@ -116,7 +118,9 @@ export async function optionsMarkdown(): Promise<string> {
     '',
     '### Strategies',
     '',
-    table(['`--strategy`', 'what it does'], strategyDescriptors().map((d) => [`\`${d.name}\``, d.summary])),
+    table(['`--strategy`', 'what it does'], strategyDescriptors().filter((d) => isBuiltInStrategy(d.name)).map((d) => [`\`${d.name}\``, d.summary])),
+    '',
+    'More strategies come from strategy modules (`--strategy-module`, docs/strategy-modules.md); `pfc-bench strategies` lists every one with its capabilities.',
     '',
     '### Built-in scenarios',
     '',
@@ -161,6 +165,12 @@ export async function optionsMarkdown(): Promise<string> {
     usageBlock('pfc-bench info [--json]'),
     '',
     optionTable(INFO_OPTIONS),
+    '',
+    '## strategies',
+    '',
+    usageBlock(STRATEGIES_USAGE),
+    '',
+    optionTable(STRATEGIES_OPTIONS),
     '',
     '## scenarios',
     '',

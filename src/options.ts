@@ -10,6 +10,8 @@ export interface OptionSpec {
   parse?: (value: string, option: string) => unknown;
   /** A comma list gives several values (a sweep). */
   list?: boolean;
+  /** The option may be given more than once; its value is then the array of every value, in order. */
+  repeat?: boolean;
 }
 
 export type ParsedOptions = Record<string, unknown>;
@@ -45,7 +47,7 @@ export function parseOptions(
     const spec = Object.hasOwn(allowed, rawName) ? allowed[rawName] : undefined;
     const option = `--${rawName}`;
     if (!spec) throw new UsageError(option, `unknown option for '${command}'${suggest(rawName, names).replace("'", "'--")}; ${hint}`);
-    if (options[rawName] !== undefined) throw new UsageError(option, 'given twice');
+    if (options[rawName] !== undefined && !spec.repeat) throw new UsageError(option, 'given twice');
     if (spec.kind === 'boolean') {
       if (inline === undefined) {
         options[rawName] = true;
@@ -68,7 +70,9 @@ export function parseOptions(
       }
       return text;
     };
-    if (spec.list && value.includes(',')) {
+    if (spec.repeat) {
+      options[rawName] = [...((options[rawName] as unknown[] | undefined) ?? []), one(value)];
+    } else if (spec.list && value.includes(',')) {
       const items = value.split(',').map((s) => s.trim());
       if (items.some((s) => s === '')) throw new UsageError(option, `expected a comma list without empty items, got '${value}'`);
       options[rawName] = items.map(one);

@@ -3,11 +3,13 @@
  * table, bench/fields.ts), the generated help, and planRun, which turns argv into validated
  * cells without running anything (the CLI and the property test use it).
  */
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { loadStrategyModules, strategyModuleTried } from './strategies/modules.js';
 import { UsageError, suggest } from './core/errors.js';
 import { optionHelp, parseOptions, type OptionSpec, type ParsedOptions } from './options.js';
 import { packageRoot } from './core/binding.js';
-import { builtinScenarioNames, expandScenario, loadScenario, type CellFields, type Scenario, type Sweeps } from './bench/scenario.js';
+import { builtinScenarioNames, expandScenario, loadScenario, scenarioFile, type CellFields, type Scenario, type Sweeps } from './bench/scenario.js';
 import { CELL_FIELDS, bytesInBothUnits, gpuMemoryUnitWarning } from './bench/fields.js';
 import { strategyDescriptors } from './strategies/registry.js';
 import { aliasNote, interconnectHelp } from './model/comm.js';
@@ -48,6 +50,7 @@ export const RUN_OPTIONS: Record<string, OptionSpec> = {
   'cell-timeout': { kind: 'number', parse: nonNegative, help: 'seconds before a cell is killed (status timeout; 0 = never)' },
   quiet: { kind: 'boolean', help: 'no progress output' },
   'no-report': { kind: 'boolean', help: 'write results only, no report' },
+  'strategy-module': { kind: 'string', repeat: true, help: 'an ES module (a file, a package folder or an installed package name) whose strategies join this run; repeatable (scenario key strategyModules; docs/strategy-modules.md)' },
   help: { kind: 'boolean', help: 'this help' },
   ...CELL_OPTIONS,
 };
@@ -70,6 +73,8 @@ Usage:
   pfc-bench fidelity REAL.json EMULATED.json [--out FIDELITY.json]
                                                    modeled vs measured communication, per collective of the step
   pfc-bench scenarios                              list built-in scenarios
+  pfc-bench strategies [--strategy-module M] [--json]
+                                                   every strategy, built in or loaded from a module, with its capabilities
   pfc-bench info [--json]                          build, CUDA device, each run-time library (found, file, version)
   pfc-bench COMMAND --help                         a command's options
   pfc-bench help --markdown [--out FILE]           every command's options in Markdown (docs/options.md)
@@ -86,6 +91,7 @@ ${interconnectHelp()}
 
 strategies:
 ${strategyDescriptors().map((d) => `  ${d.name.padEnd(16)} ${d.summary}`).join('\n')}
+  (more from a strategy module: --strategy-module; pfc-bench strategies lists them)
 `;
 
 /**
@@ -131,6 +137,34 @@ export function noArguments(command: string, argv: readonly string[]): void {
   if (argv.length) throw new UsageError(command, `takes no arguments, got '${argv[0]}'; usage: pfc-bench ${command}`);
 }
 
+/**
+ * The strategy modules a run or capacity command line names (--strategy-module, and its
+ * scenario file's strategyModules, relative to the file's folder), loaded before the options are
+ * parsed: --strategy values are checked against the registry they join. A module that fails is
+ * printed by `warn` and recorded; the run goes on without it (its cells become errors).
+ */
+export async function loadRunModules(argv: readonly string[], warn: (message: string) => void): Promise<void> {
+  const given: string[] = [];
+  let scenario: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const [name, inline] = argv[i].split(/=(.*)/s, 2);
+    const value = inline ?? argv[i + 1];
+    if (name === '--strategy-module' && value !== undefined) given.push(value);
+    if (name === '--scenario' && value !== undefined) scenario = value;
+  }
+  await loadStrategyModules(given, { keepGoing: true, warn });
+  const file = scenario === undefined ? undefined : scenarioFile(scenario);
+  if (file) {
+    let modules: unknown;
+    try {
+      modules = (JSON.parse(readFileSync(file, 'utf8')) as { strategyModules?: unknown }).strategyModules;
+    } catch {
+      return; // loadScenario reports an unreadable file
+    }
+    if (Array.isArray(modules) && modules.every((m) => typeof m === 'string')) await loadStrategyModules(modules, { base: dirname(file), keepGoing: true, warn });
+  }
+}
+
 export interface Plan {
   scenario: Scenario;
   specs: CellSpec[];
@@ -150,6 +184,9 @@ export function planRun(command: 'run' | 'capacity', argv: readonly string[], de
   if (options.help === true) return undefined;
   if (positionals.length) throw new UsageError(command, `unexpected argument '${positionals[0]}' (options start with --)`);
   if (options.keep !== undefined && options.resume !== true) throw new UsageError('--keep', 'only means something with --resume');
+  for (const m of (options['strategy-module'] as string[] | undefined) ?? []) {
+    if (!strategyModuleTried(m)) throw new UsageError('--strategy-module', `${m} was not loaded: call loadRunModules(argv) before planRun`);
+  }
   const name = options.scenario ?? defaultScenario;
   const scenario = name !== undefined ? loadScenario(String(name)) : customScenario();
   const { overrides, sweeps } = cellOverrides(options);

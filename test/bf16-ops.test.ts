@@ -161,7 +161,7 @@ test('normalizeRowsBackward and sgdNormalizedUpdate read bf16 normalized rows as
       const w = floats(shard, 2 * rows, D);
       const m = floats(shard.map((x) => x * 0.01), 2 * rows, D);
       const grad = floats(dy, rows, D);
-      native.sgdNormalizedUpdate(w, m, grad, normalized, norms, idx, sgd, null, 0);
+      native.sgdNormalizedUpdate({ weights: w, momentum: m, gradNormalized: grad, normalized, norms, indices: idx, rates: sgd, lastStep: null, step: 0 });
       const out = { w: w.read(), m: m.read() };
       for (const t of [w, m, grad]) t.free();
       return out;
@@ -199,8 +199,8 @@ test('the margin softmax on bf16 logits: statistics equal the fp32 pass on the d
       for (let i = 0; i < B; i++) for (let j = 0; j < cols; j++) part[i * tld + j] = decoded[i * ld + first + j];
       const t = bf16Pair(part, B, tld);
       const columns = { offset: first, active: A };
-      native.marginSoftmaxStats(t.b, cols, labels, margin, sb.targetCos, sb.localMax, sb.rowMax, sb.rowSum, sb.targetLogit, columns);
-      native.marginSoftmaxStats(t.f, cols, labels, margin, sf.targetCos, sf.localMax, sf.rowMax, sf.rowSum, sf.targetLogit, columns);
+      native.marginSoftmaxStats({ logits: t.b, cols, labels, margin, targetCos: sb.targetCos, localMax: sb.localMax, rowMax: sb.rowMax, rowSum: sb.rowSum, targetLogit: sb.targetLogit, columns });
+      native.marginSoftmaxStats({ logits: t.f, cols, labels, margin, targetCos: sf.targetCos, localMax: sf.localMax, rowMax: sf.rowMax, rowSum: sf.rowSum, targetLogit: sf.targetLogit, columns });
       tileLogits.push({ ...t, first, cols });
     }
     for (const key of ['targetCos', 'rowMax', 'rowSum', 'targetLogit'] as const) sameFloats(sb[key].read(), sf[key].read(), `A ${A}: ${key}`);
@@ -218,8 +218,8 @@ test('the margin softmax on bf16 logits: statistics equal the fp32 pass on the d
     }
     for (const t of tileLogits) {
       const columns = { offset: t.first, active: A };
-      native.marginSoftmaxGrad(t.b, t.cols, labels, margin, sb.rowMax, sb.rowSum, sb.targetCos, 1 / B, columns);
-      native.marginSoftmaxGrad(t.f, t.cols, labels, margin, sf.rowMax, sf.rowSum, sf.targetCos, 1 / B, columns);
+      native.marginSoftmaxGrad({ logits: t.b, cols: t.cols, labels, margin, rowMax: sb.rowMax, rowSum: sb.rowSum, targetCos: sb.targetCos, gradScale: 1 / B, columns });
+      native.marginSoftmaxGrad({ logits: t.f, cols: t.cols, labels, margin, rowMax: sf.rowMax, rowSum: sf.rowSum, targetCos: sf.targetCos, gradScale: 1 / B, columns });
       sameBits(bits(t.b), toBf16Bits(t.f.read()), `A ${A}, tile at ${t.first}: gradient = rounded fp32 gradient`);
       const g = bits(t.b);
       const tld = t.b.cols;

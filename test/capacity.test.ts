@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { expandScenario, parseScenario } from '../src/bench/scenario.js';
 import { describeUnconfirmed, modelLargestClasses, probeOutcome, searchCapacity } from '../src/bench/capacity.js';
 import { capacityCheck, capacityTable } from '../src/report/table.js';
-import { modelPeakBytes } from '../src/model/memory.js';
+import { modelPeakBytes } from '../src/strategies/memory-model.js';
 
 function spec(strategy: string, gpuMemory: string, fused?: { tile: number }) {
   const logits = fused ? { logits: 'fused', tile: fused.tile } : {};

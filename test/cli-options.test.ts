@@ -91,7 +91,8 @@ test('every switch of every command refuses a value, naming the switch (exit 2)'
   const { REPORT_OPTIONS } = await import('../src/report/command.js');
   const { HELP_OPTIONS } = await import('../src/options-reference.js');
   const { INFO_OPTIONS } = await import('../src/info.js');
-  const tables = { run: RUN_OPTIONS, capacity: RUN_OPTIONS, compare: COMPARE_OPTIONS, calibrate: CALIBRATE_OPTIONS, fidelity: FIDELITY_OPTIONS, report: REPORT_OPTIONS, help: HELP_OPTIONS, info: INFO_OPTIONS };
+  const { STRATEGIES_OPTIONS } = await import('../src/strategies/command.js');
+  const tables = { run: RUN_OPTIONS, capacity: RUN_OPTIONS, compare: COMPARE_OPTIONS, calibrate: CALIBRATE_OPTIONS, fidelity: FIDELITY_OPTIONS, report: REPORT_OPTIONS, help: HELP_OPTIONS, info: INFO_OPTIONS, strategies: STRATEGIES_OPTIONS };
   let switches = 0;
   for (const [command, table] of Object.entries(tables)) {
     for (const [name, spec] of Object.entries(table)) {

@@ -43,7 +43,7 @@ const BAD: [string, string[], RegExp][] = [
   ['misspelled logits', ['--logits', 'fusde'], /--logits: unknown value 'fusde'; expected one of materialized, fused \(did you mean 'fused'\?\)/],
   ['a tile without fused logits', ['--tile', '64'], /--tile: a tile applies only with --logits fused/],
   ['a negative tile', ['--logits', 'fused', '--tile', '-1'], /--tile: expected an integer >= 0, got -1/],
-  ['fused data parallel', ['--strategy', 'data-parallel', '--logits', 'fused'], /--logits: fused applies to the sharded strategies/],
+  ['fused data parallel', ['--strategy', 'data-parallel', '--logits', 'fused'], /--logits: fused applies to model-parallel, partial-fc, not data-parallel/],
 ];
 
 for (const [name, args, message] of BAD) {
@@ -131,6 +131,7 @@ test('a closed stdout (pfc-bench ... | head) ends the output quietly: no EPIPE s
     ['report', FIXTURE, '--out', join(dir, 'report'), '--format', 'md,csv'],
     ['compare', FIXTURE, FIXTURE],
     ['scenarios'],
+    ['strategies'],
     ['info'],
     ['info', '--json'],
     ['help'],

@@ -1,7 +1,7 @@
 /** Shared pieces of the tests: building a strategy on fixed inputs, and closeness checks. */
 import assert from 'node:assert/strict';
 import { selectBackend } from '../src/core/index.js';
-import { referenceStep, type RefStepOutput } from './reference.js';
+import { referenceStep, type RefStepOutput } from '../src/strategies/reference.js';
 import { roundBf16 } from './bf16.js';
 import type { Communicator } from '../src/comm/communicator.js';
 import { singleCommunicator } from '../src/comm/local.js';

@@ -7,8 +7,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { core } from '../src/core/index.js';
 import { emulatedCommunicator } from '../src/comm/local.js';
-import { SyntheticBatch, createStrategy } from '../src/strategies/index.js';
-import { modelMemory } from '../src/model/memory.js';
+import { SyntheticBatch, createStrategy, strategyDescriptors } from '../src/strategies/index.js';
+import { exampleCases, memoryMismatch } from '../src/strategies/harness.js';
+import { modelMemory } from '../src/strategies/memory-model.js';
 import { deviceWorkspaceBytes } from '../src/bench/cell.js';
 import { testBackend, smallConfig } from './helpers.js';
 import { MEMORY_CATEGORIES } from '../src/core/binding.js';
@@ -35,6 +36,19 @@ const CASES = [
   { strategy: 'data-parallel', classes: 777, ranks: 4, rank: 2, dtype: 'bf16' },
   { strategy: 'partial-fc', classes: 5003, ranks: 4, rank: 3, sampleRate: 0.1, logits: 'fused', tile: 50, dtype: 'bf16' },
 ] as const;
+
+// Every registered strategy, each example under each declared update and logits mode, as rank 0
+// and the last rank of 3 (shards of unequal size): a new strategy is tested by registering it.
+for (const descriptor of strategyDescriptors()) {
+  for (const c of exampleCases(descriptor)) {
+    for (const rank of [0, 2]) {
+      test(`${c.name}, rank ${rank} of 3: tagged bytes per category = model`, () => {
+        const config = smallConfig({ ...c.overrides, ranks: 3, batch: 3 * Math.ceil((c.overrides.batch ?? 6) / 3), classes: Math.max(c.overrides.classes ?? 37, 101) });
+        assert.equal(memoryMismatch(config, rank), null);
+      });
+    }
+  }
+}
 
 for (const c of CASES) {
   const fused = 'logits' in c ? `, fused logits (tile ${'tile' in c ? c.tile : 'from the budget'})` : '';

@@ -18,8 +18,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { assertClose, f64, referenceStepFor } from './helpers.js';
-import { CASES, caseConfig, CLASSES, DIM, globalBatch, LOCAL_BATCH, STEPS, type RankOutput } from './distributed/fixture.js';
+import { CLASSES, DIM, LOCAL_BATCH, type RankOutput } from './distributed/fixture.js';
+import { checkAgainstEmulation, checkAgainstReference } from './distributed/checks.js';
 import type { ResultsFile } from '../src/bench/results.js';
 import { FAILURE_SECONDS, describeJob, mpiSkip, mpirun, runProcess, type JobResult } from './distributed/launch.js';
 
@@ -51,80 +51,6 @@ function tempDir(): string {
 }
 
 // --- N ranks against the float64 reference, and against the emulated rank ----------------------
-
-function checkAgainstReference(size: number, outputs: RankOutput[]): void {
-  const { features, labels } = globalBatch(size);
-  CASES.forEach((c, ci) => {
-    const config = caseConfig(c, size);
-    const ranks = outputs.map((o) => o.cases[ci]);
-    const what = `${c.name}, ${size} ranks`;
-    const dataParallel = config.strategy === 'data-parallel';
-    const concat = (pick: (r: (typeof ranks)[number]) => number[]) => Float64Array.from(ranks.flatMap(pick));
-    if (dataParallel) {
-      for (const r of ranks) assert.deepEqual(r.shard, { offset: 0, size: CLASSES }, `${what}: every rank holds every centre`);
-    } else {
-      let offset = 0;
-      ranks.forEach((r, i) => {
-        assert.equal(r.shard.offset, offset, `${what}: rank ${i}'s shard starts where rank ${i - 1}'s ends`);
-        offset += r.shard.size;
-      });
-      assert.equal(offset, CLASSES, `${what}: the shards cover every class`);
-    }
-    let weights = dataParallel ? f64(ranks[0].initialWeights) : concat((r) => r.initialWeights);
-    let momentum = dataParallel ? f64(ranks[0].initialMomentum) : concat((r) => r.initialMomentum);
-    if (dataParallel) ranks.forEach((r, i) => assert.deepEqual(r.initialWeights, ranks[0].initialWeights, `${what}: rank ${i}'s initial centres`));
-    for (let step = 0; step < STEPS; step++) {
-      const at = `${what}, step ${step}`;
-      let active: number[] | null = null;
-      if (config.strategy === 'partial-fc') {
-        const union = new Set(ranks.flatMap((r) => r.steps[step].active ?? []));
-        active = [...union].sort((a, b) => a - b);
-        for (const label of labels) assert.ok(union.has(label), `${at}: positive ${label} was not sampled`);
-        assert.ok(active.length < CLASSES, `${at}: partial-fc sampled every centre (${active.length})`);
-      }
-      const ref = referenceStepFor(config, { weights, momentum }, features, labels, active);
-      ranks.forEach((r, i) => {
-        const loss = r.steps[step].loss;
-        assert.ok(loss !== null && Math.abs(loss - ref.loss) <= 1e-4 * Math.abs(ref.loss) + 1e-5, `${at}: rank ${i}'s loss ${loss} vs ${ref.loss}`);
-      });
-      assertClose(concat((r) => r.steps[step].featureGrad), ref.featureGrad, `${at}: feature gradient (ranks' rows in order)`);
-      if (dataParallel) {
-        ranks.forEach((r, i) => {
-          assertClose(r.steps[step].weights, ref.weights, `${at}: rank ${i}'s centres`, 1e-5);
-          assertClose(r.steps[step].momentum, ref.momentum, `${at}: rank ${i}'s momentum`);
-        });
-      } else {
-        assertClose(concat((r) => r.steps[step].weights), ref.weights, `${at}: centres`, 1e-5);
-        assertClose(concat((r) => r.steps[step].momentum), ref.momentum, `${at}: momentum`);
-      }
-      weights = ref.weights;
-      momentum = ref.momentum;
-    }
-  });
-}
-
-function checkAgainstEmulation(size: number, outputs: RankOutput[]): void {
-  const B = LOCAL_BATCH * size;
-  CASES.forEach((c, ci) => {
-    outputs.forEach((o, rank) => {
-      const run = o.cases[ci];
-      const what = `${c.name}, rank ${rank} of ${size}`;
-      assert.ok(run.memory.peak.centres > 0, `${what}: the real run's memory was not measured`);
-      assert.deepEqual(run.memory.peak, run.emulated.memory.peak, `${what}: peak bytes per category, real vs emulated`);
-      assert.deepEqual(run.memory.atTotalPeak, run.emulated.memory.atTotalPeak, `${what}: bytes per category at the total peak, real vs emulated`);
-      assert.equal(run.memory.totalPeak, run.emulated.memory.totalPeak, `${what}: total peak, real vs emulated`);
-      run.steps.forEach((s, step) => {
-        assert.deepEqual(s.log, run.emulated.logs[step], `${what}, step ${step}: collectives (kind, label, bytes), real vs emulated`);
-      });
-      const labels = (run.steps[0].log as { label: string; bytes: number }[]).map((r) => `${r.label}:${r.bytes}`);
-      const expected =
-        c.overrides.strategy === 'data-parallel'
-          ? [`weightGrad:${CLASSES * DIM * 4}`]
-          : [`features:${B * DIM * 4}`, `labels:${B * 4}`, `rowMax:${B * 4}`, `rowSum+targetLogit:${2 * B * 4}`, `featureGrad:${B * DIM * 4}`];
-      assert.deepEqual(labels, expected, `${what}: the step's collectives`);
-    });
-  });
-}
 
 for (const size of [2, 3, 4]) {
   test(`${size} MPI ranks equal the float64 single-process reference; emulated rank r allocates and records what real rank r does`, { skip, timeout: 120_000 }, async () => {

@@ -127,8 +127,9 @@ test('generated scenario objects: valid cells or a usage error naming a field', 
 test('an option given twice, or a value missing, is a usage error naming it', () => {
   for (const f of CELL_FIELDS.filter((x) => x.flag)) {
     const flag = `--${f.flag!}`;
-    // A free string where the default is empty; --target names a GPU, so one that exists.
-    const valid = f.key === 'target' ? 'h200' : f.default === '' || f.default === undefined ? 'x' : String(f.default);
+    // A free string where the default is empty; --target names a GPU, so one that exists; --baseline's
+    // '' stands for the descriptor's, so a value it takes is a strategy's name.
+    const valid = f.key === 'target' ? 'h200' : f.key === 'baseline' ? STRATEGY_NAMES[0] : f.default === '' || f.default === undefined ? 'x' : String(f.default);
     assert.throws(() => planRun('run', [flag, valid, flag, valid]), (e: unknown) => e instanceof UsageError && e.option === flag && /given twice/.test(e.message));
     assert.throws(() => planRun('run', [flag]), (e: unknown) => e instanceof UsageError && e.option === flag && /expected a value/.test(e.message));
   }

@@ -8,8 +8,8 @@ import { STRATEGY_NAMES, strategyDescriptors, strategyOf, validateFcConfig, find
 import { openCommunicator, registerCommunicator } from '../src/comm/registry.js';
 import { UsageError } from '../src/core/errors.js';
 import { testBackend, smallConfig } from './helpers.js';
-import { modelMemory } from '../src/model/memory.js';
-import { stepWork } from '../src/model/work.js';
+import { modelMemory } from '../src/strategies/memory-model.js';
+import { stepWork } from '../src/strategies/work-model.js';
 import { methodLabel, methodTitle } from '../src/bench/method.js';
 
 test('every registered strategy has a complete descriptor, and the registry is the list of names', () => {
@@ -18,9 +18,9 @@ test('every registered strategy has a complete descriptor, and the registry is t
     const config = smallConfig({ strategy: d.name, classes: 1000, ranks: 4, batch: 16, dim: 8, sampleRate: d.samples ? 0.5 : 1 });
     const bytes = d.memory(config, 0);
     assert.ok(Object.values(bytes).every((b) => Number.isInteger(b) && b >= 0), d.name);
-    assert.deepEqual(modelMemory(config, 0), bytes, 'model/memory asks the descriptor');
+    assert.deepEqual(modelMemory(config, 0), bytes, 'memory-model asks the descriptor');
     const work = d.work(config, 100, 250);
-    assert.deepEqual(stepWork(config, 100, 250), work, 'model/work asks the descriptor');
+    assert.deepEqual(stepWork(config, 100, 250), work, 'work-model asks the descriptor');
     assert.ok(work.flops >= work.gemmFlops && work.gemmFlops === 3 * 2 * d.gemmRows(config) * 100 * config.dim, `${d.name}: three GEMMs of gemmRows x active x D`);
     assert.ok(d.title(config).length > 0 && d.label(config).length > 0 && d.colours.length > 0);
     assert.equal(methodTitle(config), d.title(config));
@@ -55,4 +55,43 @@ test('communicators come from one factory of (mode, ranks, backend); a missing o
   });
   assert.equal(openCommunicator({ mode: 'real', ranks: 2, rank: 1 }, fakeCuda).rank, 1);
   assert.deepEqual(asked, { mode: 'real', ranks: 2, rank: 1 });
+});
+
+test("ratio rows divide each cell by its baseline: --baseline on the cell, else the descriptor's (model parallel by default; none for model and data parallel)", async () => {
+  const { settingRatios } = await import('../src/report/data.js');
+  const { planRun } = await import('../src/run-args.js');
+  const cell = (strategy: string, ips: number, peak: number, baseline?: string) =>
+    ({ id: strategy, status: 'completed', spec: { ...smallConfig({ strategy, sampleRate: strategy === 'partial-fc' ? 0.5 : 1 }), label: 's', ...(baseline ? { baseline } : {}) }, timing: { imagesPerSecond: ips }, memory: { peakBytes: peak } }) as unknown as import('../src/bench/results.js').CellResult;
+  const setting = (cells: ReturnType<typeof cell>[]) => ({ run: 'r', runIndex: 0, label: 's', cells });
+  const byDefault = settingRatios(setting([cell('data-parallel', 100, 1000), cell('model-parallel', 200, 800), cell('partial-fc', 600, 400)]));
+  assert.deepEqual(byDefault.map((r) => [r.method, r.base, r.throughput, r.memory]), [['Partial FC 0.5 (sparse)', 'Model Parallel', 3, 0.5]]);
+  const overData = settingRatios(setting([cell('data-parallel', 100, 1000), cell('model-parallel', 200, 800), cell('partial-fc', 600, 400, 'data-parallel')]));
+  assert.deepEqual(overData.map((r) => [r.method, r.base, r.throughput, r.memory]), [['Partial FC 0.5 (sparse)', 'Data Parallel', 6, 0.4]]);
+  // The field: '' is the descriptor's; a strategy name is checked like --strategy; absent from the spec unless given.
+  const spec = (argv: string[]) => planRun('run', ['--strategy', 'partial-fc', '--classes', '1000', '--gpus', '2', '--batch', '4', '--dim', '8', ...argv])!.specs[0];
+  assert.equal('baseline' in spec([]), false);
+  assert.equal(spec(['--baseline', 'data-parallel']).baseline, 'data-parallel');
+  assert.throws(() => spec(['--baseline', 'modelparallel']), /--baseline: unknown value 'modelparallel'.*did you mean 'model-parallel'/);
+});
+
+test('a descriptor decides the --update and --logits values; every built-in strategy implements what it declares (the load check of a module)', async () => {
+  const { registerStrategy, unregisterStrategy } = await import('../src/strategies/registry.js');
+  const { capabilityFailures } = await import('../src/strategies/harness.js');
+  for (const d of strategyDescriptors()) assert.deepEqual(capabilityFailures(d.name), [], d.name);
+  const base = strategyOf('model-parallel');
+  registerStrategy({ ...base, name: 'sparse-only', updates: ['sparse'], logits: ['materialized'] }, 'test');
+  try {
+    assert.doesNotThrow(() => smallConfig({ strategy: 'sparse-only' }));
+    assert.throws(() => smallConfig({ strategy: 'sparse-only', update: 'dense' }), (e: unknown) => e instanceof UsageError && e.option === '--update' && /dense applies to .*not sparse-only \(it implements sparse\)/.test(e.message));
+    assert.throws(() => smallConfig({ strategy: 'sparse-only', logits: 'fused', tile: 4 }), (e: unknown) => e instanceof UsageError && e.option === '--logits' && /not sparse-only/.test(e.message));
+    assert.throws(() => registerStrategy({ ...base, name: 'sparse-only' }, 'again.js'), /again\.js: strategy 'sparse-only' is already a strategy another module loaded/);
+    assert.throws(() => registerStrategy({ ...base }, 'mine.js'), /mine\.js: strategy 'model-parallel' is already a built-in strategy/);
+    // Collectives it does not log (what predict and the communication model would use) fail the check too.
+    registerStrategy({ ...base, name: 'silent', collectives: () => [] }, 'test');
+    assert.match(capabilityFailures('silent').join('\n'), /--update sparse --logits materialized: its collectives are not what it declares \(logged \[allGather features/);
+    unregisterStrategy('silent');
+  } finally {
+    unregisterStrategy('sparse-only');
+  }
+  assert.equal(findStrategy('sparse-only'), undefined);
 });

@@ -145,7 +145,8 @@ test('CLI: an unknown schema version is a clear error and a non-zero exit', (t) 
 });
 
 test('report options are validated and named', () => {
-  assert.deepEqual(parseReportArgs(['a.json', 'b.json', '--format', 'html,markdown']), { paths: ['a.json', 'b.json'], outDir: undefined, formats: ['html', 'md'] });
+  assert.deepEqual(parseReportArgs(['a.json', 'b.json', '--format', 'html,markdown']), { paths: ['a.json', 'b.json'], outDir: undefined, formats: ['html', 'md'], strategyModules: [] });
+  assert.deepEqual(parseReportArgs(['a.json', '--strategy-module', 'x.js', '--strategy-module=y']).strategyModules, ['x.js', 'y'], '--strategy-module is repeatable');
   assert.throws(() => parseReportArgs(['a.json', '--format', 'pdf']), /--format: unknown format 'pdf'/);
   assert.throws(() => parseReportArgs(['a.json', '--formt', 'svg']), /--formt: unknown option for 'report' \(did you mean '--format'\?\)/);
   assert.throws(() => parseReportArgs([]), /expected at least one results file/);

@@ -135,7 +135,7 @@ test('the update rule alone: lazy-dense equals eager dense within fp32 rounding 
       grad.view(0, n).write(Float32Array.from({ length: n * dim }, () => (rand() * 2 - 1) * 0.3));
       native.sgdUpdate(eager.w, eager.v, grad.view(0, n), idx.view(0, n), { ...sgd, dense: true });
       native.sgdCatchUp(lazy.w, lazy.v, lazy.last, idx.view(0, n), step, sgd);
-      native.sgdNormalizedUpdate(lazy.w, lazy.v, grad.view(0, n), zeros.view(0, n), ones.view(0, n), idx.view(0, n), sgd, lazy.last, step);
+      native.sgdNormalizedUpdate({ weights: lazy.w, momentum: lazy.v, gradNormalized: grad.view(0, n), normalized: zeros.view(0, n), norms: ones.view(0, n), indices: idx.view(0, n), rates: sgd, lastStep: lazy.last, step });
     }
     native.sgdCatchUp(lazy.w, lazy.v, lazy.last, null, 300, sgd); // the flush
     assert.ok(longestIdle > 100, `rows sat out up to ${longestIdle} steps`);

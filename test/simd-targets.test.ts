@@ -77,11 +77,11 @@ function runKernels(): Record<string, Float32Array> {
     const labels = t(B, 1, 'int32');
     labels.write(Int32Array.from({ length: B }, (_, i) => (i === 2 ? -1 : (i * 113) % A)));
     const s = { targetCos: t(B), localMax: t(B), rowMax: t(B), rowSum: t(B), targetLogit: t(B) };
-    native.marginSoftmaxStats(logits, A, labels, MARGINS.arcface, s.targetCos, s.localMax, s.rowMax, s.rowSum, s.targetLogit);
-    native.rescaleRowStats(labels, s.localMax, s.rowMax, s.rowSum, s.targetLogit);
+    native.marginSoftmaxStats({ logits, cols: A, labels, margin: MARGINS.arcface, targetCos: s.targetCos, localMax: s.localMax, rowMax: s.rowMax, rowSum: s.rowSum, targetLogit: s.targetLogit });
+    native.rescaleRowStats({ labels, localMax: s.localMax, rowMax: s.rowMax, rowSum: s.rowSum, targetLogit: s.targetLogit });
     out.rowMax = read(s.rowMax);
     out.rowSum = read(s.rowSum);
-    native.marginSoftmaxGrad(logits, A, labels, MARGINS.arcface, s.rowMax, s.rowSum, s.targetCos, 1 / B);
+    native.marginSoftmaxGrad({ logits, cols: A, labels, margin: MARGINS.arcface, rowMax: s.rowMax, rowSum: s.rowSum, targetCos: s.targetCos, gradScale: 1 / B });
     out.softmaxGrad = read(logits);
 
     // SGD: sparse and dense updates, the fused normalized update, idle rows and the catch-up.
@@ -113,7 +113,7 @@ function runKernels(): Record<string, Float32Array> {
       const yRows = t(active.length, d);
       const yNorms = t(active.length);
       native.normalizeRows(w, idx, yRows, yNorms);
-      native.sgdNormalizedUpdate(w, v, grad, yRows, yNorms, idx, rates, null, 0);
+      native.sgdNormalizedUpdate({ weights: w, momentum: v, gradNormalized: grad, normalized: yRows, norms: yNorms, indices: idx, rates, lastStep: null, step: 0 });
       native.sgdIdleRows(w, v, idx, rates);
       out['sgd normalized+idle centres'] = read(w);
       out['sgd normalized+idle momentum'] = read(v);

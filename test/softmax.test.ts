@@ -46,7 +46,7 @@ function shardStats(cos: Float64Array, labels: Int32Array, c0: number, c1: numbe
   const lab = t(B, 1, 'int32');
   lab.write(Int32Array.from(labels, (l) => (l >= c0 && l < c1 ? l - c0 : -1)));
   const s = { targetCos: t(B), localMax: t(B), rowMax: t(B), rowSum: t(B), targetLogit: t(B) };
-  core().marginSoftmaxStats(logits, cols, lab, margin, s.targetCos, s.localMax, s.rowMax, s.rowSum, s.targetLogit);
+  core().marginSoftmaxStats({ logits, cols, labels: lab, margin, targetCos: s.targetCos, localMax: s.localMax, rowMax: s.rowMax, rowSum: s.rowSum, targetLogit: s.targetLogit });
   return { logits, lab, cols, ld, ...s, free: () => [logits, lab, ...Object.values(s)].forEach((x) => x.free()) };
 }
 
@@ -83,10 +83,10 @@ test('two passes on a padded leading dimension match float64; padding is masked 
       close(mx[i], ref[i].max, 1e-6, `row ${i} max`);
       close(sum[i], ref[i].sum, 1e-5, `row ${i} sum`);
     }
-    core().rescaleRowStats(s.lab, s.localMax, s.rowMax, s.rowSum, s.targetLogit);
+    core().rescaleRowStats({ labels: s.lab, localMax: s.localMax, rowMax: s.rowMax, rowSum: s.rowSum, targetLogit: s.targetLogit });
     const loss = core().crossEntropyLossSum(s.rowSum, s.targetLogit);
     close(loss, ref.reduce((acc, r, i) => acc + (labels[i] >= 0 ? r.loss : Math.log(r.sum)), 0), 1e-5, 'loss sum');
-    core().marginSoftmaxGrad(s.logits, A, s.lab, margin, s.rowMax, s.rowSum, s.targetCos, 1 / B);
+    core().marginSoftmaxGrad({ logits: s.logits, cols: A, labels: s.lab, margin, rowMax: s.rowMax, rowSum: s.rowSum, targetCos: s.targetCos, gradScale: 1 / B });
     const g = s.logits.read() as Float32Array;
     let scale = 0;
     for (const r of ref) for (const v of r.grad) scale = Math.max(scale, Math.abs(v));
@@ -105,12 +105,12 @@ test('statistics of two column shards, merged by MAX then rescale then SUM, equa
   const left = shardStats(cos, labels, 0, 40);
   const right = shardStats(cos, labels, 40, A);
   try {
-    core().rescaleRowStats(whole.lab, whole.localMax, whole.rowMax, whole.rowSum, whole.targetLogit);
+    core().rescaleRowStats({ labels: whole.lab, localMax: whole.localMax, rowMax: whole.rowMax, rowSum: whole.rowSum, targetLogit: whole.targetLogit });
     // The all-reduces, by hand: MAX of rowMax, then SUM of rowSum and targetLogit.
     const globalMax = Float32Array.from(left.rowMax.read() as Float32Array, (m, i) => Math.max(m, (right.rowMax.read() as Float32Array)[i]));
     for (const part of [left, right]) {
       part.rowMax.write(globalMax);
-      core().rescaleRowStats(part.lab, part.localMax, part.rowMax, part.rowSum, part.targetLogit);
+      core().rescaleRowStats({ labels: part.lab, localMax: part.localMax, rowMax: part.rowMax, rowSum: part.rowSum, targetLogit: part.targetLogit });
     }
     const sum = (a: typeof left.rowSum, b: typeof left.rowSum) => Array.from(a.read() as Float32Array, (x, i) => x + (b.read() as Float32Array)[i]);
     const sums = sum(left.rowSum, right.rowSum);
@@ -132,7 +132,7 @@ test('a label in the padding is an error that names the op', () => {
     s.lab.write(Int32Array.from({ length: B }, () => A + 2));
     assert.throws(
       () => {
-        core().marginSoftmaxStats(s.logits, A, s.lab, margin, s.targetCos, s.localMax, s.rowMax, s.rowSum, s.targetLogit);
+        core().marginSoftmaxStats({ logits: s.logits, cols: A, labels: s.lab, margin, targetCos: s.targetCos, localMax: s.localMax, rowMax: s.rowMax, rowSum: s.rowSum, targetLogit: s.targetLogit });
         testBackend().synchronize(); // a GPU finds it on the device and says so at the next synchronization
       },
       /marginSoftmaxStats: (label 103 outside 101 active centres|a label is outside the active centres \(found on the device\))/,
@@ -157,7 +157,7 @@ function tileStats(cos: Float64Array, labels: Int32Array, tile: number) {
     const padded = new Float32Array(B * ld).fill(3);
     for (let i = 0; i < B; i++) for (let j = 0; j < cols; j++) padded[i * ld + j] = cos[i * A + first + j];
     logits.write(padded);
-    core().marginSoftmaxStats(logits, cols, lab, margin, s.targetCos, s.localMax, s.rowMax, s.rowSum, s.targetLogit, { offset: first, active: A });
+    core().marginSoftmaxStats({ logits, cols, labels: lab, margin, targetCos: s.targetCos, localMax: s.localMax, rowMax: s.rowMax, rowSum: s.rowSum, targetLogit: s.targetLogit, columns: { offset: first, active: A } });
     tiles.push({ logits, first, cols, ld });
   }
   return { lab, tiles, ...s, free: () => [lab, ...tiles.map((x) => x.logits), ...Object.values(s)].forEach((x) => x.free()) };
@@ -177,10 +177,10 @@ for (const tile of [1, 13, 64, A]) {
         assert.equal(read(tiled.targetCos)[i], read(whole.targetCos)[i], `row ${i} target cosine`);
         assert.equal(read(tiled.targetLogit)[i], read(whole.targetLogit)[i], `row ${i} target logit`);
       }
-      core().marginSoftmaxGrad(whole.logits, A, whole.lab, margin, whole.rowMax, whole.rowSum, whole.targetCos, 1 / B);
+      core().marginSoftmaxGrad({ logits: whole.logits, cols: A, labels: whole.lab, margin, rowMax: whole.rowMax, rowSum: whole.rowSum, targetCos: whole.targetCos, gradScale: 1 / B });
       const g = read(whole.logits);
       for (const piece of tiled.tiles) {
-        core().marginSoftmaxGrad(piece.logits, piece.cols, tiled.lab, margin, tiled.rowMax, tiled.rowSum, tiled.targetCos, 1 / B, { offset: piece.first, active: A });
+        core().marginSoftmaxGrad({ logits: piece.logits, cols: piece.cols, labels: tiled.lab, margin, rowMax: tiled.rowMax, rowSum: tiled.rowSum, targetCos: tiled.targetCos, gradScale: 1 / B, columns: { offset: piece.first, active: A } });
         const gt = read(piece.logits);
         for (let i = 0; i < B; i++) {
           for (let j = 0; j < piece.cols; j++) {
@@ -205,13 +205,13 @@ test('tiles: a label beyond the active columns is an error, and so is a tile pas
     tiled.lab.write(Int32Array.from({ length: B }, () => A));
     assert.throws(
       () => {
-        core().marginSoftmaxStats(piece.logits, piece.cols, tiled.lab, margin, tiled.targetCos, tiled.localMax, tiled.rowMax, tiled.rowSum, tiled.targetLogit, { offset: 50, active: A });
+        core().marginSoftmaxStats({ logits: piece.logits, cols: piece.cols, labels: tiled.lab, margin, targetCos: tiled.targetCos, localMax: tiled.localMax, rowMax: tiled.rowMax, rowSum: tiled.rowSum, targetLogit: tiled.targetLogit, columns: { offset: 50, active: A } });
         testBackend().synchronize();
       },
       /marginSoftmaxStats: (label 101 outside 101 active centres|a label is outside the active centres \(found on the device\))/,
     );
     assert.throws(
-      () => core().marginSoftmaxGrad(piece.logits, piece.cols, tiled.lab, margin, tiled.rowMax, tiled.rowSum, tiled.targetCos, 1, { offset: 60, active: A }),
+      () => core().marginSoftmaxGrad({ logits: piece.logits, cols: piece.cols, labels: tiled.lab, margin, rowMax: tiled.rowMax, rowSum: tiled.rowSum, targetCos: tiled.targetCos, gradScale: 1, columns: { offset: 60, active: A } }),
       /marginSoftmaxGrad: tile columns \[60, 110\) outside 101 active centres|outside 101 active columns/,
     );
   } finally {

@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { assertClose, buildStrategy, testBackend, f64, outlierBatch, referenceStepFor, smallConfig, splitBatch } from './helpers.js';
-import { MARGINS, type FcConfig } from '../src/strategies/index.js';
+import { MARGINS, strategyDescriptors, type FcConfig } from '../src/strategies/index.js';
+import { exampleCases } from '../src/strategies/harness.js';
 
 const STEPS = 3;
 
@@ -35,30 +36,18 @@ function checkAgainstReference(overrides: Partial<FcConfig>, gradTol = 2e-4): vo
   }
 }
 
-for (const [marginName, margin] of Object.entries({ cosface: MARGINS.cosface, arcface: MARGINS.arcface, sphereface: MARGINS.sphereface })) {
-  test(`model parallel matches the float64 full softmax (${marginName})`, () => {
-    checkAgainstReference({ strategy: 'model-parallel', margin });
-  });
-  test(`data parallel matches the float64 full softmax (${marginName})`, () => {
-    checkAgainstReference({ strategy: 'data-parallel', margin });
-  });
-  for (const update of ['sparse', 'dense', 'lazy-dense'] as const) {
-    test(`partial-fc rate 0.3 ${update} matches the float64 reference on its sampled centres (${marginName})`, () => {
-      checkAgainstReference({ strategy: 'partial-fc', sampleRate: 0.3, update, margin });
-    });
-  }
-}
-
-// The logit-free step (--logits fused) against the same float64 reference, with tiles that do not
-// divide the active count (5 of 37; 4 of Partial FC's ~11) and tiles of one column.
-for (const [marginName, margin] of Object.entries({ cosface: MARGINS.cosface, arcface: MARGINS.arcface, sphereface: MARGINS.sphereface, combined: MARGINS.combined })) {
-  for (const tile of [1, 5]) {
-    test(`model parallel, fused logits (tile ${tile}), matches the float64 full softmax (${marginName})`, () => {
-      checkAgainstReference({ strategy: 'model-parallel', margin, logits: 'fused', tile });
-    });
-    for (const update of ['sparse', 'dense', 'lazy-dense'] as const) {
-      test(`partial-fc rate 0.3 ${update}, fused logits (tile ${tile === 5 ? 4 : tile}), matches the float64 reference (${marginName})`, () => {
-        checkAgainstReference({ strategy: 'partial-fc', sampleRate: 0.3, update, margin, logits: 'fused', tile: tile === 5 ? 4 : tile });
+// Every registered strategy, each of its examples under every update and logits mode it declares
+// (the descriptor's capabilities), against the float64 reference: a new strategy is tested by
+// registering it. Fused examples use their tile (or 4), and a tile of one column.
+for (const descriptor of strategyDescriptors()) {
+  for (const c of exampleCases(descriptor)) {
+    // Three margins on the first example, CosFace on the others.
+    const margins = c.example === descriptor.examples[0] ? { cosface: MARGINS.cosface, arcface: MARGINS.arcface, sphereface: MARGINS.sphereface } : { cosface: MARGINS.cosface };
+    for (const [marginName, margin] of Object.entries(margins)) {
+      test(`${c.name} matches the float64 reference on its active centres (${marginName})`, () => {
+        checkAgainstReference({ ...c.overrides, margin });
+        // Tiles of one column too, on the small first example (on 300 classes it is 300 tiles a step).
+        if (c.logits === 'fused' && c.example === descriptor.examples[0]) checkAgainstReference({ ...c.overrides, margin, tile: 1 });
       });
     }
   }
@@ -93,12 +82,10 @@ function runSteps(config: FcConfig, steps: number) {
   return out;
 }
 
-for (const [name, base] of [
-  ['model parallel', { strategy: 'model-parallel' }],
-  ['partial-fc 0.2 sparse', { strategy: 'partial-fc', sampleRate: 0.2, update: 'sparse' }],
-  ['partial-fc 0.2 dense', { strategy: 'partial-fc', sampleRate: 0.2, update: 'dense' }],
-  ['partial-fc 0.2 lazy-dense', { strategy: 'partial-fc', sampleRate: 0.2, update: 'lazy-dense' }],
-] as const) {
+for (const [name, base] of strategyDescriptors()
+  .filter((d) => d.logits.includes('fused'))
+  // Every update of a sampling strategy; one of the others (every row is active: their updates are one rule).
+  .flatMap((d) => exampleCases(d, { firstOnly: true }).filter((c) => c.logits === 'materialized' && (d.samples || c.update === d.updates[0])).map((c) => [`${d.name} ${c.update}`, { ...c.overrides, sampleRate: d.samples ? 0.2 : 1 }] as const))) {
   test(`${name}: fused logits equal materialized over 4 steps (300 classes, D 33, batch 12; tiles 1, 7, 64)`, () => {
     const shape = { ...base, classes: 300, dim: 33, batch: 12, margin: MARGINS.arcface, sgd: { lr: 0.05, momentum: 0.9, weightDecay: 5e-4 } };
     const materialized = runSteps(smallConfig(shape), 4);

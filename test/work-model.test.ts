@@ -1,7 +1,7 @@
 /** The work model's GEMM count with --logits fused: the logit-free step recomputes every tile's logits but the last's. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { stepWork } from '../src/model/work.js';
+import { stepWork } from '../src/strategies/work-model.js';
 import { smallConfig } from './helpers.js';
 import { fusedScratchColumns, fusedTileColumns, type FcConfig } from '../src/strategies/config.js';
 import { strategyOf } from '../src/strategies/registry.js';

@@ -12,7 +12,7 @@
  */
 import { totalmem } from 'node:os';
 import { selectBackend } from '../core/index.js';
-import { modelPeakBytes } from '../model/memory.js';
+import { modelPeakBytes } from '../strategies/memory-model.js';
 import { runCellInChild } from './runner.js';
 import type { CapacityAnswer, CellResult, CellSpec, ProbeOutcome } from './results.js';
 import { cellId } from './cell.js';

@@ -10,11 +10,11 @@ import '../core/index.js';
 import type { Communicator, CollectiveRecord } from '../comm/communicator.js';
 import { openCommunicator } from '../comm/registry.js';
 import { createStrategy, strategyOf, SyntheticBatch, type FcConfig, type Strategy } from '../strategies/index.js';
-import { modelMemory } from '../model/memory.js';
+import { modelMemory } from '../strategies/memory-model.js';
 import { STORAGE_BYTES } from '../model/bytes.js';
 import { deviceScratchBytes } from '../model/device-scratch.js';
 import { interconnect, modeledMilliseconds } from '../model/comm.js';
-import { stepWork } from '../model/work.js';
+import { stepWork } from '../strategies/work-model.js';
 import { median, spread } from './stats.js';
 import { UsageError } from '../core/errors.js';
 import { measureGemmFloor } from './gemm-floor.js';
@@ -174,17 +174,55 @@ function allocationResult(spec: CellSpec, backend: Backend, comm: Communicator, 
   };
 }
 
-/** `setupPeak`: the memory counters at the end of the set-up, when the peaks were reset since. */
-function measure(spec: CellSpec, backend: Backend, comm: Communicator, strategy: Strategy, started: number, progress?: CellProgress, setupPeak?: MemoryCounters): CellResult {
+/** What the steps of a cell recorded: the raw material of its result. */
+interface StepRecording {
+  /** Measured step times (ms), one per measured step. */
+  samples: number[];
+  /** Phase times of each measured step. */
+  phaseSamples: PhaseTimes[];
+  /** Losses of the measured steps (none in emulate mode). */
+  losses: number[];
+  /** One step's collectives (kind, label, bytes), and each measured step's collective times (real mode). */
+  stepRecords: CollectiveRecord[];
+  collectiveMs: number[][];
+  /** The first step whose loss was not finite. */
+  diverged?: { step: number; value: number };
+  /** The device's own used-memory figure, its largest (null on CPU). */
+  deviceUsed: number | null;
+  /** Per trial: its medians and the GEMM reference timed right after it. */
+  trials: TrialTiming[];
+  /** The memory counters at the step's peak (the GEMM references' buffers excluded). */
+  peakStats?: MemoryCounters;
+}
+
+/**
+ * The step's GEMMs alone at the step's shapes (the reference workload), with the budget lifted:
+ * its buffers are not the cell's. NaN when there is no room for them beside the strategy.
+ */
+function trialGemmReference(spec: CellSpec, backend: Backend, strategy: Strategy): number {
+  try {
+    core().setMemoryBudget(backend.device, 0);
+    const rows = strategyOf(spec.strategy).gemmRows(spec);
+    return measureGemmFloor(backend, rows, strategy.activeCentres(), spec.dim, spec.dtype, Math.max(2, spec.steps), floorRecomputed(spec, strategy.activeCentres())).median;
+  } catch {
+    return NaN;
+  } finally {
+    core().setMemoryBudget(backend.device, spec.memoryBudget);
+    core().resetMemoryPeaks(backend.device);
+  }
+}
+
+/**
+ * Runs the warm-up and the measured steps (spec.steps x spec.trials, timed by tinybench),
+ * recording each step's time, phases, collectives and loss, and after each trial its medians and
+ * its GEMM reference (so that compare normalizes each trial by a reference that saw the same
+ * machine load). `setupPeak`: the memory counters at the end of the set-up, when the peaks were
+ * reset since.
+ */
+function recordSteps(spec: CellSpec, backend: Backend, comm: Communicator, strategy: Strategy, progress?: CellProgress, setupPeak?: MemoryCounters): StepRecording {
   const timer = backend.createTimer();
-  const phaseSamples: PhaseTimes[] = [];
-  const losses: number[] = [];
-  let stepRecords: CollectiveRecord[] = [];
-  // Real mode: each measured step's collectives timed alone (ms, in log order).
-  const collectiveMs: number[][] = [];
+  const r: StepRecording = { samples: [], phaseSamples: [], losses: [], stepRecords: [], collectiveMs: [], deviceUsed: null, trials: [], peakStats: setupPeak };
   let step = 0;
-  let diverged: { step: number; value: number } | undefined;
-  let deviceUsed: number | null = null;
   const measured = spec.steps * spec.trials;
   const runStep = (record: boolean) => {
     const before = comm.log.length;
@@ -195,19 +233,19 @@ function measure(spec: CellSpec, backend: Backend, comm: Communicator, strategy:
     // not the barrier waits for slower ranks (those stay in the step time only).
     if (timed.length && timed.every(Number.isFinite)) phases.communication = timed.reduce((a, b) => a + b, 0);
     if (record) {
-      phaseSamples.push(phases);
-      if (stepRecords.length === 0) stepRecords = comm.log.slice(before);
-      collectiveMs.push(timed);
+      r.phaseSamples.push(phases);
+      if (r.stepRecords.length === 0) r.stepRecords = comm.log.slice(before);
+      r.collectiveMs.push(timed);
       const used = backend.deviceUsedBytes();
-      if (used !== null) deviceUsed = Math.max(deviceUsed ?? 0, used);
+      if (used !== null) r.deviceUsed = Math.max(r.deviceUsed ?? 0, used);
     }
     // Every step, warm-up included, in every mode: the loss (the same on every rank of a real
     // run), or emulated, where it is not the training loss, this rank's local sum; either is
     // finite exactly when the step is. The first non-finite step makes the cell an error.
     const loss = strategy.loss();
     const check = loss ?? strategy.lossSum();
-    if (diverged === undefined && !Number.isFinite(check)) diverged = { step, value: check };
-    if (record && loss !== null) losses.push(loss);
+    if (r.diverged === undefined && !Number.isFinite(check)) r.diverged = { step, value: check };
+    if (record && loss !== null) r.losses.push(loss);
     return totalMs;
   };
 
@@ -215,66 +253,89 @@ function measure(spec: CellSpec, backend: Backend, comm: Communicator, strategy:
     runStep(false);
     progress?.({ phase: 'warmup', done: i + 1, total: spec.warmup });
   }
-  const bench = new Bench({ iterations: measured, warmupIterations: 0, time: 0, warmupTime: 0, warmup: false, retainSamples: true, throws: true });
-  const samples: number[] = [];
-  // Per trial: its medians, and the GEMM reference timed right after it in this process, so
-  // that compare can normalize each trial by a reference that saw the same machine load. The
-  // reference's buffers must not count in the step's memory: the peak so far is kept and the
-  // peaks are reset after it (budget lifted while it runs).
-  const trials: TrialTiming[] = [];
-  let peakStats: MemoryCounters | undefined = setupPeak;
+  // The reference's buffers must not count in the step's memory: the peak so far is kept before
+  // it runs (trialGemmReference resets the peaks after it).
   let trialReference = true;
   const endTrial = () => {
-    const first = samples.length - spec.steps;
+    const first = r.samples.length - spec.steps;
     const phasesMs = zeroPhases();
-    for (const phase of PHASES) phasesMs[phase] = median(phaseSamples.slice(first).map((p) => p[phase]));
-    let gemmMs = NaN;
+    for (const phase of PHASES) phasesMs[phase] = median(r.phaseSamples.slice(first).map((p) => p[phase]));
     const before = core().memoryStats(backend.device);
-    if (!peakStats || before.totalPeak > peakStats.totalPeak) peakStats = before;
-    if (trialReference) {
-      try {
-        core().setMemoryBudget(backend.device, 0);
-        const rows = strategyOf(spec.strategy).gemmRows(spec);
-        gemmMs = measureGemmFloor(backend, rows, strategy.activeCentres(), spec.dim, spec.dtype, Math.max(2, spec.steps), floorRecomputed(spec, strategy.activeCentres())).median;
-      } catch {
-        trialReference = false; // no room for it next to the strategy: compare falls back to the cell's reference
-      } finally {
-        core().setMemoryBudget(backend.device, spec.memoryBudget);
-        core().resetMemoryPeaks(backend.device);
-      }
-    }
-    trials.push({ stepMs: median(samples.slice(first)), phasesMs, gemmMs });
+    if (!r.peakStats || before.totalPeak > r.peakStats.totalPeak) r.peakStats = before;
+    // No room for the reference next to the strategy: compare falls back to the cell's reference.
+    const gemmMs = trialReference ? trialGemmReference(spec, backend, strategy) : NaN;
+    if (!Number.isFinite(gemmMs)) trialReference = false;
+    r.trials.push({ stepMs: median(r.samples.slice(first)), phasesMs, gemmMs });
   };
+  const bench = new Bench({ iterations: measured, warmupIterations: 0, time: 0, warmupTime: 0, warmup: false, retainSamples: true, throws: true });
   bench.add('step', () => {
     const ms = runStep(true);
-    samples.push(ms);
-    if (samples.length % spec.steps === 0 && trials.length < spec.trials) endTrial();
-    progress?.({ phase: 'measure', done: samples.length, total: measured });
+    r.samples.push(ms);
+    if (r.samples.length % spec.steps === 0 && r.trials.length < spec.trials) endTrial();
+    progress?.({ phase: 'measure', done: r.samples.length, total: measured });
     return { overriddenDuration: ms };
   }, { async: false }); // declared sync: tinybench would otherwise call it once more to find out
   bench.runSync();
   // The CUDA kernels skip a bad index and set an error word that only a synchronize reads: read
   // it once per cell, outside the timed steps, so such a cell is an error, not a believable time.
   backend.synchronize();
+  return r;
+}
 
+/**
+ * The one step time and its phases. In emulate mode the measured 'communication' phase is local
+ * copies and synthesis of the peers' rows: each step's is replaced by the modeled time of the
+ * real collectives, so every step counts exactly one communication time.
+ */
+function stepTiming(spec: CellSpec, r: StepRecording) {
   const emulated = spec.mode === 'emulate';
   const profile = interconnect(spec.interconnect, spec.gpusPerNode || undefined);
-  const modeledCommMs = emulated ? modeledMilliseconds(stepRecords, profile) : 0;
-  const measuredComm = measuredCollectives(stepRecords, collectiveMs);
-  // The one step time. In emulate mode the measured 'communication' phase is local copies and
-  // synthesis of the peers' rows: each step's is replaced by the modeled time of the real
-  // collectives, so every step counts exactly one communication time.
-  const computeSamples = emulated ? samples.map((s, i) => s - phaseSamples[i].communication) : samples;
-  const stepMs = spread(emulated ? computeSamples.map((c) => c + modeledCommMs) : samples);
+  const modeledCommMs = emulated ? modeledMilliseconds(r.stepRecords, profile) : 0;
+  const computeSamples = emulated ? r.samples.map((s, i) => s - r.phaseSamples[i].communication) : r.samples;
+  const stepMs = spread(emulated ? computeSamples.map((c) => c + modeledCommMs) : r.samples);
   const phasesMs = zeroPhases();
-  for (const phase of PHASES) phasesMs[phase] = median(phaseSamples.map((p) => p[phase]));
+  for (const phase of PHASES) phasesMs[phase] = median(r.phaseSamples.map((p) => p[phase]));
   if (emulated) phasesMs.communication = modeledCommMs;
-  const computeMs = median(computeSamples);
-  const totalMs = stepMs.median;
+  const timing: NonNullable<CellResult['timing']> = {
+    stepMs,
+    phasesMs,
+    communication: emulated ? 'modeled' : 'measured',
+    modeledCommMs,
+    totalMs: stepMs.median,
+    imagesPerSecond: imagesPerSecond(spec.batch, stepMs.median),
+    modeled: emulated && spec.ranks > 1,
+    trials: r.trials,
+  };
+  return { timing, profile, computeMs: median(computeSamples) };
+}
+
+/** The modeled collectives beside the measured ones (real mode: each timed alone). */
+function communicationOf(r: StepRecording, profile: ReturnType<typeof interconnect>, modeledMs: number): NonNullable<CellResult['communication']> {
+  const measuredComm = measuredCollectives(r.stepRecords, r.collectiveMs);
+  return {
+    collectives: r.stepRecords,
+    profile: profile.name,
+    interconnect: profile,
+    modeledMs,
+    ...(measuredComm ? { measuredMs: measuredComm.totalMs, measuredMsEach: measuredComm.each } : {}),
+  };
+}
+
+/** The tagged peak (the step's, not a GEMM reference's) beside the analytic model of the same categories. */
+function memoryOf(spec: CellSpec, backend: Backend, comm: Communicator, r: StepRecording): NonNullable<CellResult['memory']> {
   const last = core().memoryStats(backend.device);
-  const stats = peakStats && peakStats.totalPeak >= last.totalPeak ? peakStats : last;
+  const stats = r.peakStats && r.peakStats.totalPeak >= last.totalPeak ? r.peakStats : last;
+  // Each step reads its loss (the divergence check): the loss's scratch counts.
+  return { peakBytes: stats.totalPeak, atPeak: stats.atTotalPeak, modelBytes: modelMemory(spec, comm.rank, deviceWorkspaceBytes(spec, comm.rank, backend, true)), deviceUsedBytes: r.deviceUsed };
+}
+
+/** A cell's measurement: run the steps, then time, memory, work and communication from what they recorded. */
+function measure(spec: CellSpec, backend: Backend, comm: Communicator, strategy: Strategy, started: number, progress?: CellProgress, setupPeak?: MemoryCounters): CellResult {
+  const recorded = recordSteps(spec, backend, comm, strategy, progress, setupPeak);
+  const { timing, profile, computeMs } = stepTiming(spec, recorded);
   const work = stepWork(spec, strategy.activeCentres(), strategy.shard.size);
-  const total = spec.warmup + measured;
+  const { diverged, losses } = recorded;
+  const total = spec.warmup + spec.steps * spec.trials;
   return {
     id: cellId(spec),
     status: diverged ? 'error' : 'completed',
@@ -286,35 +347,10 @@ function measure(spec: CellSpec, backend: Backend, comm: Communicator, strategy:
     wallSeconds: (Date.now() - started) / 1000,
     backend: backend.name,
     device: backend.description,
-    timing: {
-      stepMs,
-      phasesMs,
-      communication: emulated ? 'modeled' : 'measured',
-      modeledCommMs,
-      totalMs,
-      imagesPerSecond: imagesPerSecond(spec.batch, totalMs),
-      modeled: emulated && spec.ranks > 1,
-      trials,
-    },
-    memory: {
-      peakBytes: stats.totalPeak,
-      atPeak: stats.atTotalPeak,
-      // Each step reads its loss (the divergence check): the loss's scratch counts.
-      modelBytes: modelMemory(spec, comm.rank, deviceWorkspaceBytes(spec, comm.rank, backend, true)),
-      deviceUsedBytes: deviceUsed,
-    },
-    work: {
-      flopsPerStep: work.flops,
-      bytesPerStep: work.bytes,
-      achievedGflops: work.flops / (computeMs / 1000) / 1e9,
-    },
-    communication: {
-      collectives: stepRecords,
-      profile: profile.name,
-      interconnect: profile,
-      modeledMs: modeledCommMs,
-      ...(measuredComm ? { measuredMs: measuredComm.totalMs, measuredMsEach: measuredComm.each } : {}),
-    },
+    timing,
+    memory: memoryOf(spec, backend, comm, recorded),
+    work: { flopsPerStep: work.flops, bytesPerStep: work.bytes, achievedGflops: work.flops / (computeMs / 1000) / 1e9 },
+    communication: communicationOf(recorded, profile, timing.modeledCommMs),
     activeCentres: strategy.activeCentres(),
     ...(losses.length ? { loss: losses.reduce((a, b) => a + b, 0) / losses.length } : {}),
   };

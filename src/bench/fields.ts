@@ -11,6 +11,7 @@ import { BACKEND_CHOICES } from '../core/backend.js';
 import type { Margin } from '../core/binding.js';
 import { DEFAULT_SGD, LOGITS_KINDS, MARGINS, STORAGE_DTYPES, UPDATE_KINDS } from '../strategies/config.js';
 import { STRATEGY_NAMES } from '../strategies/registry.js';
+import { unavailableStrategyReason } from '../strategies/modules.js';
 import { INTERCONNECTS, INTERCONNECT_ALIASES } from '../model/comm.js';
 import type { PublishedFigure } from './results.js';
 import { resolve } from 'node:path';
@@ -224,13 +225,25 @@ function parseThreads(value: unknown, option: string): number {
   return n;
 }
 
+/** A registered strategy; or, when a strategy module failed to load, any name (its cells become errors carrying the module's message). */
+function parseStrategy(value: unknown, option: string): string {
+  if (typeof value === 'string' && !STRATEGY_NAMES.includes(value) && unavailableStrategyReason(value) !== null && /^[a-z0-9][a-z0-9._-]{0,63}$/.test(value)) return value;
+  return parseChoice(() => STRATEGY_NAMES)(value, option) as string;
+}
+
+/** '' (the descriptor's baseline) or a strategy name, as --strategy takes it. */
+function parseBaseline(value: unknown, option: string): string {
+  if (value === '') return '';
+  return parseStrategy(value, option);
+}
+
 function field(key: string, flag: string | null, type: Field['type'], def: unknown, sweep: boolean, help: string, parse: Field['parse']): Field {
   return { key, flag, type, default: def, sweep, help, parse };
 }
 
 /** Every field of a cell, in help order. */
 export const CELL_FIELDS: readonly Field[] = [
-  field('strategy', 'strategy', 'string', 'partial-fc', true, STRATEGY_NAMES.join(' | '), parseChoice(() => STRATEGY_NAMES)),
+  field('strategy', 'strategy', 'string', 'partial-fc', true, `${STRATEGY_NAMES.join(' | ')} | one a --strategy-module adds`, parseStrategy),
   field('classes', 'classes', 'integer', 1_000_000, true, 'identities C over all GPUs (1000000, 1M, 125k)', (v, o) => parseCount(o, v)),
   field('gpus', 'gpus', 'integer', 8, true, 'GPUs (ranks) N (1 in single mode)', parseInteger(1)),
   field('batch', 'batch', 'integer', 1024, true, 'global batch B (divisible by --gpus)', parseInteger(1)),
@@ -259,6 +272,7 @@ export const CELL_FIELDS: readonly Field[] = [
   field('momentum', 'momentum', 'number', DEFAULT_SGD.momentum, false, 'SGD momentum in [0, 1)', parseNumber(0, 1 - Number.EPSILON, 'in [0, 1)')),
   field('weightDecay', 'weight-decay', 'number', DEFAULT_SGD.weightDecay, false, 'SGD weight decay', parseNumber(0)),
   field('label', 'label', 'string', '', false, 'a tag shown in reports', parseLabel),
+  field('baseline', 'baseline', 'string', '', false, "the strategy this cell's report ratio rows divide by ('': its descriptor's, model-parallel unless it names another)", parseBaseline),
   field('published', null, 'object', undefined, false, 'the published figure this cell reproduces (scenario files only)', parsePublished),
 ];
 

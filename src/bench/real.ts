@@ -19,7 +19,7 @@ import { UsageError, isOutOfMemory } from '../core/errors.js';
 import { selectBackend } from '../core/backend.js';
 import '../core/cpu-backend.js';
 import { abortMpi, allGatherInt32, barrierMpi, broadcastInt32, currentRank, finalizeMpi, mpiWorld } from '../comm/mpi.js';
-import { modelMemory } from '../model/memory.js';
+import { modelMemory } from '../strategies/memory-model.js';
 import { PeerSetupFailed, cellId, runCell } from './cell.js';
 import { runContext } from './context.js';
 import type { CellResult, CellSpec, RunContext } from './results.js';

@@ -9,6 +9,7 @@ import type { CollectiveRecord } from '../comm/communicator.js';
 import type { FcConfig } from '../strategies/config.js';
 import type { InterconnectProfile } from '../model/comm.js';
 import type { CpuSignature } from './signature.js';
+import type { StrategyModuleFailure, StrategyModuleRecord } from '../strategies/modules.js';
 import type { TrainingPrediction } from '../predict/training.js';
 
 export const RESULTS_SCHEMA = 'pfc-bench/results';
@@ -50,6 +51,8 @@ export interface CellSpec extends FcConfig {
   threads: number;
   /** Free-form tag shown in reports, e.g. "1M@8". */
   label: string;
+  /** The strategy the report's ratio rows of this cell divide by (absent: its descriptor's baseline). */
+  baseline?: string;
   /** The published figure this cell reproduces (docs/reference-figures.md), shown beside ours. */
   published?: PublishedFigure;
   /** Allocate the strategy's buffers under the budget and stop (capacity probes). */
@@ -221,6 +224,10 @@ export interface ResultsFile {
   schemaVersion: number;
   scenario: { name: string; description: string; file?: string; overrides: Record<string, unknown> };
   context: RunContext;
+  /** The strategy modules the run loaded (--strategy-module): path, package version, SHA-256, strategies. */
+  strategyModules?: StrategyModuleRecord[];
+  /** Modules that failed to load; their strategies' cells are errors carrying the message. */
+  strategyModuleFailures?: StrategyModuleFailure[];
   cells: CellResult[];
 }
 

@@ -7,8 +7,9 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { packageRoot } from '../core/binding.js';
 import { UsageError, suggest } from '../core/errors.js';
-import { UPDATE_KINDS, STORAGE_DTYPES, requireChoice, type LogitsKind, type StorageDType, type UpdateKind } from '../strategies/config.js';
-import { strategyOf, validateFcConfig } from '../strategies/registry.js';
+import { UPDATE_KINDS, STORAGE_DTYPES, requireChoice, validateFcShapes, type LogitsKind, type StorageDType, type UpdateKind } from '../strategies/config.js';
+import { findStrategy, strategyOf, validateFcConfig } from '../strategies/registry.js';
+import { unavailableStrategyReason } from '../strategies/modules.js';
 import type { Margin } from '../core/binding.js';
 import { FIELD_NAMES, RUN_MODES, builtinDefaults, parseField, parseBytes, parseCount } from './fields.js';
 import type { CellSpec, PublishedFigure, RunMode } from './results.js';
@@ -48,6 +49,7 @@ export interface CellFields {
   momentum?: number;
   weightDecay?: number;
   label?: string;
+  baseline?: string;
   published?: PublishedFigure;
 }
 
@@ -61,9 +63,11 @@ export interface Scenario {
   defaults: CellFields;
   cells: CellFields[];
   matrix?: Record<string, unknown[]>;
+  /** Strategy modules the scenario's cells use, relative to the scenario file's folder (loaded before it is parsed: run-args.ts loadRunModules). */
+  strategyModules?: string[];
 }
 
-const SCENARIO_KEYS = ['name', 'description', 'defaults', 'cells', 'matrix'];
+const SCENARIO_KEYS = ['name', 'description', 'defaults', 'cells', 'matrix', 'strategyModules'];
 /** A scenario's name names its results file under reports/: no folders, no hidden files. */
 const SCENARIO_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
@@ -119,13 +123,23 @@ export function parseScenario(data: unknown, file?: string): Scenario {
     }
   }
   if (cells.length === 0 && !matrix) throw new UsageError(where, 'a scenario needs cells, a matrix, or both');
-  return { name: data.name, description: String(data.description ?? ''), file, defaults, cells, matrix };
+  const modules = data.strategyModules;
+  if (modules !== undefined && !(Array.isArray(modules) && modules.every((m) => typeof m === 'string' && m !== ''))) {
+    throw new UsageError(`${where}: strategyModules`, `expected an array of module paths or package names, got ${JSON.stringify(modules)}`);
+  }
+  return { name: data.name, description: String(data.description ?? ''), file, defaults, cells, matrix, ...(modules ? { strategyModules: modules as string[] } : {}) };
+}
+
+/** The file of a built-in scenario name or a scenario path; undefined when there is none. */
+export function scenarioFile(nameOrPath: string): string | undefined {
+  const builtin = join(scenarioDir(), `${nameOrPath}.json`);
+  const path = SCENARIO_NAME.test(nameOrPath) && existsSync(builtin) ? builtin : nameOrPath;
+  return existsSync(path) ? path : undefined;
 }
 
 /** A built-in scenario by name, or a JSON file by path. */
 export function loadScenario(nameOrPath: string): Scenario {
-  const builtin = join(scenarioDir(), `${nameOrPath}.json`);
-  const path = SCENARIO_NAME.test(nameOrPath) && existsSync(builtin) ? builtin : nameOrPath;
+  const path = scenarioFile(nameOrPath) ?? nameOrPath;
   if (!existsSync(path)) {
     const names = builtinScenarioNames();
     throw new UsageError('--scenario', `no built-in scenario or file '${nameOrPath}'; built-in: ${names.join(', ')}${suggest(nameOrPath, names)}`);
@@ -212,13 +226,18 @@ function predictionFields(mode: RunMode, f: CellFields, value: <T>(key: keyof Ce
 /** Turns user fields into a validated CellSpec; every error names the option. */
 export function resolveCell(f: CellFields): CellSpec {
   const value = <T>(key: keyof CellFields): T => parseField(key, f[key]) as T;
-  const strategy = strategyOf(value<string>('strategy'));
+  const name = String(f.strategy ?? builtinDefaults().strategy);
+  // A strategy whose module failed to load: the cell is kept (the sweep records it as an error
+  // carrying the module's message) and checked for what does not depend on the strategy.
+  const unavailable = !findStrategy(name) && unavailableStrategyReason(name) !== null;
+  const strategy = unavailable ? undefined : strategyOf(value<string>('strategy'));
   const mode = value<RunMode>('mode');
   const ranks = value<number>('gpus');
   // A scenario's default sample rate applies to the strategies that sample; the others use every centre.
-  const sampleRate = strategy.samples ? value<number>('sampleRate') : 1;
-  const config = validateFcConfig({
-    strategy: strategy.name,
+  const sampleRate = !strategy || strategy.samples ? value<number>('sampleRate') : 1;
+  const validate = unavailable ? validateFcShapes : validateFcConfig;
+  const config = validate({
+    strategy: strategy?.name ?? name,
     classes: value<number>('classes'),
     ranks,
     batch: value<number>('batch'),
@@ -253,6 +272,8 @@ export function resolveCell(f: CellFields): CellSpec {
     memoryBudget: value<number>('gpuMemory'),
     threads: value<number>('threads'),
     label: f.label === undefined ? '' : value<string>('label'),
+    // Set only when given: a spec without it (and its id) is what it was before the field.
+    ...(f.baseline ? { baseline: value<string>('baseline') } : {}),
     ...(f.published ? { published: value<PublishedFigure>('published') } : {}),
   };
 }

@@ -10,6 +10,8 @@ import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } fr
 import { dirname } from 'node:path';
 import { UsageError } from '../core/errors.js';
 import { cellId } from './cell.js';
+import { findStrategy } from '../strategies/registry.js';
+import { loadedStrategyModules, moduleFailures, unavailableStrategyReason } from '../strategies/modules.js';
 import { Progress } from './progress.js';
 import { RESULTS_SCHEMA, RESULTS_SCHEMA_VERSION, readResultsFile, type CellResult, type CellSpec, type CellStatus, type ResultsFile, type RunContext } from './results.js';
 
@@ -99,6 +101,10 @@ export async function runSweep(specs: readonly CellSpec[], executor: CellExecuto
   }
   const keptFlags = executor.shareKept ? executor.shareKept(kept.map((k) => k !== undefined)) : kept.map((k) => k !== undefined);
   const results: ResultsFile = { schema: RESULTS_SCHEMA, schemaVersion: RESULTS_SCHEMA_VERSION, scenario: options.scenario, context: options.context, cells: [] };
+  // The strategy modules of this run (path, version, SHA-256), and any that failed to load.
+  const modules = loadedStrategyModules();
+  if (modules.length) results.strategyModules = modules;
+  if (moduleFailures().length) results.strategyModuleFailures = [...moduleFailures()];
   // Written now: an unwritable path fails before the first cell, not after it.
   if (executor.reports) writeResultsAtomically(options.outPath, results);
   const progress = options.progress;
@@ -115,7 +121,9 @@ export async function runSweep(specs: readonly CellSpec[], executor: CellExecuto
       continue;
     }
     progress.cellStart(index, spec);
-    const result = await executor.run(spec, (p) => progress.step(p.phase, p.done, p.total));
+    // A strategy whose module failed to load: an error cell naming the module; the sweep goes on.
+    const unavailable = findStrategy(spec.strategy) ? null : unavailableStrategyReason(spec.strategy);
+    const result = unavailable ? { id: idOf(spec), status: 'error' as const, spec, error: unavailable } : await executor.run(spec, (p) => progress.step(p.phase, p.done, p.total));
     if (!executor.reports) continue;
     results.cells.push(result);
     writeResultsAtomically(options.outPath, results);

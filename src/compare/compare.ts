@@ -40,6 +40,7 @@
  */
 import { PHASES } from '../core/backend.js';
 import { readResultsFile, type CellResult, type ResultsFile } from '../bench/results.js';
+import type { StrategyModuleRecord } from '../strategies/modules.js';
 import { quantile } from '../bench/stats.js';
 import { methodLabel } from '../bench/method.js';
 import { caseName } from '../bench/case-name.js';
@@ -153,6 +154,8 @@ export interface SideInfo {
   scenario: string;
   createdAt: string;
   gitRevision: string;
+  /** Each strategy module the run loaded, as its revision: "package@version sha256:abcdef123456 (strategies)". */
+  strategyModules: string[];
   cpu: string;
   /** The CPU signature in one line, or 'none recorded'. */
   signature: string;
@@ -338,6 +341,34 @@ function group(cells: CellResult[]): Map<string, CellResult[]> {
   return map;
 }
 
+function moduleRevision(m: StrategyModuleRecord): string {
+  return `${m.package || m.path}${m.version ? `@${m.version}` : ''} sha256:${m.sha256.slice(0, 12)} (${m.strategies.join(', ')})`;
+}
+
+/**
+ * A strategy module is code the comparison runs, as the repository is: one that changed between
+ * the sides (another SHA-256) is a change of revision, said in a note as the revisions are shown;
+ * the cells of its strategies are compared as across a change of revision.
+ */
+function moduleNotes(baseline: ResultsFile, current: ResultsFile): string[] {
+  const notes: string[] = [];
+  const byStrategy = (r: ResultsFile) => new Map((r.strategyModules ?? []).flatMap((m) => m.strategies.map((s) => [s, m] as const)));
+  const b = byStrategy(baseline);
+  const c = byStrategy(current);
+  const seen = new Set<string>();
+  for (const [strategy, cm] of c) {
+    const bm = b.get(strategy);
+    if (!bm || seen.has(cm.sha256)) continue;
+    seen.add(cm.sha256);
+    if (bm.sha256 !== cm.sha256) {
+      notes.push(`strategy module of ${cm.strategies.join(', ')} changed: ${moduleRevision(bm)} -> ${moduleRevision(cm)}; its cells compare two revisions of its code`);
+    }
+  }
+  for (const [strategy, cm] of c) if (!b.has(strategy) && baseline.cells.some((cell) => cell.spec?.strategy === strategy)) notes.push(`strategy ${strategy} comes from a module in the current run only (${moduleRevision(cm)})`);
+  for (const [strategy, bm] of b) if (!c.has(strategy) && current.cells.some((cell) => cell.spec?.strategy === strategy)) notes.push(`strategy ${strategy} comes from a module in the baseline only (${moduleRevision(bm)})`);
+  return notes;
+}
+
 function settingText(key: (typeof MEASUREMENT_SETTINGS)[number], value: unknown): string {
   if (key === 'memoryBudget') return Number(value) > 0 ? bytesInBothUnits(Number(value)) : 'none';
   return String(value);
@@ -358,6 +389,7 @@ function info(path: string, r: ResultsFile): SideInfo {
     scenario: r.scenario?.name ?? '?',
     createdAt: r.context?.createdAt ?? '?',
     gitRevision: r.context?.tool?.gitRevision ?? '?',
+    strategyModules: (r.strategyModules ?? []).map(moduleRevision),
     cpu: r.context?.cpu ?? '?',
     signature: sig ? formatCpuSignature(sig) : 'none recorded',
     cells: r.cells.length,
@@ -369,6 +401,7 @@ export function compareResults(baseline: ResultsFile, current: ResultsFile, opti
   const bi = info(paths.baseline, baseline);
   const ci = info(paths.current, current);
   if (bi.scenario !== ci.scenario) notes.push(`scenarios differ (${bi.scenario} vs ${ci.scenario}): cells are matched by configuration only`);
+  notes.push(...moduleNotes(baseline, current));
   const machine = machineCheck(baseline, current);
   if (options.figuresOnly) notes.push('deterministic figures only: timings are not judged');
   else if (machine.reason) notes.push(machine.reason);

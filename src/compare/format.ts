@@ -20,8 +20,9 @@ function cellName(cell: CellComparison): string {
 
 export function formatComparison(c: Comparison, all = false): string {
   const out: string[] = [];
-  out.push(`baseline: ${c.baseline.path} (${c.baseline.scenario}, ${c.baseline.createdAt}, rev ${c.baseline.gitRevision})`);
-  out.push(`current:  ${c.current.path} (${c.current.scenario}, ${c.current.createdAt}, rev ${c.current.gitRevision})`);
+  const modules = (side: typeof c.baseline) => (side.strategyModules.length ? `; modules ${side.strategyModules.join(', ')}` : '');
+  out.push(`baseline: ${c.baseline.path} (${c.baseline.scenario}, ${c.baseline.createdAt}, rev ${c.baseline.gitRevision}${modules(c.baseline)})`);
+  out.push(`current:  ${c.current.path} (${c.current.scenario}, ${c.current.createdAt}, rev ${c.current.gitRevision}${modules(c.current)})`);
   if (c.baseline.signature === c.current.signature) out.push(`CPU signature (both): ${c.baseline.signature}`);
   else out.push(`CPU signature: baseline ${c.baseline.signature}`, `               current  ${c.current.signature}`);
   if (!c.options.figuresOnly) out.push(

@@ -98,6 +98,85 @@ export interface CudaProbe {
   smCount: number;
 }
 
+/**
+ * The ops that take many tensors of one type take them by name (an object): a positional list of
+ * nine tensors is one transposition away from a wrong answer that still runs. core() turns each
+ * object into the addon's positional call (NAMED_OPS), in the order below.
+ */
+export interface SoftmaxStatsArgs {
+  /** B x ld cosines (ld aligned; columns [cols, ld) padding). */
+  logits: NativeTensor;
+  cols: number;
+  /** Labels as active positions (-1: not on this shard). */
+  labels: NativeTensor;
+  margin: Margin;
+  targetCos: NativeTensor;
+  localMax: NativeTensor;
+  rowMax: NativeTensor;
+  rowSum: NativeTensor;
+  targetLogit: NativeTensor;
+  columns?: LogitColumns;
+}
+
+export interface RowStatsArgs {
+  labels: NativeTensor;
+  localMax: NativeTensor;
+  rowMax: NativeTensor;
+  rowSum: NativeTensor;
+  targetLogit: NativeTensor;
+}
+
+export interface SoftmaxGradArgs {
+  logits: NativeTensor;
+  cols: number;
+  labels: NativeTensor;
+  margin: Margin;
+  rowMax: NativeTensor;
+  rowSum: NativeTensor;
+  targetCos: NativeTensor;
+  /** dlogits = (p - onehot) * gradScale (1 / B: the global batch's mean). */
+  gradScale: number;
+  columns?: LogitColumns;
+}
+
+export interface NormalizedUpdateArgs {
+  weights: NativeTensor;
+  momentum: NativeTensor;
+  /** The gradient with respect to the normalized rows (dY), and those rows (y) and their norms. */
+  gradNormalized: NativeTensor;
+  normalized: NativeTensor;
+  norms: NativeTensor;
+  /** The rows updated (sorted, unique), or null for every row. */
+  indices: NativeTensor | null;
+  rates: SgdRates;
+  /** lazy-dense's per-row step clock, or null. */
+  lastStep: NativeTensor | null;
+  step: number;
+}
+
+/** Each named op's fields in the addon's positional order. */
+const NAMED_OPS = {
+  marginSoftmaxStats: ['logits', 'cols', 'labels', 'margin', 'targetCos', 'localMax', 'rowMax', 'rowSum', 'targetLogit', 'columns'],
+  rescaleRowStats: ['labels', 'localMax', 'rowMax', 'rowSum', 'targetLogit'],
+  marginSoftmaxGrad: ['logits', 'cols', 'labels', 'margin', 'rowMax', 'rowSum', 'targetCos', 'gradScale', 'columns'],
+  sgdNormalizedUpdate: ['weights', 'momentum', 'gradNormalized', 'normalized', 'norms', 'indices', 'rates', 'lastStep', 'step'],
+} as const;
+
+/** The addon over its named ops: each object argument spread into the positional call the C++ side takes. */
+function withNamedOps(addon: Record<string, unknown>): NativeCore {
+  const named: Record<string, (args: Record<string, unknown>) => unknown> = {};
+  for (const [op, order] of Object.entries(NAMED_OPS)) {
+    const positional = addon[op] as (...a: unknown[]) => unknown;
+    named[op] = (args) => {
+      const values = order.map((key) => args[key]);
+      // A trailing optional argument left out stays out (the addon counts its arguments).
+      while (values.length && values[values.length - 1] === undefined) values.pop();
+      return positional.apply(addon, values);
+    };
+  }
+  return Object.assign(Object.create(addon) as object, named) as unknown as NativeCore;
+}
+
 export interface NativeCore {
   NativeTensor: new (device: Device, category: MemoryCategory, dtype: DType, rows: number, cols: number) => NativeTensor;
   fillRandom(
@@ -123,49 +202,18 @@ export interface NativeCore {
    * of exp with the margin applied on the fly; localMax = rowMax (the latter to be all-reduced).
    * columns (logit-free step): the logits are active columns [offset, offset + cols); the tile at
    * offset 0 starts the statistics, later tiles fold into them. Absent: the whole row. */
-  marginSoftmaxStats(
-    logits: NativeTensor,
-    cols: number,
-    labels: NativeTensor,
-    margin: Margin,
-    targetCos: NativeTensor,
-    localMax: NativeTensor,
-    rowMax: NativeTensor,
-    rowSum: NativeTensor,
-    targetLogit: NativeTensor,
-    columns?: LogitColumns,
-  ): void;
+  marginSoftmaxStats(args: SoftmaxStatsArgs): void;
   /** After the MAX all-reduce: rowSum *= exp(localMax - rowMax), targetLogit -= rowMax. */
-  rescaleRowStats(labels: NativeTensor, localMax: NativeTensor, rowMax: NativeTensor, rowSum: NativeTensor, targetLogit: NativeTensor): void;
+  rescaleRowStats(args: RowStatsArgs): void;
   crossEntropyLossSum(rowSum: NativeTensor, targetLogit: NativeTensor): number;
   /** Pass 2, in place: cosines -> dcos (padding columns 0); columns as marginSoftmaxStats. */
-  marginSoftmaxGrad(
-    logits: NativeTensor,
-    cols: number,
-    labels: NativeTensor,
-    margin: Margin,
-    rowMax: NativeTensor,
-    rowSum: NativeTensor,
-    targetCos: NativeTensor,
-    gradScale: number,
-    columns?: LogitColumns,
-  ): void;
+  marginSoftmaxGrad(args: SoftmaxGradArgs): void;
   sampleCentres(labels: NativeTensor, spec: SampleSpec, keys: NativeTensor, indices: NativeTensor, remapped: NativeTensor): number;
   shardLabels(labels: NativeTensor, shardOffset: number, shardSize: number, remapped: NativeTensor): void;
   sgdUpdate(weights: NativeTensor, momentum: NativeTensor, grad: NativeTensor, indices: NativeTensor | null, params: SgdParams): void;
   /** Sparse update (every row when indices is null) with the centres' normalization backward
    * fused: g = (dY - y (y . dY)) / norm. lastStep (lazy dense): updated rows get step + 1. */
-  sgdNormalizedUpdate(
-    weights: NativeTensor,
-    momentum: NativeTensor,
-    gradNormalized: NativeTensor,
-    normalized: NativeTensor,
-    norms: NativeTensor,
-    indices: NativeTensor | null,
-    params: SgdRates,
-    lastStep: NativeTensor | null,
-    step: number,
-  ): void;
+  sgdNormalizedUpdate(args: NormalizedUpdateArgs): void;
   /** Dense's zero-gradient step on every row not in the sorted activeIndices (the logit-free
    * dense step updates its active rows tile by tile, then the idle ones with this). */
   sgdIdleRows(weights: NativeTensor, momentum: NativeTensor, activeIndices: NativeTensor, params: SgdRates): void;
@@ -283,7 +331,7 @@ function loadAddon(path: string): NativeCore {
   }
   const require = createRequire(import.meta.url);
   try {
-    return require(path) as NativeCore;
+    return withNamedOps(require(path) as Record<string, unknown>);
   } catch (error) {
     if ((error as Error).message.startsWith('PFC_SIMD_MAX')) throw error; // a bad setting, not a missing library
     // The loader's own message names the missing library (e.g. "libopenblas.so.0: cannot open

@@ -6,7 +6,7 @@
  * measurement (compare refuses it).
  */
 import { UsageError } from '../core/errors.js';
-import { modelMemory } from '../model/memory.js';
+import { modelMemory } from '../strategies/memory-model.js';
 import { interconnect } from '../model/comm.js';
 import type { CellResult, CellSpec, Spread } from '../bench/results.js';
 import { cellId } from '../bench/cell.js';

@@ -14,7 +14,8 @@ import { parseOptions, optionHelp, type OptionSpec } from '../options.js';
 import { parseBytes, parseCount, parseNumber, parseInteger, parseChoice } from '../bench/fields.js';
 import { INTERCONNECTS, INTERCONNECT_ALIASES, canonicalInterconnect } from '../model/comm.js';
 import { DEFAULT_SGD, MARGINS, type FcConfig } from '../strategies/config.js';
-import { validateFcConfig } from '../strategies/registry.js';
+import { isBuiltInStrategy, strategyDescriptors, strategyOf, validateFcConfig } from '../strategies/registry.js';
+import { DEFAULT_BASELINE } from '../strategies/descriptor.js';
 import { BACKBONE_CHOICES, parseBackbone, type BackboneName } from './backbone.js';
 import { builtinTargetNames, loadTarget, type GpuTarget } from './targets.js';
 import { predictTraining, type TrainingPrediction } from './training.js';
@@ -58,7 +59,8 @@ export interface PlanRequest {
 }
 
 export interface PlanRow {
-  strategy: 'model-parallel' | 'partial-fc';
+  /** The baseline (model parallel) at rate 1, or a built-in sampling strategy at a rate. */
+  strategy: string;
   sampleRate: number;
   prediction: TrainingPrediction;
   /** The largest identity count whose predicted memory per GPU fits the target: ours, PyTorch's. */
@@ -103,7 +105,7 @@ export function defaultInterconnect(target: GpuTarget): string {
   return 'pcie3-8gpu-1xedr';
 }
 
-function config(r: PlanRequest, strategy: 'model-parallel' | 'partial-fc', sampleRate: number, classes = r.classes): FcConfig {
+function config(r: PlanRequest, strategy: string, sampleRate: number, classes = r.classes): FcConfig {
   return {
     strategy,
     classes,
@@ -111,7 +113,7 @@ function config(r: PlanRequest, strategy: 'model-parallel' | 'partial-fc', sampl
     batch: r.batch,
     dim: r.dim,
     sampleRate,
-    update: strategy === 'partial-fc' ? r.update : 'sparse',
+    update: strategyOf(strategy).samples ? r.update : 'sparse',
     margin: { ...MARGINS.cosface },
     sgd: { ...DEFAULT_SGD },
     seed: 1,
@@ -119,8 +121,13 @@ function config(r: PlanRequest, strategy: 'model-parallel' | 'partial-fc', sampl
   };
 }
 
+/**
+ * The rows: the ratio rows' default baseline (model parallel) at rate 1, then each built-in
+ * sharded sampling strategy (Partial FC, whose PyTorch counterpart predict models) at each rate.
+ */
 function planConfigs(r: PlanRequest): FcConfig[] {
-  return [config(r, 'model-parallel', 1), ...r.sampleRates.filter((rate) => rate < 1).map((rate) => config(r, 'partial-fc', rate))];
+  const sampling = strategyDescriptors().filter((d) => d.samples && d.layout === 'sharded' && isBuiltInStrategy(d.name));
+  return [config(r, DEFAULT_BASELINE, 1), ...sampling.flatMap((d) => r.sampleRates.filter((rate) => rate < 1).map((rate) => config(r, d.name, rate)))];
 }
 
 function predict(r: PlanRequest, c: FcConfig): TrainingPrediction {
@@ -144,7 +151,7 @@ function largestFitting(r: PlanRequest, c: FcConfig, bytes: (p: TrainingPredicti
 
 export function planRows(r: PlanRequest): PlanRow[] {
   return planConfigs(r).map((c) => ({
-    strategy: c.strategy as PlanRow['strategy'],
+    strategy: c.strategy,
     sampleRate: c.sampleRate,
     prediction: predict(r, c),
     capacity: {

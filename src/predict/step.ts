@@ -1,6 +1,6 @@
 /**
  * The compute model of our FC step on a GPU target (`--mode predict`): no kernel runs. From the
- * work model (model/work.ts: the GEMM FLOPs and the bytes the step moves) and the shapes, each
+ * work model (strategies/work-model.ts: the GEMM FLOPs and the bytes the step moves) and the shapes, each
  * phase of the step is predicted:
  *   - gemm: the GEMM FLOPs through the fitted efficiency curve (kernels.ts), on the logits'
  *     aligned leading dimension;
@@ -10,9 +10,9 @@
  */
 import { alignedColumns, numSampled, shardOf, type FcConfig } from '../strategies/config.js';
 import { strategyOf } from '../strategies/registry.js';
-import { stepWork } from '../model/work.js';
+import { stepWork } from '../strategies/work-model.js';
 import { STORAGE_BYTES, totalBytes } from '../model/bytes.js';
-import { modelMemory } from '../model/memory.js';
+import { modelMemory } from '../strategies/memory-model.js';
 import { modeledMilliseconds, type InterconnectProfile } from '../model/comm.js';
 import { zeroPhases, type PhaseTimes } from '../core/backend.js';
 import type { CollectiveRecord } from '../comm/communicator.js';
@@ -32,33 +32,17 @@ const LAUNCHES = { sampling: 3, normalize: 4, softmax: 3, update: 2 } as const;
  */
 export function expectedActive(config: FcConfig, rank = 0): { shard: number; active: number } {
   const strategy = strategyOf(config.strategy);
-  // Data parallel holds every class on every rank (its descriptor's gemmRows is the local batch).
-  if (config.strategy === 'data-parallel') return { shard: config.classes, active: config.classes };
+  // A replicated strategy (data parallel) holds every class on every rank.
+  if (strategy.layout === 'replicated') return { shard: config.classes, active: config.classes };
   const shard = shardOf(config.classes, config.ranks, rank).size;
   if (!strategy.samples) return { shard, active: shard };
   const positives = Math.round(shard * (1 - Math.pow(1 - 1 / config.classes, config.batch)));
   return { shard, active: Math.max(numSampled(config.sampleRate, shard), positives) };
 }
 
-/**
- * The step's collectives (what the strategies log in emulate mode; the descriptors do not
- * declare them, so this mirrors the three strategies, and a test checks it against the
- * collectives committed runs logged): sharded strategies gather
- * the features and labels, all-reduce the row max and the row sums, reduce-scatter the feature
- * gradient; data parallel all-reduces the C x D weight gradient.
- */
+/** The step's collectives: what its descriptor declares (and the harness checks it logs). */
 export function stepCollectives(config: FcConfig): CollectiveRecord[] {
-  const N = config.ranks;
-  const B = config.batch;
-  const D = config.dim;
-  if (config.strategy === 'data-parallel') return [{ kind: 'allReduce', op: 'sum', label: 'weightGrad', bytes: config.classes * D * 4, ranks: N }];
-  return [
-    { kind: 'allGather', label: 'features', bytes: B * D * 4, ranks: N },
-    { kind: 'allGather', label: 'labels', bytes: B * 4, ranks: N },
-    { kind: 'allReduce', op: 'max', label: 'rowMax', bytes: B * 4, ranks: N },
-    { kind: 'allReduce', op: 'sum', label: 'rowSum+targetLogit', bytes: 2 * B * 4, ranks: N },
-    { kind: 'reduceScatter', label: 'featureGrad', bytes: B * D * 4, ranks: N },
-  ];
+  return strategyOf(config.strategy).collectives(config);
 }
 
 export interface StepPrediction {

@@ -8,6 +8,7 @@
  */
 import { interconnect, modeledMilliseconds } from '../model/comm.js';
 import { localBatch, type FcConfig } from '../strategies/config.js';
+import { strategyOf } from '../strategies/registry.js';
 import { predictBackbone, type BackboneName, type BackbonePrediction } from './backbone.js';
 import { fittedParameters, type FittedParameters } from './kernels.js';
 import { predictPyTorch } from './pytorch.js';
@@ -67,7 +68,8 @@ export function predictTraining(config: FcConfig, target: GpuTarget, options: Tr
   };
   const ours = figures(step.stepMs - step.communicationMs, step.peakBytes);
   let pytorch: PredictedFigures | undefined;
-  if (config.strategy !== 'data-parallel') {
+  // PyTorch's PartialFC_V2 is the sharded layout's counterpart; a replicated strategy has none.
+  if (strategyOf(config.strategy).layout === 'sharded') {
     const pt = predictPyTorch({ classes: config.classes, ranks: config.ranks, batch: config.batch, dim: config.dim, sampleRate: config.sampleRate }, target, p.pytorch, p.gemm, p.pass);
     pytorch = figures(pt.stepMs, pt.peakBytes);
   }

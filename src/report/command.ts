@@ -5,16 +5,19 @@
 import { UsageError, suggest } from '../core/errors.js';
 import { parseOptions, type OptionSpec } from '../options.js';
 import { REPORT_FORMATS, renderReport, type ReportFormat } from './hook.js';
+import { loadRecordedStrategyModules, loadStrategyModules } from '../strategies/modules.js';
 
 export const REPORT_USAGE = 'pfc-bench report RESULTS.json|PROFILE.json [...more] [--out DIR] [--format html,md,csv,svg,png]';
 
 export const REPORT_OPTIONS: Record<string, OptionSpec> = {
   out: { kind: 'string', help: 'the output folder' },
   format: { kind: 'string', help: `a comma-separated list of ${REPORT_FORMATS.join(', ')}` },
+  'strategy-module': { kind: 'string', repeat: true, help: "a strategy module whose strategies the files hold (the modules a results file records are loaded from their paths anyway); repeatable" },
 };
 
 export interface ReportArgs {
   paths: string[];
+  strategyModules: string[];
   outDir?: string;
   formats: ReportFormat[];
 }
@@ -35,7 +38,7 @@ export function parseReportArgs(argv: readonly string[]): ReportArgs {
     }
     if (!formats.length) throw new UsageError('--format', `expected a comma-separated list of ${REPORT_FORMATS.join(', ')}`);
   }
-  return { paths, outDir: values.out, formats };
+  return { paths, outDir: values.out, formats, strategyModules: (options['strategy-module'] as string[] | undefined) ?? [] };
 }
 
 export async function reportCommand(argv: readonly string[]): Promise<number> {
@@ -48,6 +51,9 @@ export async function reportCommand(argv: readonly string[]): Promise<number> {
   }
   args.paths = args.paths.filter((p) => !profiles.includes(p));
   if (!args.paths.length) return 0;
+  // Strategy modules: the ones named (an error names a bad one), then the ones each file recorded.
+  await loadStrategyModules(args.strategyModules);
+  await loadRecordedStrategyModules(args.paths, (message) => process.stderr.write(`pfc-bench report: ${message}\n`));
   let output;
   try {
     output = await renderReport(args.paths, {

@@ -4,6 +4,8 @@
  * read results files only, so this is also how old runs are re-rendered.
  */
 import { methodOrder, methodTitle } from '../bench/method.js';
+import { findStrategy } from '../strategies/registry.js';
+import { baselineOf } from '../strategies/descriptor.js';
 import { basename } from 'node:path';
 import { MEMORY_CATEGORIES } from '../core/binding.js';
 import { PHASES } from '../core/backend.js';
@@ -269,8 +271,9 @@ export interface Ratio {
 
 const logitsOf = (c: CellResult) => c.spec.logits ?? 'materialized';
 
-/** Partial FC / model parallel for a setting, measured and published (each Partial FC cell, over
- * the model parallel cell with the same logits); then each fused cell over its materialized twin. */
+/** Each cell over its baseline (--baseline, else its descriptor's `baseline`, model parallel by default)
+ * for a setting, measured and published: each cell over the baseline cell with the same logits
+ * (else the materialized one); then each fused cell over its materialized twin. */
 export function settingRatios(setting: Setting): Ratio[] {
   const out: Ratio[] = [];
   const div = (a?: number, b?: number): number | undefined => (a !== undefined && b !== undefined && b > 0 ? a / b : undefined);
@@ -287,11 +290,14 @@ export function settingRatios(setting: Setting): Ratio[] {
       publishedMemory: div(cell.spec.published?.memoryMB, base.spec.published?.memoryMB),
     });
   };
-  const mps = setting.cells.filter((c) => c.spec.strategy === 'model-parallel');
-  const materializedMp = mps.find((c) => logitsOf(c) === 'materialized');
-  for (const pfc of setting.cells.filter((c) => c.spec.strategy === 'partial-fc')) {
-    const mp = mps.find((c) => logitsOf(c) === logitsOf(pfc)) ?? materializedMp;
-    if (mp) push(pfc, mp);
+  for (const cell of setting.cells) {
+    // --baseline on the cell, else its descriptor's (model parallel unless it names another).
+    const descriptor = findStrategy(cell.spec.strategy);
+    const baseline = cell.spec.baseline || (descriptor ? baselineOf(descriptor) : null);
+    if (!baseline || baseline === cell.spec.strategy) continue;
+    const bases = setting.cells.filter((c) => c.spec.strategy === baseline);
+    const base = bases.find((c) => logitsOf(c) === logitsOf(cell)) ?? bases.find((c) => logitsOf(c) === 'materialized');
+    if (base) push(cell, base);
   }
   // Each fused cell over its materialized twin: the same method and settings otherwise.
   for (const fused of setting.cells.filter((c) => logitsOf(c) === 'fused')) {
@@ -325,7 +331,7 @@ function stableJson(value: unknown): string {
 
 function sweepKey(spec: CellSpec): string {
   // Method fields (fused logits too: a legend entry beside materialized) are not the sweep's.
-  const { classes: _c, label: _l, published: _p, strategy: _s, sampleRate: _r, update: _u, logits: _g, tile: _t, ...rest } = spec;
+  const { classes: _c, label: _l, published: _p, strategy: _s, sampleRate: _r, update: _u, logits: _g, tile: _t, baseline: _b, ...rest } = spec;
   return stableJson(rest);
 }
 

@@ -4,7 +4,7 @@
  * parallel) side by side; then every cell, the failures with their errors, and the charts.
  * Every emulated or modeled figure says so next to the number.
  */
-import { cellModelBytes } from '../model/memory.js';
+import { cellModelBytes } from '../strategies/memory-model.js';
 import { capacityCheck, modelOnlyNotes } from './table.js';
 import { bytesInBothUnits } from '../bench/fields.js';
 import { simulatedCell, type CellResult } from '../bench/results.js';
@@ -92,7 +92,8 @@ export const CELLS_HEADER = ['Setting', 'Method', 'Identities', 'GPUs', 'BatchSi
 
 export function cellRow(cell: CellResult): string[] {
   const t = cell.timing;
-  const modelTotal = Object.values(cellModelBytes(cell)).reduce((a, b) => a + b, 0);
+  const model = cellModelBytes(cell);
+  const modelTotal = model ? Object.values(model).reduce((a, b) => a + b, 0) : undefined;
   return [
     settingName(cell),
     methodName(cell.spec),
@@ -100,7 +101,7 @@ export function cellRow(cell: CellResult): string[] {
     String(cell.spec.ranks),
     String(cell.spec.batch),
     oursMemory(cell),
-    `${fmt(modelTotal / MB)} (modeled)`,
+    modelTotal === undefined ? '-' : `${fmt(modelTotal / MB)} (modeled)`,
     t ? `${fmt(t.stepMs.median)} (${fmt(t.stepMs.p10)}-${fmt(t.stepMs.p90)})` : '-',
     oursThroughput(cell),
     provenance(cell) || 'measured',

@@ -2,9 +2,14 @@
 import { SIMULATED_NOTE, simulatedCell, type CapacityAnswer, type CellResult } from '../bench/results.js';
 import { methodLabel } from '../bench/method.js';
 import { caseName } from '../bench/case-name.js';
-import { cellModelBytes, totalBytes } from '../model/memory.js';
+import { cellModelBytes, totalBytes } from '../strategies/memory-model.js';
 
 const MB = 1e6;
+
+function modelTotal(cell: CellResult): string {
+  const model = cellModelBytes(cell);
+  return model ? (totalBytes(model) / MB).toFixed(0) : '-';
+}
 
 function pad(cells: string[][]): string {
   const widths = cells[0].map((_, c) => Math.max(...cells.map((row) => row[c].length)));
@@ -39,7 +44,7 @@ export function resultsTable(cells: readonly CellResult[]): string {
       `${s.ranks}`,
       `${s.batch}`,
       m ? `${(m.peakBytes / MB).toFixed(0)}${s.mode === 'predict' ? '^' : ''}` : '-',
-      (totalBytes(cellModelBytes(cell)) / MB).toFixed(0),
+      modelTotal(cell),
       t ? `${t.stepMs.median.toFixed(1)}${s.mode === 'predict' ? '^' : ''}${sim}` : '-',
       t ? `${t.stepMs.p10.toFixed(1)}-${t.stepMs.p90.toFixed(1)}` : '-',
       t ? `${t.phasesMs.communication.toFixed(2)}${modeled}` : '-',

@@ -5,7 +5,7 @@
 import { core, type NativeTensor } from '../core/binding.js';
 import { allocate, type StepTimer } from '../core/backend.js';
 import { streamId } from './batch.js';
-import { alignedColumns, localBatch, type Shard } from './config.js';
+import { UPDATE_KINDS, alignedColumns, localBatch, type Shard } from './config.js';
 import { TensorOwner, type Strategy, type StrategyContext } from './strategy.js';
 import type { StrategyDescriptor } from './descriptor.js';
 import { STORAGE_BYTES, fcStepWork, zeroBytes } from '../model/bytes.js';
@@ -83,9 +83,9 @@ export class DataParallelFc implements Strategy {
     timer.mark('gemm');
     // A local softmax: the row max is already global (localMax and rowMax are one tensor).
     const { margin } = config;
-    native.marginSoftmaxStats(this.logits, C, this.remapped, margin, this.targetCos, this.rowMax, this.rowMax, this.rowSum, this.targetLogit);
-    native.rescaleRowStats(this.remapped, this.rowMax, this.rowMax, this.rowSum, this.targetLogit);
-    native.marginSoftmaxGrad(this.logits, C, this.remapped, margin, this.rowMax, this.rowSum, this.targetCos, 1 / config.batch);
+    native.marginSoftmaxStats({ logits: this.logits, cols: C, labels: this.remapped, margin, targetCos: this.targetCos, localMax: this.rowMax, rowMax: this.rowMax, rowSum: this.rowSum, targetLogit: this.targetLogit });
+    native.rescaleRowStats({ labels: this.remapped, localMax: this.rowMax, rowMax: this.rowMax, rowSum: this.rowSum, targetLogit: this.targetLogit });
+    native.marginSoftmaxGrad({ logits: this.logits, cols: C, labels: this.remapped, margin, rowMax: this.rowMax, rowSum: this.rowSum, targetCos: this.targetCos, gradScale: 1 / config.batch });
     timer.mark('softmax');
     native.gemm(this.logits, false, this.normCentres, false, this.featureGrad, 1, 0);
     native.gemm(this.logits, true, this.normFeatures, false, this.centreGrad, 1, 0);
@@ -141,6 +141,17 @@ export const dataParallel: StrategyDescriptor = {
   name: 'data-parallel',
   summary: 'every rank holds all C centres and its local batch; the C x D gradient is all-reduced',
   samples: false,
+  // Every row is updated every step (the all-reduced gradient is dense): the three updates are one rule.
+  updates: UPDATE_KINDS,
+  logits: ['materialized'],
+  lazyDenseClock: 'none',
+  layout: 'replicated',
+  // Not a variant of model parallel: no ratio rows.
+  baseline: null,
+  examples: [
+    { config: {}, note: '37 classes' },
+    { config: { classes: 300, ranks: 1, batch: 12, dim: 33 }, note: '300 classes, D 33' },
+  ],
   colours: ['#59a14f'],
   order: 0,
   create: createDataParallel,
@@ -163,6 +174,8 @@ export const dataParallel: StrategyDescriptor = {
     return m;
   },
   work: (config, active, shardSize) => fcStepWork({ rows: localBatch(config), active, dim: config.dim, storageBytes: STORAGE_BYTES[config.dtype], updatedRows: shardSize }),
+  // The C x D weight gradient, all-reduced (fp32).
+  collectives: (config) => [{ kind: 'allReduce', op: 'sum', label: 'weightGrad', bytes: config.classes * config.dim * 4, ranks: config.ranks }],
   kernelShapes: (config) => ({ softmaxRows: localBatch(config), softmaxColumns: [config.classes], sampledShard: 0 }),
   gemmRows: (config) => localBatch(config),
   title: () => 'Data Parallel',

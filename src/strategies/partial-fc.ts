@@ -9,11 +9,11 @@
 import { core } from '../core/binding.js';
 import { allocate } from '../core/backend.js';
 import { streamId } from './batch.js';
-import { numSampled, shardOf, type Shard } from './config.js';
+import { LOGITS_KINDS, UPDATE_KINDS, numSampled, shardOf, type Shard } from './config.js';
 import { ShardedSoftmaxFc, type ActiveSet } from './sharded-softmax.js';
 import type { Strategy, StrategyContext, TensorOwner } from './strategy.js';
 import type { StrategyDescriptor } from './descriptor.js';
-import { fusedRecomputedColumns, shardedKernelShapes, shardedMemory, shardedWork } from './sharded-model.js';
+import { fusedRecomputedColumns, shardedCollectives, shardedKernelShapes, shardedMemory, shardedWork } from './sharded-model.js';
 
 /** Most centres a step can activate: all positives (at most min(B, C_r)) or the sampled count. */
 export function sampledCapacity(batch: number, shardSize: number, sampleRate: number): number {
@@ -22,7 +22,7 @@ export function sampledCapacity(batch: number, shardSize: number, sampleRate: nu
 
 export function createPartialFc(ctx: StrategyContext): Strategy {
   const { backend, config } = ctx;
-  return new ShardedSoftmaxFc('partial-fc', ctx, (shard: Shard, owner: TensorOwner): ActiveSet => {
+  return new ShardedSoftmaxFc(partialFc, ctx, (shard: Shard, owner: TensorOwner): ActiveSet => {
     const capacity = sampledCapacity(config.batch, shard.size, config.sampleRate);
     const keys = owner.own(allocate(backend, 'workspace', 'int32', shard.size, 2));
     const indices = owner.own(allocate(backend, 'workspace', 'int32', capacity));
@@ -48,16 +48,24 @@ export const partialFc: StrategyDescriptor = {
   name: 'partial-fc',
   summary: 'model parallel over a sampled subset: every positive plus random negatives, rho * C_r in all',
   samples: true,
+  updates: UPDATE_KINDS,
+  logits: LOGITS_KINDS,
+  lazyDenseClock: 'per-shard-row',
+  layout: 'sharded',
+  examples: [
+    { config: { sampleRate: 0.3 }, note: 'rate 0.3 of 37 classes' },
+    { config: { classes: 300, ranks: 1, batch: 12, dim: 33, sampleRate: 0.05, tile: 7 }, note: 'positives can exceed the sample' },
+  ],
   colours: ['#f28e2b', '#e15759', '#b07aa1', '#edc948', '#9c755f', '#76b7b2'],
   order: 2,
   create: createPartialFc,
   // Selection workspace: the sampling keys (2 int32 per centre of the shard) and the indices.
-  memory(config, rank) {
-    const m = shardedMemory(config, rank, (shardSize) => sampledCapacity(config.batch, shardSize, config.sampleRate), (shardSize, capacity) => shardSize * 8 + capacity * 4);
-    // lazy-dense keeps each centre's last-updated step (int32) beside its momentum.
-    if (config.update === 'lazy-dense') m.optimizer += shardOf(config.classes, config.ranks, rank).size * 4;
-    return m;
-  },
+  memory: (config, rank) =>
+    shardedMemory(config, rank, {
+      capacity: (shardSize) => sampledCapacity(config.batch, shardSize, config.sampleRate),
+      selectionBytes: (shardSize, capacity) => shardSize * 8 + capacity * 4,
+      lazyDenseClock: partialFc.lazyDenseClock,
+    }),
   // A dense update touches every row of the shard; the others (sparse, lazy-dense) the active rows only.
   work: (config, active, shardSize) =>
     shardedWork(config, active, {
@@ -67,6 +75,7 @@ export const partialFc: StrategyDescriptor = {
     }),
   recomputedColumns: (config, active, rank) =>
     fusedRecomputedColumns(config, active, sampledCapacity(config.batch, shardOf(config.classes, config.ranks, rank).size, config.sampleRate)),
+  collectives: shardedCollectives,
   // Samples on the device every step (rate 1 included).
   kernelShapes: (config, rank) => shardedKernelShapes(config, rank, (shardSize) => sampledCapacity(config.batch, shardSize, config.sampleRate), true),
   gemmRows: (config) => config.batch,

@@ -5,15 +5,25 @@
  * two agree byte for byte.
  */
 import type { BytesByCategory } from '../core/binding.js';
+import type { LazyDenseClock } from './descriptor.js';
+import type { CollectiveRecord } from '../comm/communicator.js';
 import { STORAGE_BYTES, fcStepWork, zeroBytes, type StepWork } from '../model/bytes.js';
 import type { KernelShapes } from '../model/device-scratch.js';
 import { alignedColumns, fusedScratchColumns, fusedTileColumns, localBatch, shardOf, type FcConfig } from './config.js';
 
-/**
- * Rank `rank`'s bytes, with `capacity(shardSize)` the most active centres a step can have and
- * `selectionBytes(shardSize, capacity)` the workspace the choice of active centres needs.
- */
-export function shardedMemory(config: FcConfig, rank: number, capacity: (shardSize: number) => number, selectionBytes: (shardSize: number, capacity: number) => number): BytesByCategory {
+/** What sets a sharded strategy's bytes apart: how it chooses its active centres. */
+export interface ActiveSetShape {
+  /** The most active centres a step can have on a shard of `shardSize`. */
+  capacity(shardSize: number): number;
+  /** The workspace the choice of active centres needs. */
+  selectionBytes(shardSize: number, capacity: number): number;
+  /** The descriptor's lazyDenseClock: 'per-shard-row' adds an int32 per centre under lazy-dense. */
+  lazyDenseClock: LazyDenseClock;
+}
+
+/** Rank `rank`'s bytes for the sharded step whose active centres are chosen as `shape` says. */
+export function shardedMemory(config: FcConfig, rank: number, shape: ActiveSetShape): BytesByCategory {
+  const { capacity, selectionBytes } = shape;
   const f = 4;
   const s = STORAGE_BYTES[config.dtype];
   const D = config.dim;
@@ -26,6 +36,8 @@ export function shardedMemory(config: FcConfig, rank: number, capacity: (shardSi
   const m = zeroBytes();
   m.centres = shard.size * D * f;
   m.optimizer = shard.size * D * f;
+  // lazy-dense keeps each centre's last-updated step (int32) beside its momentum.
+  if (config.update === 'lazy-dense' && shape.lazyDenseClock === 'per-shard-row') m.optimizer += shard.size * 4;
   m.features = b * D * f + B * D * f + B * D * s + B * f + B * D * f;
   m.communication = b * D * f;
   m.workspace = b * f + 7 * B * f + selectionBytes(shard.size, A);
@@ -73,6 +85,23 @@ export function shardedWork(config: FcConfig, activeCentres: number, update: { u
     updatePasses: update.updatePasses,
     gemms: 3 + (activeCentres > 0 ? recomputed / activeCentres : 0),
   });
+}
+
+/**
+ * The sharded step's collectives (sharded-softmax.ts): gather the features and labels, all-reduce
+ * the row max, then the row sums with the target logits, reduce-scatter the feature gradient.
+ */
+export function shardedCollectives(config: FcConfig): CollectiveRecord[] {
+  const N = config.ranks;
+  const B = config.batch;
+  const D = config.dim;
+  return [
+    { kind: 'allGather', label: 'features', bytes: B * D * 4, ranks: N },
+    { kind: 'allGather', label: 'labels', bytes: B * 4, ranks: N },
+    { kind: 'allReduce', op: 'max', label: 'rowMax', bytes: B * 4, ranks: N },
+    { kind: 'allReduce', op: 'sum', label: 'rowSum+targetLogit', bytes: 2 * B * 4, ranks: N },
+    { kind: 'reduceScatter', label: 'featureGrad', bytes: B * D * 4, ranks: N },
+  ];
 }
 
 /**

@@ -14,6 +14,7 @@ import { allocate, type StepTimer } from '../core/backend.js';
 import { streamId } from './batch.js';
 import { alignedColumns, fusedScratchColumns, fusedTileColumns, localBatch, shardOf, type Shard, type StrategyName } from './config.js';
 import { TensorOwner, type Strategy, type StrategyContext } from './strategy.js';
+import type { StrategyDescriptor } from './descriptor.js';
 
 /** Chooses the active centres of a step and maps the gathered labels onto them. */
 export interface ActiveSet {
@@ -58,11 +59,18 @@ export class ShardedSoftmaxFc implements Strategy {
   private active = 0;
   private indices: NativeTensor | null = null;
 
+  readonly name: StrategyName;
+
+  /**
+   * `descriptor`: the strategy's name, and its lazy-dense clock (the same field its memory model
+   * reads, so the two cannot disagree).
+   */
   constructor(
-    readonly name: StrategyName,
+    descriptor: Pick<StrategyDescriptor, 'name' | 'lazyDenseClock'>,
     private readonly ctx: StrategyContext,
     makeActiveSet: (shard: Shard, owner: TensorOwner) => ActiveSet,
   ) {
+    this.name = descriptor.name;
     const { backend, config, comm } = ctx;
     const own = <T extends NativeTensor>(t: T) => this.tensors.own(t);
     const B = config.batch;
@@ -71,7 +79,7 @@ export class ShardedSoftmaxFc implements Strategy {
     this.shard = shardOf(config.classes, comm.size, comm.rank);
     this.centres = own(allocate(backend, 'centres', 'fp32', this.shard.size, D));
     this.centreMomentum = own(allocate(backend, 'optimizer', 'fp32', this.shard.size, D));
-    if (config.update === 'lazy-dense' && name === 'partial-fc') {
+    if (config.update === 'lazy-dense' && descriptor.lazyDenseClock === 'per-shard-row') {
       this.lastStep = own(allocate(backend, 'optimizer', 'int32', this.shard.size));
     }
     // Centres start as a seeded normal keyed by global class id: the same on any sharding.
@@ -165,7 +173,7 @@ export class ShardedSoftmaxFc implements Strategy {
     const { comm } = this.ctx;
     comm.allReduce(this.rowMax, 'max', 'rowMax');
     timer.mark('communication');
-    core().rescaleRowStats(this.remapped, this.localMax, this.rowMax, this.rowSum, this.targetLogit);
+    core().rescaleRowStats({ labels: this.remapped, localMax: this.localMax, rowMax: this.rowMax, rowSum: this.rowSum, targetLogit: this.targetLogit });
     timer.mark('softmax');
     comm.allReduce(this.rowStats, 'sum', 'rowSum+targetLogit');
     timer.mark('communication');
@@ -197,13 +205,13 @@ export class ShardedSoftmaxFc implements Strategy {
     timer.mark('gemm');
 
     // 4. Softmax statistics in one read-only pass (margin on the fly), reduced over the shards.
-    native.marginSoftmaxStats(logits, A, this.remapped, margin, this.targetCos, this.localMax, this.rowMax, this.rowSum, this.targetLogit);
+    native.marginSoftmaxStats({ logits, cols: A, labels: this.remapped, margin, targetCos: this.targetCos, localMax: this.localMax, rowMax: this.rowMax, rowSum: this.rowSum, targetLogit: this.targetLogit });
     timer.mark('softmax');
     this.reduceRowStats(timer);
 
     // 5. Backward: one pass writes dlogits = (p - onehot) / B through margin and scale in place,
     // then both GEMMs; dx is a partial sum over shards, reduce-scattered to its ranks.
-    native.marginSoftmaxGrad(logits, A, this.remapped, margin, this.rowMax, this.rowSum, this.targetCos, 1 / B);
+    native.marginSoftmaxGrad({ logits, cols: A, labels: this.remapped, margin, rowMax: this.rowMax, rowSum: this.rowSum, targetCos: this.targetCos, gradScale: 1 / B });
     timer.mark('softmax');
     const centreGrad = this.centreGrad.view(0, A);
     native.gemm(logits, false, paddedCentres, false, this.featureGradFull, 1, 0);
@@ -218,7 +226,7 @@ export class ShardedSoftmaxFc implements Strategy {
       native.normalizeRowsBackward(centreGrad, normCentres, centreNorms);
       native.sgdUpdate(this.centres, this.centreMomentum, centreGrad, indices, { ...rates, dense: true });
     } else {
-      native.sgdNormalizedUpdate(this.centres, this.centreMomentum, centreGrad, normCentres, centreNorms, indices, rates, this.lastStep, this.updates);
+      native.sgdNormalizedUpdate({ weights: this.centres, momentum: this.centreMomentum, gradNormalized: centreGrad, normalized: normCentres, norms: centreNorms, indices, rates, lastStep: this.lastStep, step: this.updates });
     }
   }
 
@@ -238,7 +246,7 @@ export class ShardedSoftmaxFc implements Strategy {
     for (let first = 0; first < A; first += T) {
       const cols = Math.min(T, A - first);
       const logits = this.tileLogits(first, cols, indices, catchUp, timer);
-      native.marginSoftmaxStats(logits, cols, this.remapped, margin, this.targetCos, this.localMax, this.rowMax, this.rowSum, this.targetLogit, { offset: first, active: A });
+      native.marginSoftmaxStats({ logits, cols, labels: this.remapped, margin, targetCos: this.targetCos, localMax: this.localMax, rowMax: this.rowMax, rowSum: this.rowSum, targetLogit: this.targetLogit, columns: { offset: first, active: A } });
       timer.mark('softmax');
     }
     this.reduceRowStats(timer);
@@ -257,7 +265,7 @@ export class ShardedSoftmaxFc implements Strategy {
       const ld = alignedColumns(cols);
       const kept = k === tiles - 1;
       const logits = kept ? this.logitsBuffer.reshape(B, ld) : this.tileLogits(first, cols, indices, undefined, timer);
-      native.marginSoftmaxGrad(logits, cols, this.remapped, margin, this.rowMax, this.rowSum, this.targetCos, 1 / B, { offset: first, active: A });
+      native.marginSoftmaxGrad({ logits, cols, labels: this.remapped, margin, rowMax: this.rowMax, rowSum: this.rowSum, targetCos: this.targetCos, gradScale: 1 / B, columns: { offset: first, active: A } });
       timer.mark('softmax');
       const paddedCentres = this.normCentres.view(0, ld);
       native.gemm(logits, false, paddedCentres, false, this.featureGradFull, 1, kept ? 0 : 1);
@@ -267,10 +275,10 @@ export class ShardedSoftmaxFc implements Strategy {
       const normCentres = this.normCentres.view(0, cols);
       const centreNorms = this.centreNorms.view(0, cols);
       if (indices) {
-        native.sgdNormalizedUpdate(this.centres, this.centreMomentum, grad, normCentres, centreNorms, indices.view(first, cols), rates, this.lastStep, this.updates);
+        native.sgdNormalizedUpdate({ weights: this.centres, momentum: this.centreMomentum, gradNormalized: grad, normalized: normCentres, norms: centreNorms, indices: indices.view(first, cols), rates, lastStep: this.lastStep, step: this.updates });
       } else {
         const rows = (t: NativeTensor) => t.view(first, cols);
-        native.sgdNormalizedUpdate(rows(this.centres), rows(this.centreMomentum), grad, normCentres, centreNorms, null, rates, null, this.updates);
+        native.sgdNormalizedUpdate({ weights: rows(this.centres), momentum: rows(this.centreMomentum), gradNormalized: grad, normalized: normCentres, norms: centreNorms, indices: null, rates, lastStep: null, step: this.updates });
       }
       timer.mark('update');
     }

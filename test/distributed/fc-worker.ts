@@ -20,15 +20,18 @@ import { emulatedCommunicator } from '../../src/comm/local.js';
 import { finalizeMpi, MpiCommunicator, mpiWorld } from '../../src/comm/mpi.js';
 import { failRank } from '../../src/bench/real.js';
 import { buildStrategy, testBackend, splitBatch } from '../helpers.js';
-import { CASES, caseConfig, globalBatch, STEPS, type MemoryOutput, type RankCaseOutput, type RankOutput } from './fixture.js';
+import { loadStrategyModulesFromEnv } from '../../src/strategies/modules.js';
+import { fixtureCases, caseConfig, globalBatch, STEPS, type MemoryOutput, type RankCaseOutput, type RankOutput, type FcCase } from './fixture.js';
+
+// The strategy modules the test names (PFC_STRATEGY_MODULES) join the cases.
+await loadStrategyModulesFromEnv();
 
 function memory(): MemoryOutput {
   const stats = core().memoryStats('cpu');
   return { peak: { ...stats.peak }, atTotalPeak: { ...stats.atTotalPeak }, totalPeak: stats.totalPeak };
 }
 
-function runCase(index: number, rank: number, size: number): RankCaseOutput {
-  const c = CASES[index];
+function runCase(c: FcCase, rank: number, size: number): RankCaseOutput {
   const config = caseConfig(c, size);
   const { features, labels } = globalBatch(size);
   const source = splitBatch(features, labels, size, config.dim);
@@ -95,7 +98,7 @@ function main(): void {
   try {
     core().setThreads(1);
     const output: RankOutput = { rank: world.rank, size: world.size, version: world.version, cases: [] };
-    for (let i = 0; i < CASES.length; i++) output.cases.push(runCase(i, world.rank, world.size));
+    for (const c of fixtureCases()) output.cases.push(runCase(c, world.rank, world.size));
     mkdirSync(outDir, { recursive: true });
     writeFileSync(join(outDir, `rank-${world.rank}.json`), JSON.stringify(output));
     core().mpiBarrier();

@@ -4,7 +4,8 @@
  * outliers, repeated labels (within a rank and across ranks) and a label on every shard.
  */
 import { outlierBatch, smallConfig } from '../helpers.js';
-import { shardOf, type FcConfig } from '../../src/strategies/index.js';
+import { shardOf, strategyDescriptors, type FcConfig } from '../../src/strategies/index.js';
+import { exampleCases } from '../../src/strategies/harness.js';
 
 export const CLASSES = 41; // 41 mod 2 = 1, mod 3 = 2, mod 4 = 1
 export const DIM = 9;
@@ -17,18 +18,21 @@ export interface FcCase {
   overrides: Partial<FcConfig>;
 }
 
-export const CASES: readonly FcCase[] = [
-  { name: 'model-parallel', overrides: { strategy: 'model-parallel' } },
-  { name: 'partial-fc sparse', overrides: { strategy: 'partial-fc', sampleRate: 0.3, update: 'sparse' } },
-  { name: 'partial-fc dense', overrides: { strategy: 'partial-fc', sampleRate: 0.3, update: 'dense' } },
-  { name: 'partial-fc lazy-dense', overrides: { strategy: 'partial-fc', sampleRate: 0.3, update: 'lazy-dense' } },
-  { name: 'data-parallel', overrides: { strategy: 'data-parallel' } },
-  // The logit-free step (--logits fused); tiles that divide no shard (C_r = 10..21 here, ~3-7 sampled).
-  { name: 'model-parallel fused', overrides: { strategy: 'model-parallel', logits: 'fused', tile: 4 } },
-  { name: 'partial-fc sparse fused', overrides: { strategy: 'partial-fc', sampleRate: 0.3, update: 'sparse', logits: 'fused', tile: 3 } },
-  { name: 'partial-fc dense fused', overrides: { strategy: 'partial-fc', sampleRate: 0.3, update: 'dense', logits: 'fused', tile: 2 } },
-  { name: 'partial-fc lazy-dense fused', overrides: { strategy: 'partial-fc', sampleRate: 0.3, update: 'lazy-dense', logits: 'fused', tile: 3 } },
-];
+/**
+ * Every registered strategy's first example under each update and logits mode it declares (the
+ * example's shape replaced by this fixture's; fused tiles of 2-4 divide no shard: C_r = 10..21
+ * here, ~3-7 sampled). A new strategy is run over MPI by registering it: a strategy module's too,
+ * when the workers get it through PFC_STRATEGY_MODULES and the checking process has loaded it.
+ * Computed when asked, so that modules loaded after this file's import count.
+ */
+export function fixtureCases(): FcCase[] {
+  return strategyDescriptors().flatMap((d) =>
+    exampleCases(d, { firstOnly: true }).map((c) => {
+      const { classes: _c, ranks: _r, batch: _b, dim: _d, ...overrides } = c.overrides;
+      return { name: `${d.name} ${c.update} ${c.logits}`, overrides: c.logits === 'fused' ? { ...overrides, tile: Math.min(overrides.tile ?? 3, 4) } : overrides };
+    }),
+  );
+}
 
 export function caseConfig(c: FcCase, ranks: number): FcConfig {
   return smallConfig({ classes: CLASSES, ranks, batch: LOCAL_BATCH * ranks, dim: DIM, ...c.overrides });

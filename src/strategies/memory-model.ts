@@ -5,11 +5,11 @@
  * the answer.
  */
 import type { BytesByCategory } from '../core/binding.js';
-import { strategyOf } from '../strategies/registry.js';
-import type { FcConfig } from '../strategies/config.js';
-import { totalBytes } from './bytes.js';
+import { findStrategy, strategyOf } from './registry.js';
+import type { FcConfig } from './config.js';
+import { totalBytes } from '../model/bytes.js';
 
-export { totalBytes, zeroBytes } from './bytes.js';
+export { totalBytes, zeroBytes } from '../model/bytes.js';
 
 /**
  * Bytes per category held by rank `rank` of `config`. `libraryWorkspace` is what the backend's
@@ -28,8 +28,11 @@ export function modelPeakBytes(config: FcConfig): number {
 
 /**
  * A cell's modeled bytes per category: the figure its result carries, or (a cell that ran out
- * of memory or failed before measuring) the same analytic model computed from its spec.
+ * of memory or failed before measuring) the same analytic model computed from its spec;
+ * undefined for a strategy this process does not know (a module not loaded, an old file).
  */
-export function cellModelBytes(cell: { spec: FcConfig & { mode?: string; rank?: number }; memory?: { modelBytes?: BytesByCategory } }): BytesByCategory {
-  return cell.memory?.modelBytes ?? modelMemory(cell.spec, cell.spec.mode === 'emulate' ? (cell.spec.rank ?? 0) : 0);
+export function cellModelBytes(cell: { spec: FcConfig & { mode?: string; rank?: number }; memory?: { modelBytes?: BytesByCategory } }): BytesByCategory | undefined {
+  if (cell.memory?.modelBytes) return cell.memory.modelBytes;
+  if (!findStrategy(cell.spec.strategy)) return undefined;
+  return modelMemory(cell.spec, cell.spec.mode === 'emulate' ? (cell.spec.rank ?? 0) : 0);
 }
