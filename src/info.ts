@@ -4,7 +4,8 @@
  * Missing libraries are answers here, never errors: this is the command to run when
  * something does not load.
  */
-import { core, corePath, type RuntimeLibrary } from './core/binding.js';
+import { existsSync } from 'node:fs';
+import { core, corePath, simCorePath, type RuntimeLibrary } from './core/binding.js';
 import { UsageError } from './core/errors.js';
 import { parseOptions, type OptionSpec } from './options.js';
 import { builtinScenarioNames } from './bench/scenario.js';
@@ -20,6 +21,8 @@ export interface InfoReport {
   /** The CPU's signature, as every results file records it. */
   cpuSignature: CpuSignature;
   cuda: ReturnType<ReturnType<typeof core>['cudaProbe']>;
+  /** The simulated device (--backend cuda-sim): its addon, or why it is unavailable. */
+  simulatedDevice: { addon: string; available: boolean };
   libraries: RuntimeLibrary[];
   scenarios: string[];
   interconnects: string[];
@@ -34,6 +37,7 @@ export function infoReport(): InfoReport {
     threads: native.threads(),
     cpuSignature: currentCpuSignature(),
     cuda: native.cudaProbe(),
+    simulatedDevice: { addon: simCorePath(), available: existsSync(simCorePath()) },
     libraries: native.libraries(),
     scenarios: builtinScenarioNames(),
     interconnects: Object.keys(INTERCONNECTS),
@@ -48,6 +52,7 @@ export function formatInfo(r: InfoReport): string {
     `CPU signature: ${formatCpuSignature(r.cpuSignature)}`,
     `CPU kernels: ${r.build.simd} (this build and CPU run ${r.build.simdTargets.join(', ')}; PFC_SIMD_MAX caps the choice)`,
     `CUDA device: ${r.cuda.usable ? `${r.cuda.name}, ${(r.cuda.totalBytes / 2 ** 30).toFixed(1)} GiB` : `none (${r.cuda.reason})`}`,
+    `simulated device: ${r.simulatedDevice.available ? `--backend cuda-sim runs the CUDA kernels on the CPU (${r.simulatedDevice.addon}); its times mean nothing for a GPU` : `missing (${r.simulatedDevice.addon}; npm run build:native)`}`,
     'run-time libraries:',
   ];
   const width = Math.max(...r.libraries.map((l) => l.name.length));

@@ -61,3 +61,13 @@ test('OPENBLAS_CORETYPE forces another BLAS core, and the signature names it', (
   if (!/DYNAMIC_ARCH/.test(report.libraries[0].version)) return; // a fixed-core OpenBLAS ignores it
   assert.equal(report.cpuSignature.blasCore, 'Haswell');
 });
+
+test('info names the simulated device: its addon is built beside the core, and the text says its times mean nothing', () => {
+  const json = cli('info', '--json');
+  assert.equal(json.status, 0, json.stderr);
+  const report = JSON.parse(json.stdout) as InfoReport;
+  assert.equal(report.simulatedDevice.available, true, `missing: ${report.simulatedDevice.addon}`);
+  assert.match(report.simulatedDevice.addon, /pfc_sim\.node$/);
+  const text = cli('info');
+  assert.match(text.stdout, /^simulated device: --backend cuda-sim runs the CUDA kernels on the CPU .*its times mean nothing for a GPU$/m);
+});
