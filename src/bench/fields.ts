@@ -259,7 +259,7 @@ export const CELL_FIELDS: readonly Field[] = [
   field('backbone', 'backbone', 'string', 'none', true, `predict: ${BACKBONE_CHOICES.join(' | ')} (iresnet50/100 at 112x112, fp16 autocast, with the FC: whole training; none: the FC alone)`, (v, o) => parseBackbone(typeof v === 'string' ? v : describe(v), o)),
   field('reserve', 'reserve', 'integer', 0, false, 'predict: per-GPU bytes for anything else (CUDA context, data loader, ...), e.g. 1GiB', (v, o) => parseBytes(o, v)),
   field('rank', 'rank', 'integer', 0, true, 'the rank to emulate', parseInteger(0)),
-  field('backend', 'backend', 'string', 'auto', false, `${BACKEND_CHOICES.join(' | ')}`, parseChoice(() => BACKEND_CHOICES)),
+  field('backend', 'backend', 'string', 'auto', false, `${BACKEND_CHOICES.join(' | ')} (cuda-sim: the CUDA kernels simulated on the CPU, to test them; its times mean nothing; never chosen by auto)`, parseChoice(() => BACKEND_CHOICES)),
   field('steps', 'steps', 'integer', 3, false, 'measured steps per trial', parseInteger(1)),
   field('warmup', 'warmup', 'integer', 1, false, 'discarded warm-up steps', parseInteger(0)),
   field('trials', 'trials', 'integer', 1, false, 'trials (compare needs at least 3)', parseInteger(1)),
