@@ -354,7 +354,9 @@ uint64_t warpExchange(unsigned mask, uint64_t mine, int src) {
     if (i < static_cast<int>(b.fibers.size()) && b.fibers[i].state != State::Done) expected |= 1u << l;
   }
   if ((mask & expected) != expected) {
-    fault("a warp shuffle's mask 0x" + std::to_string(mask) + " leaves out live lanes");
+    char text[96];
+    std::snprintf(text, sizeof text, "a warp shuffle's mask 0x%08x leaves out live lanes 0x%08x", mask, expected & ~mask);
+    fault(text);
   }
   if (src < 0 || src > 31 || !(expected & (1u << src))) fault("a warp shuffle reads lane " + std::to_string(src) + ", which is not live");
   const uint64_t generation = warp.generation;
