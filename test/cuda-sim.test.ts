@@ -78,3 +78,32 @@ test('a run on the simulated device says its times mean nothing, and compare ref
   assert.match(compare.stderr + compare.stdout, /simulated device .* compare judges measured times only/);
   writeFileSync(join(dir, 'done'), '');
 });
+
+test('a kernel fault on the simulated device is a JavaScript error with the reason, and the process goes on', () => {
+  // PFC_SIM_MUTANT=lane-exits: lane 1 leaves a block reduction before its warp shuffles.
+  const probe = spawnSync(process.execPath, ['--input-type=module', '-e', `
+    const { selectBackend, core, allocate } = await import(${JSON.stringify(join(root, 'dist', 'src', 'core', 'index.js'))});
+    const gpu = selectBackend('cuda-sim').backend;
+    const native = core();
+    const B = 4, A = 100;
+    const logits = allocate(gpu, 'logits', 'fp32', B, 128);
+    const labels = allocate(gpu, 'workspace', 'int32', B, 1);
+    native.fillRandom(logits, 1, 0, 0, 'uniform', -1, 1);
+    native.fillLabels(labels, 2, 0, 0, A);
+    const row = () => allocate(gpu, 'workspace', 'fp32', B, 1);
+    const [targetCos, localMax, rowMax, rowSum, targetLogit] = [row(), row(), row(), row(), row()];
+    let message = 'no error';
+    try {
+      native.marginSoftmaxStats({ logits, cols: A, labels, margin: { s: 64, m1: 1, m2: 0, m3: 0.4 }, targetCos, localMax, rowMax, rowSum, targetLogit });
+      gpu.synchronize();
+    } catch (error) {
+      message = error.message;
+    }
+    native.fillRandom(logits, 3, 0, 0, 'uniform', -1, 1); // the next op still runs
+    console.log(JSON.stringify({ message, after: Array.from(logits.view(0, 1).read()).slice(0, 2) }));
+  `], { encoding: 'utf8', env: { ...process.env, PFC_SIM_MUTANT: 'lane-exits' } });
+  assert.equal(probe.status, 0, probe.stderr);
+  const out = JSON.parse(probe.stdout.trim().split('\n').at(-1)!);
+  assert.match(out.message, /CUDA error cudaErrorLaunchFailure: unspecified launch failure \(simulated device: a warp shuffle reads lane 1, which is not live\)/);
+  assert.ok(out.after.every((x: number) => Number.isFinite(x)), 'the op after the fault ran');
+});

@@ -16,6 +16,7 @@ enum class Mutant {
   TransposedGemm,     // cuBLAS gets op(A) transposed
   MergeDropsChunk,    // the split-row merge skips the last chunk
   MissingBarrier,     // the softmax's block reduction reads the warps' results without a barrier
+  LaneExits,          // lane 1 leaves the softmax's block reduction before its shuffles (a launch fault)
 };
 
 // The fault PFC_SIM_MUTANT names (None when unset; an unknown name is reported once on stderr

@@ -256,6 +256,7 @@ Mutant activeMutant() {
         {"sum-for-max", Mutant::SumForMax},         {"last-chunk-dropped", Mutant::LastChunkDropped},
         {"no-catch-up", Mutant::NoCatchUp},         {"transposed-gemm", Mutant::TransposedGemm},
         {"merge-drops-chunk", Mutant::MergeDropsChunk},     {"missing-barrier", Mutant::MissingBarrier},
+        {"lane-exits", Mutant::LaneExits},
     };
     for (const auto& [name, m] : names)
       if (std::strcmp(v, name) == 0) return m;

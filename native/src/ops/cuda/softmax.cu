@@ -61,6 +61,7 @@ __device__ __forceinline__ MaxSum warpReduceMaxSum(MaxSum v) {
 __device__ __forceinline__ MaxSum blockReduceMaxSum(MaxSum v) {
   __shared__ float sharedM[32], sharedS[32];
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+  if (PFC_MUTANT(LaneExits) && lane == 1) return v;
   v = warpReduceMaxSum(v);
   __syncthreads();
   if (lane == 0) {
