@@ -5,16 +5,20 @@ import { referenceStep, type RefStepOutput } from '../src/strategies/reference.j
 import { roundBf16 } from './bf16.js';
 import type { Communicator } from '../src/comm/communicator.js';
 import { singleCommunicator } from '../src/comm/local.js';
+import { closeness, f64, lcg, outlierBatch, splitBatch } from '../src/strategies/harness.js';
 import {
   createStrategy,
   DEFAULT_SGD,
-  FixedBatch,
   MARGINS,
   validateFcConfig,
   type BatchSource,
   type FcConfig,
   type Strategy,
 } from '../src/strategies/index.js';
+
+// The inputs and closeness measure are the public harness's (pfc-bench/strategy), so the tests
+// and a plugin author's tests judge alike.
+export { f64, lcg, outlierBatch, splitBatch };
 
 /**
  * The backend the op, strategy and memory tests run on: cpu, or the one $PFC_TEST_BACKEND names
@@ -46,45 +50,6 @@ export function smallConfig(overrides: Partial<FcConfig> = {}): FcConfig {
   });
 }
 
-/** Deterministic pseudo-random numbers for test inputs (independent of the core's RNG). */
-export function lcg(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  };
-}
-
-/**
- * B x D features with outliers: a huge row, a tiny row, a row with one dominant entry,
- * and labels that repeat and land on the first and last class.
- */
-export function outlierBatch(batch: number, dim: number, classes: number, seed: number): { features: Float32Array; labels: Int32Array } {
-  const rand = lcg(seed);
-  const features = new Float32Array(batch * dim);
-  for (let e = 0; e < features.length; e++) features[e] = rand() * 2 - 1;
-  for (let c = 0; c < dim; c++) {
-    features[c] *= 1e4; // row 0: huge norm
-    if (batch > 1) features[dim + c] *= 1e-3; // row 1: tiny norm
-  }
-  if (batch > 2) features[2 * dim] = 300; // row 2: one dominant entry
-  const labels = new Int32Array(batch);
-  for (let i = 0; i < batch; i++) labels[i] = Math.floor(rand() * classes);
-  labels[0] = 0;
-  if (batch > 1) labels[1] = classes - 1;
-  if (batch > 3) labels[3] = labels[2]; // a repeated label
-  return { features, labels };
-}
-
-/** Splits a global batch into per-rank sources. */
-export function splitBatch(features: Float32Array, labels: Int32Array, ranks: number, dim: number): BatchSource {
-  const b = labels.length / ranks;
-  return new FixedBatch(
-    Array.from({ length: ranks }, (_, r) => features.slice(r * b * dim, (r + 1) * b * dim)),
-    Array.from({ length: ranks }, (_, r) => labels.slice(r * b, (r + 1) * b)),
-  );
-}
-
 export function buildStrategy(config: FcConfig, source: BatchSource, comm: Communicator = singleCommunicator()): Strategy {
   return createStrategy({ backend: testBackend(), comm, config, source });
 }
@@ -96,24 +61,8 @@ export function buildStrategy(config: FcConfig, source: BatchSource, comm: Commu
  * normalization backward divides by small norms; a real bug is off by O(1).
  */
 export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string, relTol = 2e-4, elementTol = 3e-3): void {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  let scale = 0;
-  let errSq = 0;
-  let refSq = 0;
-  for (let i = 0; i < expected.length; i++) {
-    scale = Math.max(scale, Math.abs(expected[i]));
-    errSq += (actual[i] - expected[i]) ** 2;
-    refSq += expected[i] ** 2;
-  }
-  const relative = Math.sqrt(errSq) / Math.max(Math.sqrt(refSq), 1e-30);
-  if (!(relative <= relTol) && Math.sqrt(errSq) > 1e-9) assert.fail(`${what}: relative error ${relative} > ${relTol}`);
-  const tol = elementTol * scale + 1e-7;
-  for (let i = 0; i < expected.length; i++) {
-    const diff = Math.abs(actual[i] - expected[i]);
-    if (!(diff <= tol)) {
-      assert.fail(`${what}: element ${i} is ${actual[i]}, expected ${expected[i]} (|diff| ${diff} > ${tol}, scale ${scale})`);
-    }
-  }
+  const why = closeness(actual, expected, relTol, elementTol);
+  if (why !== null) assert.fail(`${what}: ${why}`);
 }
 
 /** The float64 reference step for `config` from the given state and global batch, rounding
@@ -142,9 +91,6 @@ export function referenceStepFor(
   });
 }
 
-export function f64(a: ArrayLike<number>): Float64Array {
-  return Float64Array.from(a as ArrayLike<number>);
-}
 
 // Chosen when the test file loads: the simulated device replaces the process's core, and every
 // later core() call must already see it.
