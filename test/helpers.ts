@@ -5,7 +5,7 @@ import { referenceStep, type RefStepOutput } from '../src/strategies/reference.j
 import { roundBf16 } from './bf16.js';
 import type { Communicator } from '../src/comm/communicator.js';
 import { singleCommunicator } from '../src/comm/local.js';
-import { closeness, f64, lcg, outlierBatch, splitBatch } from '../src/strategies/harness.js';
+import { closeness, exampleConfig, f64, lcg, outlierBatch, splitBatch } from '../src/strategies/harness.js';
 import {
   createStrategy,
   DEFAULT_SGD,
@@ -32,22 +32,7 @@ export function testBackend() {
 }
 
 export function smallConfig(overrides: Partial<FcConfig> = {}): FcConfig {
-  return validateFcConfig({
-    strategy: 'model-parallel',
-    classes: 37,
-    ranks: 1,
-    batch: 6,
-    dim: 19,
-    sampleRate: 1,
-    update: 'sparse',
-    margin: MARGINS.cosface,
-    // A small rate keeps the softmax off saturation on a batch repeated every step (at s = 64
-    // and lr 0.1 the loss falls to 1e-7 in one step, below what fp32 resolves).
-    sgd: { ...DEFAULT_SGD, lr: 2e-4 },
-    seed: 7,
-    dtype: 'fp32',
-    ...overrides,
-  });
+  return exampleConfig({ strategy: 'model-parallel', ...overrides });
 }
 
 export function buildStrategy(config: FcConfig, source: BatchSource, comm: Communicator = singleCommunicator()): Strategy {
@@ -95,3 +80,33 @@ export function referenceStepFor(
 // Chosen when the test file loads: the simulated device replaces the process's core, and every
 // later core() call must already see it.
 if (process.env.PFC_TEST_BACKEND) testBackend();
+
+/**
+ * `steps` steps of `config` on one rank over the outlier batch, each against the float64
+ * reference step (rounded where the step stores bf16): loss, feature gradient, centres and
+ * momentum. elementTol is assertClose's per-element bound.
+ */
+export function checkStepsAgainstReference(config: FcConfig, options: { steps?: number; gradTol?: number; elementTol?: number } = {}): void {
+  const { steps = 3, gradTol = 2e-4, elementTol = 3e-3 } = options;
+  const { features, labels } = outlierBatch(config.batch, config.dim, config.classes, 11);
+  const strategy = buildStrategy(config, splitBatch(features, labels, 1, config.dim));
+  try {
+    let weights = f64(strategy.weights.read());
+    let momentum = f64(strategy.momentum.read());
+    const timer = testBackend().createTimer();
+    for (let step = 0; step < steps; step++) {
+      strategy.step(step, timer);
+      const indices = strategy.activeIndices();
+      const ref = referenceStepFor(config, { weights, momentum }, features, labels, indices ? Array.from(indices) : null);
+      const loss = strategy.loss();
+      assert.ok(loss !== null && Math.abs(loss - ref.loss) <= 1e-4 * Math.abs(ref.loss) + 1e-5, `step ${step}: loss ${loss} vs ${ref.loss}`);
+      assertClose(strategy.featureGrad.read(), ref.featureGrad, `step ${step}: feature gradient`, gradTol, elementTol);
+      assertClose(strategy.weights.read(), ref.weights, `step ${step}: centres`, 1e-5, elementTol);
+      assertClose(strategy.momentum.read(), ref.momentum, `step ${step}: momentum`, 2e-4, elementTol);
+      weights = ref.weights;
+      momentum = ref.momentum;
+    }
+  } finally {
+    strategy.dispose();
+  }
+}

@@ -14,7 +14,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertClose, buildStrategy, testBackend, f64, outlierBatch, referenceStepFor, smallConfig, splitBatch } from './helpers.js';
+import { checkStepsAgainstReference, assertClose, buildStrategy, testBackend, f64, outlierBatch, referenceStepFor, smallConfig, splitBatch } from './helpers.js';
 import { BF16_UNIT_ROUNDOFF } from './bf16.js';
 import { MARGINS, type FcConfig } from '../src/strategies/index.js';
 
@@ -23,28 +23,7 @@ const REL = 2e-4;
 const ELEMENT = 2 * BF16_UNIT_ROUNDOFF;
 
 function checkAgainstReference(overrides: Partial<FcConfig>, gradTol = REL): void {
-  const config = smallConfig({ ...overrides, dtype: 'bf16' });
-  const { features, labels } = outlierBatch(config.batch, config.dim, config.classes, 11);
-  const strategy = buildStrategy(config, splitBatch(features, labels, 1, config.dim));
-  try {
-    let weights = f64(strategy.weights.read());
-    let momentum = f64(strategy.momentum.read());
-    const timer = testBackend().createTimer();
-    for (let step = 0; step < STEPS; step++) {
-      strategy.step(step, timer);
-      const indices = strategy.activeIndices();
-      const ref = referenceStepFor(config, { weights, momentum }, features, labels, indices ? Array.from(indices) : null);
-      const loss = strategy.loss();
-      assert.ok(loss !== null && Math.abs(loss - ref.loss) <= 1e-4 * Math.abs(ref.loss) + 1e-5, `step ${step}: loss ${loss} vs ${ref.loss}`);
-      assertClose(strategy.featureGrad.read(), ref.featureGrad, `step ${step}: feature gradient`, gradTol, ELEMENT);
-      assertClose(strategy.weights.read(), ref.weights, `step ${step}: centres`, 1e-5, ELEMENT);
-      assertClose(strategy.momentum.read(), ref.momentum, `step ${step}: momentum`, REL, ELEMENT);
-      weights = ref.weights;
-      momentum = ref.momentum;
-    }
-  } finally {
-    strategy.dispose();
-  }
+  checkStepsAgainstReference(smallConfig({ ...overrides, dtype: 'bf16' }), { steps: STEPS, gradTol, elementTol: ELEMENT });
 }
 
 for (const [marginName, margin] of Object.entries({ cosface: MARGINS.cosface, arcface: MARGINS.arcface })) {

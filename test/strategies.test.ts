@@ -5,35 +5,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertClose, buildStrategy, testBackend, f64, outlierBatch, referenceStepFor, smallConfig, splitBatch } from './helpers.js';
+import { checkStepsAgainstReference, assertClose, buildStrategy, testBackend, f64, outlierBatch, referenceStepFor, smallConfig, splitBatch } from './helpers.js';
 import { MARGINS, strategyDescriptors, type FcConfig } from '../src/strategies/index.js';
 import { exampleCases } from '../src/strategies/harness.js';
 
 const STEPS = 3;
 
 function checkAgainstReference(overrides: Partial<FcConfig>, gradTol = 2e-4): void {
-  const config = smallConfig(overrides);
-  const { features, labels } = outlierBatch(config.batch, config.dim, config.classes, 11);
-  const strategy = buildStrategy(config, splitBatch(features, labels, 1, config.dim));
-  try {
-    let weights = f64(strategy.weights.read());
-    let momentum = f64(strategy.momentum.read());
-    const timer = testBackend().createTimer();
-    for (let step = 0; step < STEPS; step++) {
-      strategy.step(step, timer);
-      const indices = strategy.activeIndices();
-      const ref = referenceStepFor(config, { weights, momentum }, features, labels, indices ? Array.from(indices) : null);
-      const loss = strategy.loss();
-      assert.ok(loss !== null && Math.abs(loss - ref.loss) <= 1e-4 * Math.abs(ref.loss) + 1e-5, `step ${step}: loss ${loss} vs ${ref.loss}`);
-      assertClose(strategy.featureGrad.read(), ref.featureGrad, `step ${step}: feature gradient`, gradTol);
-      assertClose(strategy.weights.read(), ref.weights, `step ${step}: centres`, 1e-5);
-      assertClose(strategy.momentum.read(), ref.momentum, `step ${step}: momentum`);
-      weights = ref.weights;
-      momentum = ref.momentum;
-    }
-  } finally {
-    strategy.dispose();
-  }
+  checkStepsAgainstReference(smallConfig(overrides), { steps: STEPS, gradTol });
 }
 
 // Every registered strategy, each of its examples under every update and logits mode it declares
